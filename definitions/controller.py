@@ -1,0 +1,121 @@
+"""The controller handed to every call of `run()`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from definitions.logger import RunLogger
+from definitions.records import ChildRequest, Progress, RunInfo
+from definitions.responses import Responses
+from definitions.runtime import Runtime
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+# Validates a child's input for a definition id (or class); returns the dump.
+ChildValidator = Callable[[Any, Any], tuple[str, dict[str, Any]]]
+ChildLister = Callable[[], Awaitable[list[Any]]]
+
+_current: ContextVar[TaskController[Any] | None] = ContextVar("taskloom_run", default=None)
+
+
+def current_run() -> TaskController[Any]:
+    """The controller of the iteration running in this context."""
+    controller = _current.get()
+    if controller is None:
+        raise LookupError("current_run() is only available inside a task iteration")
+    return controller
+
+
+def new_id() -> str:
+    """A time-ordered id (UUIDv7 layout) so ids sort by creation."""
+    import os
+    import time
+
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms << 80) | (0x7 << 76) | (rand & ((1 << 76) - 1))
+    value = (value & ~(0xC << 60)) | (0x8 << 60)
+    return str(uuid.UUID(int=value))
+
+
+class TaskController(Generic[InputT]):
+    """What an iteration sees: input, saved state, the run, logging, progress,
+    responses, the runtime, and child runs."""
+
+    response = Responses()
+
+    def __init__(
+        self,
+        *,
+        input: InputT,
+        state: dict[str, Any],
+        run: RunInfo,
+        runtime: Runtime,
+        validate_child: ChildValidator | None = None,
+        list_children: ChildLister | None = None,
+    ) -> None:
+        self.input = input
+        self.state = state
+        self.run = run
+        self.runtime = runtime
+        self.log = RunLogger()
+        self.progress_value: Progress | None = None
+        self.status_message: str | None = None
+        self.children_requested: list[ChildRequest] = []
+        self._validate_child = validate_child
+        self._list_children = list_children
+
+    def progress(
+        self, current: float, total: float | None = None, units: str | None = None
+    ) -> None:
+        """Records how far the run is; saved with the iteration, not per call."""
+        self.progress_value = Progress(current=current, total=total, units=units)
+
+    def status(self, message: str | None) -> None:
+        """A short human line about what the run is doing now."""
+        self.status_message = None if message is None else str(message)[:500]
+
+    def trigger(
+        self,
+        definition: Any,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        priority: int = 0,
+        delay: float | datetime | None = None,
+    ) -> str:
+        """Asks for a child run; it is written with this iteration's outcome,
+        so a re-run iteration never duplicates children. Returns its id."""
+        if self._validate_child is None:
+            raise RuntimeError("this controller cannot trigger child runs")
+        definition_id, data = self._validate_child(definition, input)
+        child = ChildRequest(
+            id=new_id(),
+            definition_id=definition_id,
+            input=data,
+            name=name,
+            priority=priority,
+            delay=delay,
+        )
+        self.children_requested.append(child)
+        return child.id
+
+    async def children(self) -> list[Any]:
+        """The child runs already saved for this run."""
+        if self._list_children is None:
+            return []
+        return await self._list_children()
+
+    def activate(self) -> Any:
+        """Makes this controller `current_run()`; returns a reset token."""
+        return _current.set(self)
+
+    @staticmethod
+    def deactivate(token: Any) -> None:
+        _current.reset(token)

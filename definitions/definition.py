@@ -1,0 +1,100 @@
+"""`TaskDefinition`: the class task authors subclass."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from definitions.controller import TaskController
+from definitions.errors import InvalidInput
+from definitions.records import RunInfo
+from definitions.responses import Response
+from definitions.retry import NO_RETRY, Retry
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+class AnyInput(BaseModel):
+    """The input model of a definition that declares none: any JSON object."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class TaskDefinition(Generic[InputT]):
+    """Subclass with `id`, `title` and `run()`; everything else has a default.
+
+    Hooks may be sync or async. `on_before_trigger` may return a changed input
+    or raise `InvalidInput` to refuse the trigger.
+    """
+
+    id: ClassVar[str]
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    input_model: ClassVar[type[BaseModel]] = AnyInput
+    max_iterations: ClassVar[int] = 1_000
+    iteration_timeout: ClassVar[float] = 300.0
+    retry: ClassVar[Retry] = NO_RETRY
+    lease_losses: ClassVar[int] = 3
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is TaskDefinition:
+                (model,) = get_args(base)
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    cls.input_model = model
+        if "title" not in cls.__dict__ and "id" in cls.__dict__:
+            cls.title = cls.id
+
+    @classmethod
+    def is_async(cls) -> bool:
+        return inspect.iscoroutinefunction(cls.run)
+
+    @classmethod
+    def parse_input(cls, raw: Any) -> BaseModel:
+        """Validates raw input into the input model, or raises InvalidInput."""
+        if isinstance(raw, cls.input_model):
+            return raw
+        if isinstance(raw, BaseModel):
+            raw = raw.model_dump(mode="json")
+        try:
+            return cls.input_model.model_validate({} if raw is None else raw)
+        except ValidationError as exc:
+            errors = [
+                {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ]
+            raise InvalidInput(f"invalid input for {cls.id!r}", errors=errors) from None
+
+    @classmethod
+    def input_schema(cls) -> dict[str, Any]:
+        return cls.input_model.model_json_schema()
+
+    # --- what authors write -------------------------------------------------
+
+    def run(self, controller: TaskController[InputT]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.run() is not written")
+
+    def validate_input(self, input: InputT) -> None:
+        """Extra checks beyond the model; raise ValueError or InvalidInput."""
+
+    def on_before_trigger(self, input: InputT) -> InputT | None:
+        return None
+
+    def on_done(self, run: RunInfo) -> Any:
+        return None
+
+    def on_error(self, run: RunInfo) -> Any:
+        return None
+
+    def on_abort(self, run: RunInfo) -> Any:
+        return None
+
+    def on_max_iterations(self, run: RunInfo) -> Any:
+        return None
+
+
+DefinitionRef = type[TaskDefinition[Any]] | str
+IterationResult = Response | Any

@@ -1,0 +1,58 @@
+"""Taskloom's own exceptions, shared by the SDK, the service and the API.
+
+They live in the SDK so that task code, backend code and the GraphQL layer
+all raise and catch the same types without importing the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TaskloomError(Exception):
+    """Base class of every error Taskloom raises on purpose."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(TaskloomError):
+    """Input (or an argument) that cannot be accepted; nothing was written."""
+
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message, details={"errors": errors or []})
+        self.errors = errors or []
+
+
+class NotFound(TaskloomError):
+    code = "NOT_FOUND"
+
+
+class Conflict(TaskloomError):
+    """The action is impossible in the run's current state."""
+
+    code = "CONFLICT"
+
+
+class Forbidden(TaskloomError):
+    code = "FORBIDDEN"
+
+
+class Unauthenticated(TaskloomError):
+    code = "UNAUTHENTICATED"
+
+
+class WaitTimeout(TaskloomError):
+    code = "TIMEOUT"
+
+
+class StoreError(TaskloomError):
+    """A database failure, wrapped so no driver error leaks to callers."""
+
+    code = "INTERNAL_SERVER_ERROR"

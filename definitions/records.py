@@ -1,0 +1,89 @@
+"""Plain records that cross the line between task code and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class TaskStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    ABORTED = "ABORTED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.ABORTED})
+
+
+class RunRequest(StrEnum):
+    PAUSE = "PAUSE"
+    ABORT = "ABORT"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """`controller.run`: who this run is, as hooks and iterations see it."""
+
+    id: str
+    definition_id: str
+    name: str | None = None
+    iteration: int = 0
+    attempt: int = 0
+    parent_id: str | None = None
+    created_by: str | None = None
+    status: TaskStatus = TaskStatus.RUNNING
+    input: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+    error: RunError | None = None
+
+
+@dataclass(frozen=True)
+class RunError:
+    message: str
+    code: str | None = None
+    data: Any = None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    level: LogLevel
+    message: str
+    data: Any
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    current: float
+    total: float | None = None
+    units: str | None = None
+
+
+@dataclass(frozen=True)
+class ChildRequest:
+    """A child run asked for during an iteration, written with its outcome."""
+
+    id: str
+    definition_id: str
+    input: dict[str, Any]
+    name: str | None
+    priority: int
+    delay: float | datetime | None
+    created_at: datetime | None = None

@@ -1,0 +1,79 @@
+"""Where definitions are found: `register`, modules and entry points."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Iterator
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from definitions.errors import NotFound
+
+if TYPE_CHECKING:
+    from definitions.definition import TaskDefinition
+
+ENTRY_POINT_GROUP = "taskloom.definitions"
+D = TypeVar("D", bound=type)
+
+
+class Registry:
+    """Definitions by id. The process-wide one is `registry`."""
+
+    def __init__(self, definitions: Iterable[type[TaskDefinition[Any]]] = ()) -> None:
+        self._by_id: dict[str, type[TaskDefinition[Any]]] = {}
+        for definition in definitions:
+            self.add(definition)
+
+    def add(self, definition: type[TaskDefinition[Any]]) -> None:
+        ident = getattr(definition, "id", None)
+        if not isinstance(ident, str) or not ident:
+            raise TypeError(f"{definition.__name__} needs a non-empty string `id`")
+        known = self._by_id.get(ident)
+        if known is not None and known.__qualname__ != definition.__qualname__:
+            raise ValueError(f"definition id {ident!r} is used by two classes")
+        self._by_id[ident] = definition
+
+    def get(self, ident: str) -> type[TaskDefinition[Any]]:
+        try:
+            return self._by_id[ident]
+        except KeyError:
+            raise NotFound(f"no task definition with id {ident!r}") from None
+
+    def resolve(self, ref: Any) -> type[TaskDefinition[Any]]:
+        """A definition from its id or its class."""
+        if isinstance(ref, str):
+            return self.get(ref)
+        ident = getattr(ref, "id", None)
+        if isinstance(ident, str):
+            return self.get(ident)
+        raise NotFound(f"not a task definition: {ref!r}")
+
+    def __contains__(self, ident: object) -> bool:
+        return ident in self._by_id
+
+    def __iter__(self) -> Iterator[type[TaskDefinition[Any]]]:
+        return iter(sorted(self._by_id.values(), key=lambda d: d.id))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+registry = Registry()
+
+
+def register(definition: D) -> D:
+    """Class decorator: adds a definition to the process-wide registry."""
+    registry.add(definition)
+    return definition
+
+
+def load_modules(modules: Iterable[str]) -> None:
+    """Imports modules so their `register` calls run."""
+    for name in modules:
+        if name.strip():
+            importlib.import_module(name.strip())
+
+
+def load_entry_points() -> None:
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        point.load()

@@ -1,0 +1,63 @@
+"""What one call of `run()` answers: done, continue, error or aborted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Done:
+    output: Any = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Continue:
+    state: dict[str, Any] | None = None
+    delay: float | datetime | None = None
+
+
+@dataclass(frozen=True)
+class Error:
+    message: str
+    code: str | None = None
+    data: Any = None
+
+
+@dataclass(frozen=True)
+class Aborted:
+    message: str | None = None
+
+
+Response = Done | Continue | Error | Aborted
+
+
+class Responses:
+    """`controller.response`: builds the answer of an iteration."""
+
+    def done(self, output: Any = None, message: str | None = None) -> Done:
+        return Done(output=output, message=message)
+
+    def continue_(
+        self, state: dict[str, Any] | None = None, delay: float | datetime | None = None
+    ) -> Continue:
+        if state is not None and not isinstance(state, dict):
+            raise TypeError("continue_(state=...) takes a dict")
+        if isinstance(delay, int | float) and delay < 0:
+            raise ValueError("continue_(delay=...) must not be negative")
+        return Continue(state=state, delay=delay)
+
+    def error(self, message: str, code: str | None = None, data: Any = None) -> Error:
+        return Error(message=message, code=code, data=data)
+
+    def aborted(self, message: str | None = None) -> Aborted:
+        return Aborted(message=message)
+
+
+def as_response(value: Any) -> Response:
+    """A plain return value means done with that value as output."""
+    if isinstance(value, Done | Continue | Error | Aborted):
+        return value
+    return Done(output=value)

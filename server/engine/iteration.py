@@ -1,0 +1,292 @@
+"""One iteration of one run: build the controller, call `run()` within its
+time budget, decide what the answer means, run the hook, and hand back the
+outcome to be written. Timeouts and task exceptions are handled here only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from contextvars import copy_context
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from definitions.controller import TaskController
+from definitions.definition import TaskDefinition
+from definitions.errors import TaskloomError
+from definitions.records import LogLevel, RunError, RunInfo, TaskStatus
+from definitions.registry import Registry
+from definitions.responses import Aborted, Error, Response, as_response
+from definitions.runtime import Clock, Runtime
+from server.engine import hooks
+from server.engine.lifecycle import RunPosition, Transition, decide
+from server.store.outcome import Outcome
+from server.store.rows import due_after, new_run_row
+
+ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
+ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+ChildLister = Callable[[str], Awaitable[list[Any]]]
+
+
+class IterationRunner:
+    def __init__(
+        self,
+        registry: Registry,
+        executor: Executor,
+        *,
+        validate_child: ChildPreparer,
+        finish_child: ChildFinisher,
+        list_children: ChildLister,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self.registry = registry
+        self.executor = executor
+        self.validate_child = validate_child
+        self.finish_child = finish_child
+        self.list_children = list_children
+        self.clock = clock
+        self.wall_clock = wall_clock
+
+    def runtime_for(self, row: RowMapping) -> Runtime:
+        timeout = float(getattr(self._definition(row), "iteration_timeout", 300.0))
+        return Runtime(
+            timeout,
+            clock=self.clock,
+            simulate=bool(row["simulate"]),
+            aborted=row["requested"] == "ABORT",
+            pause_requested=row["requested"] == "PAUSE",
+        )
+
+    def _definition(self, row: RowMapping) -> type[TaskDefinition[Any]] | None:
+        ident = row["definition_id"]
+        return self.registry.get(ident) if ident in self.registry else None
+
+    async def run(self, row: RowMapping, worker_id: str, runtime: Runtime) -> Outcome:
+        definition = self._definition(row)
+        controller: TaskController[Any] | None = None
+        if definition is None:
+            response: Response = Error(
+                f"unknown definition {row['definition_id']!r}", "UNKNOWN_DEFINITION"
+            )
+            instance = None
+        else:
+            instance = definition()
+            try:
+                controller = self._controller(definition, row, runtime)
+            except TaskloomError as exc:
+                response = Error(exc.message, "INVALID_INPUT", exc.details)
+            else:
+                response = await self._call(instance, controller, definition.iteration_timeout)
+        position = RunPosition(
+            iterations=row["iterations"],
+            attempt=row["attempt"],
+            state=row["state"] or {},
+            max_iterations=definition.max_iterations if definition else 1,
+            retry=definition.retry if definition else TaskDefinition.retry,
+            abort_requested=runtime.is_aborted(),
+        )
+        now = self.wall_clock()
+        transition = decide(position, response, now)
+        log_rows = self._drain_logs(row, controller)
+        children = (
+            await self._children(row, controller, now, log_rows)
+            if transition.status in ("PENDING", "SUCCEEDED")
+            else []
+        )
+        if instance is not None and transition.hook and hooks.overrides(instance, transition.hook):
+            await self._hook(instance, transition, row, log_rows)
+        return self._outcome(
+            row, worker_id, transition, controller, log_rows, children, now, definition
+        )
+
+    def _controller(
+        self, definition: type[TaskDefinition[Any]], row: RowMapping, runtime: Runtime
+    ) -> TaskController[Any]:
+        run_id = row["id"]
+
+        async def list_children() -> list[Any]:
+            return await self.list_children(run_id)
+
+        return TaskController(
+            input=definition.parse_input(row["input"]),
+            state=dict(row["state"] or {}),
+            run=RunInfo(
+                id=run_id,
+                definition_id=row["definition_id"],
+                name=row["name"],
+                iteration=row["iterations"],
+                attempt=row["attempt"],
+                parent_id=row["parent_id"],
+                created_by=row["created_by"],
+                input=row["input"],
+                state=row["state"] or {},
+            ),
+            runtime=runtime,
+            validate_child=self.validate_child,
+            list_children=list_children,
+        )
+
+    async def _call(
+        self, instance: TaskDefinition[Any], controller: TaskController[Any], timeout: float
+    ) -> Response:
+        if controller.runtime.is_aborted():
+            return Aborted("aborted on request")
+        try:
+            async with asyncio.timeout(timeout):
+                if instance.is_async():
+                    token = controller.activate()
+                    try:
+                        return as_response(await instance.run(controller))
+                    finally:
+                        controller.deactivate(token)
+                context = copy_context()
+                context.run(controller.activate)
+                loop = asyncio.get_running_loop()
+                value = await loop.run_in_executor(
+                    self.executor, context.run, instance.run, controller
+                )
+                return as_response(value)
+        except TimeoutError:
+            message = f"the iteration exceeded its {timeout:g} s timeout"
+            controller.log.error(message)
+            return Error(message, "TIMEOUT")
+        except Exception as exc:
+            message, data = hooks.describe(exc)
+            controller.log.error(message, data)
+            return Error(str(exc) or type(exc).__name__, type(exc).__name__)
+
+    def _drain_logs(
+        self, row: RowMapping, controller: TaskController[Any] | None
+    ) -> list[dict[str, Any]]:
+        if controller is None:
+            return []
+        return [
+            {
+                "run_id": row["id"],
+                "level": e.level.value,
+                "message": e.message,
+                "data": e.data,
+                "iteration": row["iterations"],
+                "created_at": e.created_at,
+            }
+            for e in controller.log.drain()
+        ]
+
+    async def _children(
+        self,
+        row: RowMapping,
+        controller: TaskController[Any] | None,
+        now: float,
+        log_rows: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        if controller is None:
+            return []
+        children = []
+        for child in controller.children_requested:
+            data = await self.finish_child(child.definition_id, child.input)
+            children.append(
+                new_run_row(
+                    run_id=child.id,
+                    definition_id=child.definition_id,
+                    input=data,
+                    now=now,
+                    run_at=due_after(now, child.delay),
+                    name=child.name,
+                    priority=child.priority,
+                    parent_id=row["id"],
+                    created_by=row["created_by"],
+                    simulate=bool(row["simulate"]),
+                )
+            )
+        return children
+
+    async def _hook(
+        self,
+        instance: TaskDefinition[Any],
+        transition: Transition,
+        row: RowMapping,
+        log_rows: list[dict[str, Any]],
+    ) -> None:
+        assert transition.hook is not None
+        info = RunInfo(
+            id=row["id"],
+            definition_id=row["definition_id"],
+            name=row["name"],
+            iteration=row["iterations"],
+            attempt=transition.attempt,
+            parent_id=row["parent_id"],
+            created_by=row["created_by"],
+            status=TaskStatus(transition.status),
+            input=row["input"],
+            state=transition.state,
+            output=transition.output,
+            error=transition.error,
+        )
+        try:
+            await hooks.call(getattr(instance, transition.hook), info, executor=self.executor)
+        except Exception as exc:
+            message, data = hooks.describe(exc)
+            log_rows.append(
+                {
+                    "run_id": row["id"],
+                    "level": LogLevel.ERROR.value,
+                    "message": f"hook {transition.hook} failed: {message}",
+                    "data": data,
+                    "iteration": row["iterations"],
+                    "created_at": self.wall_clock(),
+                }
+            )
+
+    def _outcome(
+        self,
+        row: RowMapping,
+        worker_id: str,
+        t: Transition,
+        controller: TaskController[Any] | None,
+        log_rows: list[dict[str, Any]],
+        children: list[dict[str, Any]],
+        now: float,
+        definition: type[TaskDefinition[Any]] | None,
+    ) -> Outcome:
+        error = t.error or RunError("", None)
+        history = None
+        if t.record_attempt:
+            history = {
+                "run_id": row["id"],
+                "attempt": row["attempt"],
+                "status": "FAILED" if t.status == "PENDING" else t.status,
+                "started_at": row["attempt_started_at"],
+                "finished_at": now,
+                "output": t.output,
+                "error_message": t.error.message if t.error else None,
+                "error_code": error.code,
+                "error_data": error.data,
+            }
+        progress = controller.progress_value if controller else None
+        return Outcome(
+            run_id=row["id"],
+            worker_id=worker_id,
+            status=t.status,
+            state=t.state,
+            iterations=t.iterations,
+            attempt=t.attempt,
+            run_at=t.run_at,
+            now=now,
+            output=t.output,
+            error_message=t.error.message if t.error else None,
+            error_code=error.code,
+            error_data=error.data,
+            finished=t.finished,
+            new_attempt=t.new_attempt,
+            clear_request=t.clear_request,
+            has_errors=any(r["level"] == "ERROR" for r in log_rows) or t.status == "FAILED",
+            progress=(progress.current, progress.total, progress.units) if progress else None,
+            status_message=controller.status_message if controller else None,
+            logs=log_rows,
+            children=children,
+            history=history,
+            max_results=int(getattr(definition, "max_results", 10)),
+        )

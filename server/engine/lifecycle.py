@@ -1,0 +1,91 @@
+"""A run's life as a pure function: what an iteration's answer leads to.
+
+No I/O and no clock of its own, so every branch of DESIGN.md section 3 is
+unit-tested here; the engine only carries the result to the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from definitions.records import RunError
+from definitions.responses import Aborted, Continue, Done, Response
+from definitions.retry import Retry
+from server.store.rows import due_after
+
+
+@dataclass(frozen=True)
+class RunPosition:
+    """What the engine knows of the run when its iteration ends."""
+
+    iterations: int
+    attempt: int
+    state: dict[str, Any]
+    max_iterations: int
+    retry: Retry
+    abort_requested: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    status: str
+    state: dict[str, Any]
+    iterations: int
+    attempt: int
+    run_at: float
+    output: Any = None
+    error: RunError | None = None
+    finished: bool = False
+    new_attempt: bool = False
+    clear_request: bool = False
+    hook: str | None = None
+    record_attempt: bool = False
+
+
+def decide(run: RunPosition, response: Response, now: float) -> Transition:
+    done = run.iterations + 1
+
+    def end(status: str, hook: str, state: dict[str, Any], **extra: Any) -> Transition:
+        return Transition(
+            status,
+            state,
+            done,
+            run.attempt,
+            now,
+            finished=True,
+            clear_request=True,
+            hook=hook,
+            record_attempt=True,
+            **extra,
+        )
+
+    if isinstance(response, Done):
+        return end("SUCCEEDED", "on_done", run.state, output=response.output)
+    if isinstance(response, Aborted) or run.abort_requested:
+        message = (
+            response.message if isinstance(response, Aborted) and response.message else None
+        ) or "aborted on request"
+        state = response.state if isinstance(response, Continue) and response.state else run.state
+        return end("ABORTED", "on_abort", state, error=RunError(message, "ABORTED"))
+    if isinstance(response, Continue):
+        state = run.state if response.state is None else response.state
+        if done >= run.max_iterations:
+            message = f"the run reached its limit of {run.max_iterations} iterations"
+            return end(
+                "FAILED", "on_max_iterations", state, error=RunError(message, "MAX_ITERATIONS")
+            )
+        return Transition("PENDING", state, done, run.attempt, due_after(now, response.delay))
+    error = RunError(response.message, response.code, response.data)
+    if run.retry.allows(run.attempt):
+        return Transition(
+            "PENDING",
+            run.state,
+            done,
+            run.attempt + 1,
+            now + run.retry.wait_after(run.attempt),
+            error=error,
+            new_attempt=True,
+            record_attempt=True,
+        )
+    return end("FAILED", "on_error", run.state, error=error)

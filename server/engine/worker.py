@@ -1,0 +1,220 @@
+"""The worker: claim due runs into free slots, run their iterations, keep
+their leases alive, pass on abort requests, rescue runs of dead workers,
+and stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from definitions.runtime import Runtime
+from server.engine.iteration import IterationRunner
+from server.events import Event, EventHub
+from server.store import queries
+from server.store.database import Database
+from server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
+from server.store.writes import Claim, SaveOutcome
+
+log = logging.getLogger("taskloom.worker")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 100
+    lease_seconds: float = 30.0
+    poll_interval: float = 1.0
+    max_lease_losses: int = 3
+    shutdown_grace: float = 10.0
+    control_interval: float = 0.25
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+@dataclass
+class InFlight:
+    task: asyncio.Task[None]
+    runtime: Runtime
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        runner: IterationRunner,
+        hub: EventHub,
+        options: WorkerOptions,
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self.database = database
+        self.runner = runner
+        self.hub = hub
+        self.options = options
+        self.executor = executor
+        self.worker_id = new_worker_id()
+        self._inflight: dict[str, InFlight] = {}
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        hub.on_due(self._wake.set)
+        hub.on_request(self._pass_request)
+
+    @property
+    def busy(self) -> int:
+        return len(self._inflight)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="taskloom-claim"),
+            asyncio.create_task(self._control_loop(), name="taskloom-control"),
+        ]
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stops claiming, lets running iterations finish within `grace`
+        seconds, then releases the rest back to PENDING."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        grace = self.options.shutdown_grace if grace is None else grace
+        pending = {f.task for f in self._inflight.values()}
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        leftover = list(self._inflight)
+        for run_id in leftover:
+            self._inflight[run_id].task.cancel()
+        if leftover:
+            await asyncio.gather(*(f.task for f in self._inflight.values()), return_exceptions=True)
+            released = await self.database.run_write(
+                ReleaseRuns(self.worker_id, leftover, time.time())
+            )
+            for run_id in released:
+                self.hub.publish(Event("run", run_id, "PENDING"))
+            if released:
+                self.hub.notify_due()
+
+    # --- claiming -----------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        definitions = [d.id for d in self.runner.registry]
+        low_water = max(1, self.options.concurrency // 4)
+        while not self._stopping:
+            free = self.options.concurrency - len(self._inflight)
+            if free < low_water and self._inflight:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            self._wake.clear()
+            try:
+                claimed = await self._claim(definitions, free)
+            except Exception:
+                log.exception("claiming runs failed; retrying")
+                await asyncio.sleep(self.options.poll_interval)
+                continue
+            if len(claimed) < free:
+                await self._idle(definitions)
+
+    async def _claim(self, definitions: list[str], limit: int) -> list[RowMapping]:
+        now = time.time()
+        rows: list[RowMapping] = await self.database.run_write(
+            Claim(self.worker_id, limit, now, now + self.options.lease_seconds, definitions)
+        )
+        for row in rows:
+            runtime = self.runner.runtime_for(row)
+            task = asyncio.create_task(self._execute(row, runtime))
+            self._inflight[row["id"]] = InFlight(task, runtime)
+            self.hub.publish(Event("run", row["id"], "RUNNING"))
+        return rows
+
+    async def _idle(self, definitions: list[str]) -> None:
+        """Sleeps until woken, the next delayed run is due, or the poll."""
+        timeout = self.options.poll_interval
+        next_due = await self.database.read(lambda c: queries.next_due_at(c, definitions))
+        if next_due is not None:
+            timeout = max(0.0, min(timeout, next_due - time.time()))
+        if timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _execute(self, row: RowMapping, runtime: Runtime) -> None:
+        try:
+            outcome = await self.runner.run(row, self.worker_id, runtime)
+            saved = await self.database.run_write(SaveOutcome(outcome))
+            if saved:
+                self.hub.publish(Event("run", outcome.run_id, outcome.status))
+                for log_row in outcome.logs:
+                    self.hub.publish(Event("log", outcome.run_id, data=log_row))
+                if outcome.status == "PENDING" or outcome.children:
+                    self.hub.notify_due()
+            else:
+                log.warning("run %s: lease lost before its outcome was saved", row["id"])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("run %s: the engine failed to finish its iteration", row["id"])
+        finally:
+            self._inflight.pop(row["id"], None)
+            self._slot_free.set()
+
+    # --- leases, requests, rescue ---------------------------------------------
+
+    async def _control_loop(self) -> None:
+        opts = self.options
+        last_renew = last_rescue = time.monotonic()
+        while not self._stopping:
+            await asyncio.sleep(opts.control_interval)
+            now = time.monotonic()
+            try:
+                if self._inflight:
+                    await self._pass_requests()
+                if now - last_renew >= opts.lease_seconds / 3:
+                    last_renew = now
+                    if self._inflight:
+                        await self.database.run_write(
+                            RenewLeases(self.worker_id, time.time() + opts.lease_seconds)
+                        )
+                if now - last_rescue >= min(opts.lease_seconds / 2, 5.0):
+                    last_rescue = now
+                    await self._rescue()
+            except Exception:
+                log.exception("worker control loop failed; retrying")
+
+    async def _pass_requests(self) -> None:
+        requests: dict[str, Any] = await self.database.read(
+            lambda c: pending_requests(c, self.worker_id)
+        )
+        for run_id, request in requests.items():
+            self._pass_request(run_id, request)
+
+    def _pass_request(self, run_id: str, request: str) -> None:
+        inflight = self._inflight.get(run_id)
+        if inflight is None:
+            return
+        if request == "ABORT":
+            inflight.runtime.request_abort()
+        elif request == "PAUSE":
+            inflight.runtime.request_pause()
+
+    async def _rescue(self) -> None:
+        rescued = await self.database.run_write(
+            RescueExpired(time.time(), self.options.max_lease_losses)
+        )
+        for item in rescued:
+            log.warning("run %s: lease expired, now %s", item.run_id, item.status)
+            self.hub.publish(Event("run", item.run_id, item.status))
+        if rescued:
+            self.hub.notify_due()

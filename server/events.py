@@ -1,0 +1,90 @@
+"""The in-process event hub: the engine publishes, subscriptions and
+`wait()` listen. A slow subscriber loses its oldest events instead of
+slowing the publisher."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+QUEUE_SIZE = 1_000
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # "run" (status, progress or iteration changed) or "log"
+    run_id: str
+    status: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Subscription:
+    def __init__(self, hub: EventHub, key: tuple[str, str]) -> None:
+        self._hub = hub
+        self.key = key
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        self.dropped = 0
+
+    def offer(self, event: Event) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(event)
+
+    async def get(self, timeout: float | None = None) -> Event | None:
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self._hub.unsubscribe(self)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            yield await self.queue.get()
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._subscribers: dict[tuple[str, str], set[Subscription]] = {}
+        self._due_listeners: list[Callable[[], None]] = []
+        self._request_listeners: list[Callable[[str, str], None]] = []
+
+    def subscribe(self, kind: str, run_id: str) -> Subscription:
+        """Events of one kind for one run; run_id "*" receives every run."""
+        subscription = Subscription(self, (kind, run_id))
+        self._subscribers.setdefault(subscription.key, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscribers = self._subscribers.get(subscription.key)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[subscription.key]
+
+    def publish(self, event: Event) -> None:
+        if not self._subscribers:
+            return
+        for key in ((event.kind, event.run_id), (event.kind, "*")):
+            for subscription in tuple(self._subscribers.get(key, ())):
+                subscription.offer(event)
+
+    def on_due(self, listener: Callable[[], None]) -> None:
+        """Called whenever runs become due (new, re-queued, resumed)."""
+        self._due_listeners.append(listener)
+
+    def notify_due(self) -> None:
+        for listener in self._due_listeners:
+            listener()
+
+    def on_request(self, listener: Callable[[str, str], None]) -> None:
+        """Called when an abort or pause is requested for a running run."""
+        self._request_listeners.append(listener)
+
+    def notify_request(self, run_id: str, request: str) -> None:
+        for listener in self._request_listeners:
+            listener(run_id, request)

@@ -1,0 +1,304 @@
+"""TaskService: the single entry point for backend code and for GraphQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from definitions.definition import TaskDefinition
+from definitions.errors import InvalidInput, NotFound, WaitTimeout
+from definitions.records import TERMINAL_STATUSES, RunError, RunInfo, TaskStatus
+from definitions.registry import Registry
+from server.engine import hooks
+from server.events import Event, EventHub
+from server.store import queries
+from server.store.control import Abort
+from server.store.database import Database
+from server.store.paging import LogFilter, RunFilter, encode_cursor, page_size
+from server.store.rows import due_after, new_run_row
+from server.store.writes import InsertLogs, InsertRuns
+from server.views import LogView, Page, ResultView, RunView
+
+ORDERS = ("CREATED_AT_DESC", "CREATED_AT_ASC", "PRIORITY_DESC", "FINISHED_AT_DESC")
+
+
+def _bad(field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", errors=[{"loc": [field], "message": message}])
+
+
+class TaskService:
+    def __init__(self, database: Database, registry: Registry, hub: EventHub) -> None:
+        self.database = database
+        self.registry = registry
+        self.hub = hub
+
+    # --- definitions --------------------------------------------------------
+
+    def definitions(self) -> list[type[TaskDefinition[Any]]]:
+        return list(self.registry)
+
+    def definition(self, ref: Any) -> type[TaskDefinition[Any]]:
+        return self.registry.resolve(ref)
+
+    async def prepare_input(self, ref: Any, raw: Any) -> dict[str, Any]:
+        """Validates input and applies the definition's own checks and its
+        `on_before_trigger`; returns the input as it will be stored."""
+        definition = self.registry.resolve(ref)
+        model = definition.parse_input(raw)
+        instance = definition()
+        try:
+            instance.validate_input(model)
+            if hooks.overrides(instance, "on_before_trigger"):
+                changed = await hooks.call(instance.on_before_trigger, model)
+                if changed is not None:
+                    model = definition.parse_input(changed)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), errors=[{"loc": ["input"], "message": str(exc)}]) from None
+        return model.model_dump(mode="json")
+
+    # --- triggering ---------------------------------------------------------
+
+    async def _row(
+        self,
+        ref: Any,
+        raw: Any,
+        *,
+        name: str | None,
+        delay: float | None,
+        run_at: datetime | None,
+        priority: int,
+        parent_id: str | None,
+        created_by: str | None,
+        now: float,
+    ) -> dict[str, Any]:
+        definition = self.registry.resolve(ref)
+        if delay is not None and delay < 0:
+            raise _bad("delay", "must not be negative")
+        if delay is not None and run_at is not None:
+            raise _bad("runAt", "give either a delay or a time, not both")
+        if name is not None and len(name) > 500:
+            raise _bad("name", "must be at most 500 characters")
+        if not -1_000_000 <= priority <= 1_000_000:
+            raise _bad("priority", "must be between -1000000 and 1000000")
+        data = await self.prepare_input(definition, raw)
+        return new_run_row(
+            definition_id=definition.id,
+            input=data,
+            now=now,
+            run_at=due_after(now, run_at if run_at is not None else delay),
+            name=name,
+            priority=priority,
+            parent_id=parent_id,
+            created_by=created_by,
+        )
+
+    async def trigger(
+        self,
+        definition: Any,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        priority: int = 0,
+        parent_id: str | None = None,
+        created_by: str | None = None,
+    ) -> RunView:
+        """Creates a PENDING run; durable once this returns."""
+        if parent_id is not None:
+            await self.get(parent_id)
+        row = await self._row(
+            definition,
+            input,
+            name=name,
+            delay=delay,
+            run_at=run_at,
+            priority=priority,
+            parent_id=parent_id,
+            created_by=created_by,
+            now=time.time(),
+        )
+        await self.database.run_write(InsertRuns([row]))
+        self._announce([row])
+        return RunView.from_row(row)
+
+    async def trigger_many(
+        self,
+        definition: Any,
+        inputs: Iterable[Any],
+        *,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        priority: int = 0,
+        created_by: str | None = None,
+    ) -> list[RunView]:
+        """Creates many runs in one transaction: all or none."""
+        now = time.time()
+        rows = [
+            await self._row(
+                definition,
+                raw,
+                name=None,
+                delay=delay,
+                run_at=run_at,
+                priority=priority,
+                parent_id=None,
+                created_by=created_by,
+                now=now,
+            )
+            for raw in inputs
+        ]
+        if rows:
+            await self.database.run_write(InsertRuns(rows))
+            self._announce(rows)
+        return [RunView.from_row(row) for row in rows]
+
+    def _announce(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            self.hub.publish(Event("run", row["id"], "PENDING"))
+        self.hub.notify_due()
+
+    # --- control ------------------------------------------------------------
+
+    async def abort(self, run_id: str, message: str | None = None) -> RunView:
+        """A waiting run is ABORTED at once; a running one when its
+        iteration ends. Aborting a finished run is a Conflict."""
+        action, row = await self.database.run_write(Abort(run_id, message, time.time()))
+        if action == "requested":
+            self.hub.notify_request(run_id, "ABORT")
+        else:
+            await self._after_abort(row)
+        self.hub.publish(Event("run", run_id, row["status"]))
+        return await self.get(run_id)
+
+    async def _after_abort(self, row: Any) -> None:
+        if row["definition_id"] not in self.registry:
+            return
+        instance = self.registry.get(row["definition_id"])()
+        if not hooks.overrides(instance, "on_abort"):
+            return
+        info = RunInfo(
+            id=row["id"],
+            definition_id=row["definition_id"],
+            name=row["name"],
+            iteration=row["iterations"],
+            attempt=row["attempt"],
+            parent_id=row["parent_id"],
+            created_by=row["created_by"],
+            status=TaskStatus.ABORTED,
+            input=row["input"],
+            state=row["state"],
+            error=RunError(row["error_message"] or "", "ABORTED"),
+        )
+        try:
+            await hooks.call(instance.on_abort, info)
+        except Exception as exc:
+            message, data = hooks.describe(exc)
+            await self.database.run_write(
+                InsertLogs(
+                    [
+                        {
+                            "run_id": row["id"],
+                            "level": "ERROR",
+                            "message": f"hook on_abort failed: {message}",
+                            "data": data,
+                            "iteration": row["iterations"],
+                            "created_at": time.time(),
+                        }
+                    ]
+                )
+            )
+
+    # --- reading ------------------------------------------------------------
+
+    async def find(self, run_id: str) -> RunView | None:
+        row = await self.database.read(lambda c: queries.get_run(c, run_id))
+        return None if row is None else RunView.from_row(row)
+
+    async def get(self, run_id: str) -> RunView:
+        run = await self.find(run_id)
+        if run is None:
+            raise NotFound(f"no task run with id {run_id!r}")
+        return run
+
+    async def get_many(self, run_ids: Sequence[str]) -> list[RunView | None]:
+        rows = await self.database.read(lambda c: queries.get_runs(c, run_ids))
+        return [RunView.from_row(rows[i]) if i in rows else None for i in run_ids]
+
+    async def list_runs(
+        self,
+        where: RunFilter | None = None,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        order: str = "CREATED_AT_DESC",
+    ) -> Page[RunView]:
+        if order not in ORDERS:
+            raise _bad("orderBy", f"must be one of {', '.join(ORDERS)}")
+        size, where = page_size(first), where or RunFilter()
+        found = await self.database.read(lambda c: queries.list_runs(c, where, size, after, order))
+        return Page(
+            items=[RunView.from_row(r) for r in found.rows],
+            cursors=[queries.run_cursor(r, order) for r in found.rows],
+            has_next=found.has_next,
+        )
+
+    async def count_runs(self, where: RunFilter | None = None) -> int:
+        return await self.database.read(lambda c: queries.count_runs(c, where or RunFilter()))
+
+    async def logs(
+        self,
+        run_id: str | None = None,
+        *,
+        where: LogFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Page[LogView]:
+        where = where or LogFilter()
+        if run_id is not None:
+            where = LogFilter(
+                run_id, where.levels, where.message_contains, where.since, where.until
+            )
+        size = page_size(first)
+        found = await self.database.read(lambda c: queries.list_logs(c, where, size, after))
+        return Page(
+            items=[LogView.from_row(r) for r in found.rows],
+            cursors=[encode_cursor([r["id"]]) for r in found.rows],
+            has_next=found.has_next,
+        )
+
+    async def count_logs(self, where: LogFilter) -> int:
+        return await self.database.read(lambda c: queries.count_logs(c, where))
+
+    async def history(self, run_id: str, *, first: int = 10, skip: int = 0) -> list[ResultView]:
+        rows = await self.database.read(
+            lambda c: queries.history(c, run_id, page_size(first), max(0, skip))
+        )
+        return [ResultView.from_row(r) for r in rows]
+
+    async def wait(
+        self,
+        run_id: str,
+        statuses: Iterable[TaskStatus] = TERMINAL_STATUSES,
+        timeout: float | None = None,
+    ) -> RunView:
+        """The run once it reaches one of `statuses`. Wakes on engine events,
+        and re-reads once a second for changes made by other processes."""
+        wanted = frozenset(statuses)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        subscription = self.hub.subscribe("run", run_id)
+        try:
+            while True:
+                run = await self.get(run_id)
+                if run.status in wanted:
+                    return run
+                remaining = 1.0 if deadline is None else deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WaitTimeout(
+                        f"run {run_id} is still {run.status.value} after {timeout:g} s"
+                    )
+                await subscription.get(min(remaining, 1.0))
+        finally:
+            subscription.close()

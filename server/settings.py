@@ -1,0 +1,31 @@
+"""Settings from the environment (prefix TASKLOOM_) or from code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TASKLOOM_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./taskloom.db"
+    definitions: str = Field("", description="comma-separated modules to import")
+    load_entry_points: bool = True
+    concurrency: int = Field(100, ge=1, le=10_000)
+    lease_seconds: float = Field(30.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+    max_lease_losses: int = Field(3, ge=1)
+    shutdown_grace: float = Field(10.0, ge=0)
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    pool_size: int = Field(10, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: str = ""
+    log_format: Literal["text", "json"] = "text"
+
+    @property
+    def definition_modules(self) -> list[str]:
+        return [m.strip() for m in self.definitions.split(",") if m.strip()]

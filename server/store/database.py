@@ -1,0 +1,74 @@
+"""The connector interface: one per database, the same for every caller.
+
+`write` sends an operation to the process's single writer, which commits it
+together with whatever else is queued (group commit). `read` runs a function
+on a pooled connection. Driver errors never leave this package: they are
+wrapped in `StoreError`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from definitions.errors import StoreError, TaskloomError
+from server.store.batch import FnOp, WriteOp
+
+T = TypeVar("T")
+
+
+class Database(abc.ABC):
+    dialect: str
+    url: str
+    engine: AsyncEngine
+
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def write(self, op: WriteOp[Any]) -> Any:
+        """Applies `op` in a committed transaction shared with other writes."""
+
+    async def run_write(self, op: WriteOp[T]) -> T:
+        try:
+            result: T = await self.write(op)
+            return result
+        except TaskloomError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed: {type(exc).__name__}") from exc
+
+    async def write_fn(self, fn: Callable[[Connection], T]) -> T:
+        return await self.run_write(FnOp(fn))
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(fn)
+        except TaskloomError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database read failed: {type(exc).__name__}") from exc
+
+
+def open_database(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10) -> Database:
+    """The database for a URL: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+    if url.startswith("sqlite+aiosqlite:"):
+        from server.store.sqlite import SQLiteDatabase
+
+        return SQLiteDatabase(url, synchronous=sqlite_synchronous)
+    if url.startswith("postgresql+asyncpg:"):
+        from server.store.postgres import PostgresDatabase
+
+        return PostgresDatabase(url, pool_size=pool_size)
+    raise ValueError(
+        "TASKLOOM_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+    )

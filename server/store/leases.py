@@ -1,0 +1,143 @@
+"""Leases: renewal by the worker that holds them, rescue when they expire,
+and release when a worker shuts down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from server.store.batch import WriteOp
+from server.store.models import logs, runs
+
+RUNNING = "RUNNING"
+PENDING = "PENDING"
+
+
+class RenewLeases(WriteOp[int]):
+    def __init__(self, worker_id: str, until: float) -> None:
+        self.worker_id = worker_id
+        self.until = until
+
+    def apply(self, conn: Connection) -> int:
+        result = conn.execute(
+            update(runs)
+            .where(runs.c.worker_id == self.worker_id, runs.c.status == RUNNING)
+            .values(lease_expires_at=self.until)
+        )
+        return int(result.rowcount)
+
+
+@dataclass(frozen=True)
+class Rescued:
+    run_id: str
+    status: str
+
+
+class RescueExpired(WriteOp[list[Rescued]]):
+    """Runs whose worker stopped renewing go back to PENDING, or fail with
+    WORKER_LOST after `max_losses` losses."""
+
+    def __init__(self, now: float, max_losses: int) -> None:
+        self.now = now
+        self.max_losses = max_losses
+
+    def apply(self, conn: Connection) -> list[Rescued]:
+        expired = conn.execute(
+            select(runs.c.id, runs.c.worker_id, runs.c.lease_losses, runs.c.iterations).where(
+                runs.c.status == RUNNING, runs.c.lease_expires_at < self.now
+            )
+        ).all()
+        rescued: list[Rescued] = []
+        for run_id, worker_id, losses, iteration in expired:
+            lost = losses + 1
+            failed = lost >= self.max_losses
+            values: dict[str, Any] = {
+                "status": "FAILED" if failed else PENDING,
+                "worker_id": None,
+                "lease_expires_at": None,
+                "lease_losses": lost,
+                "run_at": self.now,
+                "updated_at": self.now,
+            }
+            if failed:
+                values |= {
+                    "finished_at": self.now,
+                    "error_message": f"the run lost its worker {lost} times",
+                    "error_code": "WORKER_LOST",
+                    "has_errors": True,
+                }
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+            message = f"lease expired: worker {worker_id} stopped renewing it; " + (
+                "run failed (WORKER_LOST)" if failed else "run is PENDING again"
+            )
+            conn.execute(
+                insert(logs).values(
+                    run_id=run_id,
+                    level="ERROR" if failed else "WARNING",
+                    message=message,
+                    data={"worker_id": worker_id, "losses": lost},
+                    iteration=iteration,
+                    created_at=self.now,
+                )
+            )
+            rescued.append(Rescued(run_id, str(values["status"])))
+        return rescued
+
+
+class ReleaseRuns(WriteOp[list[str]]):
+    """A stopping worker hands back the runs it could not finish in time."""
+
+    def __init__(self, worker_id: str, run_ids: list[str], now: float) -> None:
+        self.worker_id = worker_id
+        self.run_ids = run_ids
+        self.now = now
+
+    def apply(self, conn: Connection) -> list[str]:
+        released = list(
+            conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id.in_(self.run_ids),
+                    runs.c.worker_id == self.worker_id,
+                    runs.c.status == RUNNING,
+                )
+                .values(
+                    status=PENDING,
+                    worker_id=None,
+                    lease_expires_at=None,
+                    run_at=self.now,
+                    updated_at=self.now,
+                )
+                .returning(runs.c.id, runs.c.iterations)
+            ).tuples()
+        )
+        if released:
+            conn.execute(
+                insert(logs),
+                [
+                    {
+                        "run_id": run_id,
+                        "level": "WARNING",
+                        "message": "worker stopped: iteration interrupted, run is PENDING again",
+                        "data": {"worker_id": self.worker_id},
+                        "iteration": iteration,
+                        "created_at": self.now,
+                    }
+                    for run_id, iteration in released
+                ],
+            )
+        return [run_id for run_id, _ in released]
+
+
+def pending_requests(conn: Connection, worker_id: str) -> dict[str, str]:
+    """Abort or pause requests on the runs this worker holds."""
+    rows = conn.execute(
+        select(runs.c.id, runs.c.requested).where(
+            runs.c.worker_id == worker_id,
+            runs.c.status == RUNNING,
+            runs.c.requested.is_not(None),
+        )
+    )
+    return {run_id: request for run_id, request in rows}

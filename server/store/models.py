@@ -1,0 +1,104 @@
+"""The tables. Times are epoch seconds (float) so SQLite and PostgreSQL
+compare, index and compute them the same way; views turn them into datetimes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, text
+from sqlmodel import Field, SQLModel
+
+
+class TaskRunRow(SQLModel, table=True):
+    __tablename__ = "task_runs"
+    __table_args__ = (
+        Index("ix_task_runs_claim", "status", text("priority DESC"), "run_at"),
+        Index("ix_task_runs_created", "created_at", "id"),
+        Index("ix_task_runs_definition_created", "definition_id", "created_at"),
+        Index("ix_task_runs_finished", "finished_at"),
+        Index("ix_task_runs_worker", "worker_id"),
+        Index(
+            "ux_task_runs_idempotency",
+            "definition_id",
+            "idempotency_key",
+            unique=True,
+        ),
+    )
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    definition_id: str = Field(sa_column=Column(String(200), nullable=False))
+    name: str | None = Field(default=None, sa_column=Column(String(500)))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    requested: str | None = Field(default=None, sa_column=Column(String(16)))
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    output: Any = Field(default=None, sa_column=Column(JSON))
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
+    error_code: str | None = Field(default=None, sa_column=Column(String(100)))
+    error_data: Any = Field(default=None, sa_column=Column(JSON))
+    iterations: int = 0
+    attempt: int = 0
+    priority: int = 0
+    progress_current: float | None = None
+    progress_total: float | None = None
+    progress_units: str | None = Field(default=None, sa_column=Column(String(100)))
+    status_message: str | None = Field(default=None, sa_column=Column(String(500)))
+    has_errors: bool = False
+    simulate: bool = False
+    created_at: float
+    scheduled_at: float
+    run_at: float
+    started_at: float | None = None
+    attempt_started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float
+    worker_id: str | None = Field(default=None, sa_column=Column(String(200)))
+    lease_expires_at: float | None = None
+    lease_losses: int = 0
+    parent_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(36), ForeignKey("task_runs.id", ondelete="SET NULL"), index=True),
+    )
+    created_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+class TaskLogRow(SQLModel, table=True):
+    __tablename__ = "task_logs"
+    __table_args__ = (Index("ix_task_logs_run", "run_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("task_runs.id", ondelete="CASCADE"), nullable=False)
+    )
+    level: str = Field(sa_column=Column(String(10), nullable=False))
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    data: Any = Field(default=None, sa_column=Column(JSON))
+    iteration: int = 0
+    created_at: float
+
+
+class TaskResultRow(SQLModel, table=True):
+    """One finished attempt of a run: the result history."""
+
+    __tablename__ = "task_results"
+    __table_args__ = (Index("ix_task_results_run", "run_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("task_runs.id", ondelete="CASCADE"), nullable=False)
+    )
+    attempt: int
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    started_at: float | None = None
+    finished_at: float
+    output: Any = Field(default=None, sa_column=Column(JSON))
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
+    error_code: str | None = Field(default=None, sa_column=Column(String(100)))
+    error_data: Any = Field(default=None, sa_column=Column(JSON))
+
+
+runs = TaskRunRow.__table__  # type: ignore[attr-defined]
+logs = TaskLogRow.__table__  # type: ignore[attr-defined]
+results = TaskResultRow.__table__  # type: ignore[attr-defined]
+metadata = SQLModel.metadata

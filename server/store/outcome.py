@@ -1,0 +1,35 @@
+"""What the engine hands the store after an iteration: plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Outcome:
+    """The end of one iteration of one run, written in one transaction with
+    its logs, its result-history record and the children it triggered."""
+
+    run_id: str
+    worker_id: str
+    status: str
+    state: dict[str, Any]
+    iterations: int
+    attempt: int
+    run_at: float
+    now: float
+    output: Any = None
+    error_message: str | None = None
+    error_code: str | None = None
+    error_data: Any = None
+    finished: bool = False
+    new_attempt: bool = False
+    clear_request: bool = False
+    has_errors: bool = False
+    progress: tuple[float, float | None, str | None] | None = None
+    status_message: str | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    children: list[dict[str, Any]] = field(default_factory=list)
+    history: dict[str, Any] | None = None
+    max_results: int = 10

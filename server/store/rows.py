@@ -1,0 +1,66 @@
+"""The row of a new run, as trigger, bulk trigger and child runs write it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from definitions.controller import new_id
+
+
+def due_after(now: float, delay: float | datetime | None) -> float:
+    """When something asked for "after `delay` seconds" or "at `delay`" is due."""
+    if isinstance(delay, datetime):
+        return delay.timestamp()
+    return now + float(delay or 0.0)
+
+
+def new_run_row(
+    *,
+    definition_id: str,
+    input: dict[str, Any],
+    now: float,
+    run_at: float,
+    run_id: str | None = None,
+    name: str | None = None,
+    priority: int = 0,
+    parent_id: str | None = None,
+    created_by: str | None = None,
+    idempotency_key: str | None = None,
+    simulate: bool = False,
+) -> dict[str, Any]:
+    return {
+        "id": run_id or new_id(),
+        "definition_id": definition_id,
+        "name": name,
+        "status": "PENDING",
+        "requested": None,
+        "input": input,
+        "state": {},
+        "output": None,
+        "error_message": None,
+        "error_code": None,
+        "error_data": None,
+        "iterations": 0,
+        "attempt": 0,
+        "priority": priority,
+        "progress_current": None,
+        "progress_total": None,
+        "progress_units": None,
+        "status_message": None,
+        "has_errors": False,
+        "simulate": simulate,
+        "created_at": now,
+        "scheduled_at": run_at,
+        "run_at": run_at,
+        "started_at": None,
+        "attempt_started_at": None,
+        "finished_at": None,
+        "updated_at": now,
+        "worker_id": None,
+        "lease_expires_at": None,
+        "lease_losses": 0,
+        "parent_id": parent_id,
+        "created_by": created_by,
+        "idempotency_key": idempotency_key,
+    }

@@ -1,0 +1,163 @@
+"""SQLite: one writer thread on the stdlib driver, readers on aiosqlite.
+
+Every write of the process goes through one thread that holds one
+connection and commits whatever is queued as one transaction (`BEGIN
+IMMEDIATE`), so callers that arrive together share a commit. Reads use the
+async engine (aiosqlite) and WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from server.store.batch import WriteOp, run_batch
+from server.store.database import Database
+
+Job = tuple[WriteOp[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+MAX_BATCH = 2_000
+LOCK_RETRY_SECONDS = 30.0
+
+
+def _pragmas(synchronous: str, busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    return on_connect
+
+
+def _sync_url(url: str) -> str:
+    return url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:", 1)
+
+
+def _is_locked(exc: BaseException) -> bool:
+    cause = getattr(exc, "orig", exc)
+    return isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000):
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"unknown SQLite synchronous level {synchronous!r}")
+        on_connect = _pragmas(synchronous.upper(), busy_timeout_ms)
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(url)
+        event.listen(self.engine.sync_engine, "connect", on_connect)
+        event.listen(self.engine.sync_engine, "begin", self._begin_deferred)
+        self._writer_engine: Engine = create_engine(_sync_url(url), poolclass=_single_pool())
+        event.listen(self._writer_engine, "connect", on_connect)
+        event.listen(self._writer_engine, "begin", self._begin_immediate)
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _begin_immediate(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @staticmethod
+    def _begin_deferred(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    async def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="taskloom-writer", daemon=True)
+            self._thread.start()
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        self._writer_engine.dispose()
+        await self.engine.dispose()
+
+    async def write(self, op: WriteOp[Any]) -> Any:
+        if self._thread is None:
+            raise RuntimeError("the database is not started")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put((op, future, loop))
+        return await future
+
+    # --- the writer thread --------------------------------------------------
+
+    def _serve(self) -> None:
+        with self._writer_engine.connect() as conn:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    return
+                jobs = [job]
+                stop = False
+                while len(jobs) < MAX_BATCH:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    jobs.append(more)
+                outcomes = run_batch(lambda fn: self._transaction(conn, fn), [j[0] for j in jobs])
+                self._resolve(jobs, outcomes)
+                if stop:
+                    return
+
+    def _transaction(self, conn: Connection, fn: Callable[[Connection], Any]) -> Any:
+        """One committed transaction, retried with backoff while another
+        process holds the write lock beyond busy_timeout."""
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                with conn.begin():
+                    return fn(conn)
+            except Exception as exc:
+                if not _is_locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    @staticmethod
+    def _resolve(jobs: list[Job], outcomes: list[tuple[bool, Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_op, future, loop), (ok, value) in zip(jobs, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, ok, value))
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                loop.call_soon_threadsafe(_settle, items)
+
+
+def _settle(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in items:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _single_pool() -> Any:
+    from sqlalchemy.pool import SingletonThreadPool
+
+    return SingletonThreadPool

@@ -1,0 +1,193 @@
+"""Write operations on runs. Each is applied by the writer inside a shared
+transaction; the ones that come in bulk merge into executemany statements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from server.store.batch import WriteOp
+from server.store.models import logs, results, runs
+from server.store.outcome import Outcome
+
+RUNNING = "RUNNING"
+PENDING = "PENDING"
+
+
+class InsertRuns(WriteOp[None]):
+    """New runs (a trigger, a bulk trigger); merged into one executemany."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    @classmethod
+    def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
+        rows = [row for op in ops for row in op.rows]
+        if rows:
+            conn.execute(insert(runs), rows)
+        return [None] * len(ops)
+
+
+class InsertLogs(WriteOp[list[int]]):
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def apply(self, conn: Connection) -> list[int]:
+        if not self.rows:
+            return []
+        result = conn.execute(insert(logs).returning(logs.c.id), self.rows)
+        return [row[0] for row in result]
+
+
+class Claim(WriteOp[list[RowMapping]]):
+    """Takes up to `limit` due runs, highest priority first, then due time,
+    then age, and leases them to `worker_id`."""
+
+    def __init__(
+        self, worker_id: str, limit: int, now: float, lease_until: float, definitions: list[str]
+    ) -> None:
+        self.worker_id = worker_id
+        self.limit = limit
+        self.now = now
+        self.lease_until = lease_until
+        self.definitions = definitions
+
+    def apply(self, conn: Connection) -> list[RowMapping]:
+        due = (
+            select(runs.c.id)
+            .where(runs.c.status == PENDING, runs.c.run_at <= self.now)
+            .where(runs.c.definition_id.in_(self.definitions))
+            .order_by(runs.c.priority.desc(), runs.c.run_at, runs.c.id)
+            .limit(self.limit)
+        )
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(runs)
+            .where(runs.c.id.in_(due.scalar_subquery()))
+            .values(
+                status=RUNNING,
+                worker_id=self.worker_id,
+                lease_expires_at=self.lease_until,
+                started_at=func.coalesce(runs.c.started_at, self.now),
+                attempt_started_at=func.coalesce(runs.c.attempt_started_at, self.now),
+                updated_at=self.now,
+            )
+            .returning(*runs.c)
+        )
+        return list(conn.execute(claim).mappings())
+
+
+_OUTCOME_UPDATE = (
+    update(runs)
+    .where(runs.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        state=bindparam("b_state"),
+        output=bindparam("b_output"),
+        error_message=bindparam("b_error_message"),
+        error_code=bindparam("b_error_code"),
+        error_data=bindparam("b_error_data"),
+        iterations=bindparam("b_iterations"),
+        attempt=bindparam("b_attempt"),
+        run_at=bindparam("b_run_at"),
+        finished_at=bindparam("b_finished_at"),
+        attempt_started_at=case(
+            (bindparam("b_new_attempt"), None), else_=runs.c.attempt_started_at
+        ),
+        updated_at=bindparam("b_now"),
+        worker_id=None,
+        lease_expires_at=None,
+        requested=case((bindparam("b_clear_request"), None), else_=runs.c.requested),
+        has_errors=runs.c.has_errors | bindparam("b_has_errors"),
+        progress_current=func.coalesce(bindparam("b_progress_current"), runs.c.progress_current),
+        progress_total=case(
+            (bindparam("b_progress_set"), bindparam("b_progress_total")),
+            else_=runs.c.progress_total,
+        ),
+        progress_units=case(
+            (bindparam("b_progress_set"), bindparam("b_progress_units")),
+            else_=runs.c.progress_units,
+        ),
+        status_message=func.coalesce(bindparam("b_status_message"), runs.c.status_message),
+    )
+)
+
+
+def _outcome_params(o: Outcome) -> dict[str, Any]:
+    progress = o.progress or (None, None, None)
+    return {
+        "b_id": o.run_id,
+        "b_status": o.status,
+        "b_state": o.state,
+        "b_output": o.output,
+        "b_error_message": o.error_message,
+        "b_error_code": o.error_code,
+        "b_error_data": o.error_data,
+        "b_iterations": o.iterations,
+        "b_attempt": o.attempt,
+        "b_run_at": o.run_at,
+        "b_finished_at": o.now if o.finished else None,
+        "b_new_attempt": o.new_attempt,
+        "b_now": o.now,
+        "b_clear_request": o.clear_request,
+        "b_has_errors": o.has_errors,
+        "b_progress_current": progress[0],
+        "b_progress_set": o.progress is not None,
+        "b_progress_total": progress[1],
+        "b_progress_units": progress[2],
+        "b_status_message": o.status_message,
+    }
+
+
+class SaveOutcome(WriteOp[bool]):
+    """An iteration's outcome. Applied only while the worker still holds the
+    run's lease; returns False when the lease was lost (nothing written)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+    @classmethod
+    def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
+        outcomes: list[Outcome] = [op.outcome for op in ops]
+        owned = conn.execute(
+            select(runs.c.id, runs.c.worker_id).where(
+                runs.c.id.in_([o.run_id for o in outcomes]), runs.c.status == RUNNING
+            )
+        )
+        owners: dict[str, str | None] = {run_id: worker for run_id, worker in owned}
+        held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
+        if held:
+            conn.execute(_OUTCOME_UPDATE, [_outcome_params(o) for o in held])
+            write_dependents(conn, held)
+        return [owners.get(o.run_id) == o.worker_id for o in outcomes]
+
+
+def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
+    """Logs, result history (capped) and children of the given outcomes."""
+    log_rows = [row for o in outcomes for row in o.logs]
+    if log_rows:
+        conn.execute(insert(logs), log_rows)
+    children = [row for o in outcomes for row in o.children]
+    if children:
+        conn.execute(insert(runs), children)
+    history = [o for o in outcomes if o.history is not None and o.max_results != -1]
+    if history:
+        conn.execute(insert(results), [o.history for o in history if o.history])
+        # A run has at most attempt + 1 records, so most need no trimming.
+        capped = [o for o in history if 0 < o.max_results < o.attempt + 1]
+        for o in capped:
+            keep = (
+                select(results.c.id)
+                .where(results.c.run_id == o.run_id)
+                .order_by(results.c.id.desc())
+                .limit(o.max_results)
+            )
+            conn.execute(
+                delete(results).where(
+                    and_(results.c.run_id == o.run_id, results.c.id.not_in(keep.scalar_subquery()))
+                )
+            )

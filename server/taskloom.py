@@ -1,0 +1,119 @@
+"""`Taskloom`: the whole system in one object, for embedding and serving."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+from definitions.definition import TaskDefinition
+from definitions.registry import Registry, load_entry_points, load_modules, registry
+from server.engine.iteration import IterationRunner
+from server.engine.worker import Worker, WorkerOptions
+from server.events import EventHub
+from server.service import TaskService
+from server.settings import Settings
+from server.store import queries
+from server.store.database import open_database
+from server.store.migrate import migrate
+from server.store.paging import RunFilter
+from server.views import RunView
+
+
+class Taskloom:
+    """`async with Taskloom(database_url=..., definitions=["myapp.tasks"]) as app:`
+    gives a migrated database, `app.service`, and (unless `worker=False`) a
+    worker running in this process."""
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        definitions: Iterable[str | type[TaskDefinition[Any]]] = (),
+        *,
+        worker: bool = True,
+        settings: Settings | None = None,
+        registry: Registry | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = settings or Settings()
+        if database_url is not None:
+            overrides["database_url"] = database_url
+        self.settings = base.model_copy(update=overrides) if overrides else base
+        self._definitions = list(definitions)
+        self._registry = registry
+        self._with_worker = worker
+        self.worker: Worker | None = None
+
+    def _load_registry(self) -> Registry:
+        modules = self.settings.definition_modules + [
+            d for d in self._definitions if isinstance(d, str)
+        ]
+        load_modules(modules)
+        if self.settings.load_entry_points:
+            load_entry_points()
+        chosen = self._registry if self._registry is not None else registry
+        for definition in self._definitions:
+            if not isinstance(definition, str):
+                chosen.add(definition)
+        return chosen
+
+    async def start(self) -> Taskloom:
+        s = self.settings
+        self.registry = self._load_registry()
+        self.database = open_database(
+            s.database_url, sqlite_synchronous=s.sqlite_synchronous, pool_size=s.pool_size
+        )
+        await migrate(self.database)
+        await self.database.start()
+        self.hub = EventHub()
+        self.service = TaskService(self.database, self.registry, self.hub)
+        self.executor = ThreadPoolExecutor(
+            max_workers=min(s.concurrency, 64), thread_name_prefix="taskloom-task"
+        )
+        if self._with_worker:
+            runner = IterationRunner(
+                self.registry,
+                self.executor,
+                validate_child=self._validate_child,
+                finish_child=self.service.prepare_input,
+                list_children=self._list_children,
+            )
+            options = WorkerOptions(
+                concurrency=s.concurrency,
+                lease_seconds=s.lease_seconds,
+                poll_interval=s.poll_interval,
+                max_lease_losses=s.max_lease_losses,
+                shutdown_grace=s.shutdown_grace,
+            )
+            self.worker = Worker(self.database, runner, self.hub, options, self.executor)
+            await self.worker.start()
+        return self
+
+    def _validate_child(self, ref: Any, raw: Any) -> tuple[str, dict[str, Any]]:
+        definition = self.registry.resolve(ref)
+        return definition.id, definition.parse_input(raw).model_dump(mode="json")
+
+    async def _list_children(self, run_id: str) -> list[RunView]:
+        rows = await self.database.read(
+            lambda c: queries.list_runs(c, RunFilter(parent_id=run_id), 500, None, "CREATED_AT_ASC")
+        )
+        return [RunView.from_row(r) for r in rows.rows]
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self.worker is not None:
+            await self.worker.stop(grace)
+            self.worker = None
+        await self.database.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def __aenter__(self) -> Taskloom:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
