@@ -1,0 +1,45 @@
+"""The ASGI app: Starlette around a running Taskloom."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from server.taskloom import Taskloom
+
+
+def create_app(taskloom: Taskloom) -> Starlette:
+    """The app starts and stops `taskloom` with its lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await taskloom.start()
+        try:
+            yield
+        finally:
+            await taskloom.stop()
+
+    async def healthz(request: Request) -> JSONResponse:
+        worker = taskloom.worker
+        return JSONResponse(
+            {
+                "status": "ok",
+                "definitions": [d.id for d in taskloom.registry],
+                "worker": None
+                if worker is None
+                else {
+                    "id": worker.worker_id,
+                    "busy": worker.busy,
+                    "slots": worker.options.concurrency,
+                },
+            }
+        )
+
+    app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    app.state.taskloom = taskloom
+    return app

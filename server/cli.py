@@ -1,0 +1,148 @@
+"""The `taskloom` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from definitions.errors import TaskloomError
+from server.settings import Settings
+from server.taskloom import Taskloom
+
+app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)
+
+
+def _print_json(value: Any) -> None:
+    data = asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
+    typer.echo(json.dumps(data, default=_json_default, indent=2))
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    """Runs `work`, turning Taskloom's errors into a message and exit 1."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except TaskloomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        for error in exc.details.get("errors", []):
+            typer.echo(
+                f"  {'.'.join(map(str, error.get('loc', [])))}: {error['message']}", err=True
+            )
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    worker: Annotated[bool, typer.Option(help="Run a worker in this process")] = True,
+) -> None:
+    """Serve the API (and, by default, a worker) with uvicorn."""
+    import uvicorn
+
+    from server.app import create_app
+
+    application = create_app(Taskloom(worker=worker))
+    typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
+    uvicorn.run(application, host=host, port=port, log_level="info", lifespan="on")
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[int | None, typer.Option(help="Runs at once")] = None,
+) -> None:
+    """Run a worker without HTTP until SIGTERM or SIGINT."""
+
+    async def work() -> None:
+        overrides: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with Taskloom(**overrides) as taskloom:
+            assert taskloom.worker is not None
+            typer.echo(f"worker {taskloom.worker.worker_id} running; Ctrl+C to stop")
+            await stop.wait()
+            typer.echo("stopping: finishing in-flight iterations")
+
+    _run(work)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the latest."""
+
+    async def work() -> None:
+        async with Taskloom(worker=False):
+            pass
+
+    _run(work)
+    typer.echo(f"migrated {Settings().database_url}")
+
+
+def _parse_input(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    text = raw
+    if raw.startswith("@"):
+        with open(raw[1:], encoding="utf-8") as handle:
+            text = handle.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        typer.echo(f"error: --input is not valid JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def trigger(
+    definition: Annotated[str, typer.Argument(help="Definition id")],
+    input: Annotated[str | None, typer.Option("--input", "-i", help="JSON or @file")] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
+    priority: Annotated[int, typer.Option(help="Higher runs first")] = 0,
+) -> None:
+    """Trigger a run and print it."""
+    data = _parse_input(input)
+
+    async def work() -> Any:
+        async with Taskloom(worker=False) as taskloom:
+            return await taskloom.service.trigger(definition, data, name=name, priority=priority)
+
+    _print_json(_run(work))
+
+
+@app.command()
+def show(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
+    """Print one run."""
+
+    async def work() -> Any:
+        async with Taskloom(worker=False) as taskloom:
+            return await taskloom.service.get(run_id)
+
+    _print_json(_run(work))
+
+
+def main() -> None:
+    app(prog_name="taskloom")
+
+
+if __name__ == "__main__":
+    main()
