@@ -1,4 +1,7 @@
-"""Applies the Alembic migrations up to head, on SQLite or PostgreSQL."""
+"""Applies the Alembic migrations up to every head, on SQLite or PostgreSQL.
+
+Features add their tables in migrations that may branch from the same
+parent; upgrading to "heads" applies all branches."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def migrate(database: Database) -> None:
     def upgrade(conn: Connection) -> None:
-        command.upgrade(alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), "heads")
 
     async with database.engine.begin() as conn:
         await conn.run_sync(upgrade)
