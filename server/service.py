@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from definitions.definition import TaskDefinition
 from definitions.errors import InvalidInput, NotFound, WaitTimeout
@@ -16,11 +16,15 @@ from server.events import Event, EventHub
 from server.store import queries
 from server.store.control import Abort
 from server.store.database import Database
-from server.store.paging import LogFilter, RunFilter, encode_cursor, page_size
+from server.store.paging import LogFilter, PageSlice, RunFilter, encode_cursor, page_size
 from server.store.rows import due_after, new_run_row
 from server.store.writes import InsertLogs, InsertRuns
 from server.views import LogView, Page, ResultView, RunView
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+T = TypeVar("T")
 ORDERS = ("CREATED_AT_DESC", "CREATED_AT_ASC", "PRIORITY_DESC", "FINISHED_AT_DESC")
 
 
@@ -302,3 +306,70 @@ class TaskService:
                 await subscription.get(min(remaining, 1.0))
         finally:
             subscription.close()
+
+    # --- batches for DataLoaders, filters and live streams (GraphQL) ---------
+
+    @staticmethod
+    def run_filter(**fields: Any) -> RunFilter:
+        return RunFilter(**fields)
+
+    @staticmethod
+    def log_filter(**fields: Any) -> LogFilter:
+        return LogFilter(**fields)
+
+    async def children_pages(
+        self, parent_ids: Sequence[str], first: int | None = None
+    ) -> list[Page[RunView]]:
+        """The first page of children of each parent (oldest first), in one
+        query; later pages: `list_runs(parent_id=..., order="CREATED_AT_ASC")`."""
+        size = page_size(first)
+        found = await self.database.read(lambda c: queries.children_for_runs(c, parent_ids, size))
+        return [
+            _first_page(PageSlice(found[p][:size], len(found[p]) > size), RunView.from_row)
+            for p in parent_ids
+        ]
+
+    async def logs_pages(
+        self, run_ids: Sequence[str], first: int | None = None, levels: Sequence[str] = ()
+    ) -> list[Page[LogView]]:
+        """The first page of logs of each run, in one query."""
+        size, chosen = page_size(first), tuple(levels) or None
+        found = await self.database.read(lambda c: queries.logs_for_runs(c, run_ids, size, chosen))
+        return [
+            _first_page(PageSlice(found[r][:size], len(found[r]) > size), LogView.from_row)
+            for r in run_ids
+        ]
+
+    async def count_children(self, parent_ids: Sequence[str]) -> list[int]:
+        counts = await self.database.read(lambda c: queries.count_children_for_runs(c, parent_ids))
+        return [counts[p] for p in parent_ids]
+
+    async def count_logs_of(self, run_ids: Sequence[str], levels: Sequence[str] = ()) -> list[int]:
+        chosen = tuple(levels) or None
+        counts = await self.database.read(lambda c: queries.count_logs_for_runs(c, run_ids, chosen))
+        return [counts[r] for r in run_ids]
+
+    async def last_log_cursor(self, run_id: str) -> str | None:
+        """The cursor after the run's newest log line (None: no logs yet)."""
+        last = await self.database.read(lambda c: queries.last_log_id(c, run_id))
+        return None if last is None else encode_cursor([last])
+
+    def watch(self, run_id: str) -> AsyncIterator[RunView]:
+        """The run now and after each change, until it ends (server/live.py)."""
+        from server.live import watch_run
+
+        return watch_run(self, run_id)
+
+    def follow_logs(self, run_id: str) -> AsyncIterator[LogView]:
+        """Each new log line of the run, until it ends (server/live.py)."""
+        from server.live import follow_logs
+
+        return follow_logs(self, run_id)
+
+
+def _first_page(found: PageSlice, view: Callable[[Any], T]) -> Page[T]:
+    return Page(
+        items=[view(r) for r in found.rows],
+        cursors=[encode_cursor([r["id"]]) for r in found.rows],
+        has_next=found.has_next,
+    )

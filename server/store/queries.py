@@ -139,6 +139,31 @@ def children_for_runs(
     return grouped
 
 
+def count_children_for_runs(conn: Connection, parent_ids: Sequence[str]) -> dict[str, int]:
+    query = (
+        select(runs.c.parent_id, func.count())
+        .where(runs.c.parent_id.in_(list(parent_ids)))
+        .group_by(runs.c.parent_id)
+    )
+    counts = {str(parent): int(n) for parent, n in conn.execute(query)}
+    return {run_id: counts.get(run_id, 0) for run_id in parent_ids}
+
+
+def count_logs_for_runs(
+    conn: Connection, run_ids: Sequence[str], levels: tuple[str, ...] | None
+) -> dict[str, int]:
+    query = select(logs.c.run_id, func.count()).where(logs.c.run_id.in_(list(run_ids)))
+    if levels:
+        query = query.where(logs.c.level.in_(levels))
+    counts = {str(run): int(n) for run, n in conn.execute(query.group_by(logs.c.run_id))}
+    return {run_id: counts.get(run_id, 0) for run_id in run_ids}
+
+
+def last_log_id(conn: Connection, run_id: str) -> int | None:
+    value = conn.execute(select(func.max(logs.c.id)).where(logs.c.run_id == run_id)).scalar()
+    return None if value is None else int(value)
+
+
 def history(conn: Connection, run_id: str, first: int, skip: int) -> list[RowMapping]:
     query = (
         select(results)
