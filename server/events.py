@@ -52,6 +52,7 @@ class EventHub:
         self._subscribers: dict[tuple[str, str], set[Subscription]] = {}
         self._due_listeners: list[Callable[[], None]] = []
         self._request_listeners: list[Callable[[str, str], None]] = []
+        self._publish_listeners: list[Callable[[Event], None]] = []
 
     def subscribe(self, kind: str, run_id: str) -> Subscription:
         """Events of one kind for one run; run_id "*" receives every run."""
@@ -66,7 +67,16 @@ class EventHub:
             if not subscribers:
                 del self._subscribers[subscription.key]
 
+    def on_publish(self, listener: Callable[[Event], None]) -> None:
+        """Called synchronously with every published event (metrics). Run
+        events that metrics count carry in `data`: `definition_id`, and
+        `triggered` (a new run), `finished` (a final status) or `seconds`
+        (the duration of the iteration that led to this status)."""
+        self._publish_listeners.append(listener)
+
     def publish(self, event: Event) -> None:
+        for listener in self._publish_listeners:
+            listener(event)
         if not self._subscribers:
             return
         for key in ((event.kind, event.run_id), (event.kind, "*")):
