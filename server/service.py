@@ -161,7 +161,8 @@ class TaskService:
 
     def _announce(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
-            self.hub.publish(Event("run", row["id"], "PENDING"))
+            data = {"definition_id": row["definition_id"], "triggered": True}
+            self.hub.publish(Event("run", row["id"], "PENDING", data))
         self.hub.notify_due()
 
     # --- control ------------------------------------------------------------
@@ -174,7 +175,8 @@ class TaskService:
             self.hub.notify_request(run_id, "ABORT")
         else:
             await self._after_abort(row)
-        self.hub.publish(Event("run", run_id, row["status"]))
+        data = {"definition_id": row["definition_id"], "finished": action != "requested"}
+        self.hub.publish(Event("run", run_id, row["status"], data))
         return await self.get(run_id)
 
     async def _after_abort(self, row: Any) -> None:
