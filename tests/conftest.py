@@ -6,7 +6,8 @@ once per backend the fixture is parametrized with.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,52 @@ import pytest
 from definitions.definition import TaskDefinition
 from definitions.registry import Registry
 from server.taskloom import Taskloom
+from tests.support.postgres import PgCluster, find_bindir
 
 AppFactory = Callable[..., Any]
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'taskloom.db'}"
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL server for the session, started on first use.
+    Without PostgreSQL the tests that need it skip, except in CI (CI=true),
+    where they fail: CI must run them."""
+    bindir = find_bindir()
+    if bindir is None:
+        message = (
+            "PostgreSQL is not installed (no initdb/pg_ctl on PATH or in "
+            "/usr/lib/postgresql/*/bin); `make test` installs it"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = PgCluster(bindir).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test, once per backend: a SQLite file in
+    the test's temporary folder, or a new database on the session's
+    PostgreSQL server (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'taskloom.db'}"
+        return
+    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
 
 
 @pytest.fixture
