@@ -8,17 +8,22 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from server.dashboard import dashboard_files
+from server.metrics import Metrics
 from server.taskloom import Taskloom
 
 
 def create_app(taskloom: Taskloom) -> Starlette:
     """The app starts and stops `taskloom` with its lifespan."""
 
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await taskloom.start()
+        metrics.attach(taskloom)
         try:
             yield
         finally:
@@ -40,6 +45,11 @@ def create_app(taskloom: Taskloom) -> Starlette:
             }
         )
 
-    app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", metrics.endpoint),
+        Mount("/", app=dashboard_files(), name="dashboard"),  # keep last: it matches every path
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.taskloom = taskloom
     return app

@@ -19,6 +19,7 @@ from sqlalchemy.engine import RowMapping
 from definitions.runtime import Runtime
 from server.engine.iteration import IterationRunner
 from server.events import Event, EventHub
+from server.logformat import bind_run
 from server.store import queries
 from server.store.database import Database
 from server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
@@ -151,11 +152,23 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _execute(self, row: RowMapping, runtime: Runtime) -> None:
+        bind_run(row["id"], row["definition_id"])
+        started = time.monotonic()
         try:
             outcome = await self.runner.run(row, self.worker_id, runtime)
+            seconds = time.monotonic() - started
             saved = await self.database.run_write(SaveOutcome(outcome))
             if saved:
-                self.hub.publish(Event("run", outcome.run_id, outcome.status))
+                data = {
+                    "definition_id": row["definition_id"],
+                    "seconds": seconds,
+                    "finished": outcome.finished,
+                }
+                self.hub.publish(Event("run", outcome.run_id, outcome.status, data))
+                for child in outcome.children:
+                    child_data = {"definition_id": child["definition_id"], "triggered": True}
+                    self.hub.publish(Event("run", child["id"], "PENDING", child_data))
+                log.debug("iteration ended: %s in %.3f s", outcome.status, seconds)
                 for log_row in outcome.logs:
                     self.hub.publish(Event("log", outcome.run_id, data=log_row))
                 if outcome.status == "PENDING" or outcome.children:
@@ -214,7 +227,12 @@ class Worker:
             RescueExpired(time.time(), self.options.max_lease_losses)
         )
         for item in rescued:
-            log.warning("run %s: lease expired, now %s", item.run_id, item.status)
+            log.warning(
+                "run %s: lease expired, now %s",
+                item.run_id,
+                item.status,
+                extra={"run_id": item.run_id},
+            )
             self.hub.publish(Event("run", item.run_id, item.status))
         if rescued:
             self.hub.notify_due()
