@@ -7,7 +7,7 @@ picked up by the periodic re-read) still sees the latest committed state."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from server.events import Subscription
@@ -34,7 +34,7 @@ def _fingerprint(run: RunView) -> tuple[Any, ...]:
 
 async def watch_run(
     service: TaskService, run_id: str, poll: float = POLL_SECONDS
-) -> AsyncIterator[RunView]:
+) -> AsyncGenerator[RunView, None]:
     """Yields the run now, then after every change; ends after a terminal
     status. Raises NotFound for an unknown run."""
     subscription = service.hub.subscribe("run", run_id)
@@ -55,7 +55,7 @@ async def watch_run(
 
 async def follow_logs(
     service: TaskService, run_id: str, poll: float = POLL_SECONDS
-) -> AsyncIterator[LogView]:
+) -> AsyncGenerator[LogView, None]:
     """Yields each log line the run writes from now on, in order; ends once
     the run has ended and its last lines were delivered."""
     subscription = service.hub.subscribe("log", run_id)

@@ -22,7 +22,7 @@ from server.store.writes import InsertLogs, InsertRuns
 from server.views import LogView, Page, ResultView, RunView
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
 T = TypeVar("T")
 ORDERS = ("CREATED_AT_DESC", "CREATED_AT_ASC", "PRIORITY_DESC", "FINISHED_AT_DESC")
@@ -356,13 +356,13 @@ class TaskService:
         last = await self.database.read(lambda c: queries.last_log_id(c, run_id))
         return None if last is None else encode_cursor([last])
 
-    def watch(self, run_id: str) -> AsyncIterator[RunView]:
+    def watch(self, run_id: str) -> AsyncGenerator[RunView, None]:
         """The run now and after each change, until it ends (server/live.py)."""
         from server.live import watch_run
 
         return watch_run(self, run_id)
 
-    def follow_logs(self, run_id: str) -> AsyncIterator[LogView]:
+    def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]:
         """Each new log line of the run, until it ends (server/live.py)."""
         from server.live import follow_logs
 

@@ -1,0 +1,79 @@
+"""Relay-style connections: `edges { cursor node }`, `pageInfo`, and a
+`totalCount` that is computed only when a client selects it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+import strawberry
+
+from definitions.errors import InvalidInput
+
+NodeT = TypeVar("NodeT")
+ItemT = TypeVar("ItemT")
+
+
+class PageLike(Protocol[ItemT]):
+    """What the service returns for a page (server.views.Page)."""
+
+    @property
+    def items(self) -> list[ItemT]: ...
+    @property
+    def cursors(self) -> list[str]: ...
+    @property
+    def has_next(self) -> bool: ...
+    @property
+    def end_cursor(self) -> str | None: ...
+
+
+@strawberry.type(description="Where a page ends and whether more follow.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` to get the next page; null for an empty page."
+    )
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str = strawberry.field(description="Opaque; pass as `after` to continue here.")
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many items match in all pages (costs a query).")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+def connection(
+    page: PageLike[Any],
+    node: Callable[[Any], NodeT],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[NodeT]:
+    return Connection(
+        edges=[
+            Edge(cursor=cursor, node=node(item))
+            for item, cursor in zip(page.items, page.cursors, strict=True)
+        ],
+        page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+        count=count,
+    )
+
+
+FIRST_DESCRIPTION = "Page size: 50 unless given, at most 500."
+
+
+def check_first(first: int | None) -> int | None:
+    """Refuses a negative page size before it reaches a batched loader."""
+    if first is not None and first < 0:
+        raise InvalidInput(
+            "`first` must not be negative", errors=[{"loc": ["first"], "message": "must be >= 0"}]
+        )
+    return first

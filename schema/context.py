@@ -1,0 +1,33 @@
+"""The per-request GraphQL context: the service and the request's loaders.
+
+`schema` reaches the running system only through `info.context.service`;
+`server/app.py` builds the context, so nothing here imports `server` at run
+time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from strawberry.types import Info as StrawberryInfo
+
+from schema.loaders import Loaders
+
+if TYPE_CHECKING:
+    from server.service import TaskService
+
+
+@dataclass
+class Context:
+    service: TaskService
+    request: Any = None
+    response: Any = None
+    cache: bool = True
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Long-lived contexts (one per WebSocket) must not serve stale rows.
+        self.loaders = Loaders(self.service, cache=self.cache)
+
+
+Info: TypeAlias = StrawberryInfo[Context, None]

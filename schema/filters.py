@@ -1,0 +1,72 @@
+"""Filter inputs of `taskRuns` and `taskLogs`, turned into the service's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from schema.enums import LogLevel, TaskStatus
+
+if TYPE_CHECKING:
+    from server.service import TaskService
+    from server.store.paging import LogFilter, RunFilter
+
+
+def epoch(value: datetime | None) -> float | None:
+    """A DateTime without a zone is taken as UTC."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+@strawberry.input(description="Runs matching all given conditions.")
+class TaskRunFilter:
+    definition_id: strawberry.ID | None = None
+    status: list[TaskStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    parent_id: strawberry.ID | None = None
+    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive.")
+    has_errors: bool | None = None
+    created_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    finished_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    finished_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+    def build(self, service: TaskService) -> RunFilter:
+        fields: dict[str, Any] = {
+            "definition_id": self.definition_id,
+            "statuses": None if self.status is None else tuple(s.value for s in self.status),
+            "parent_id": self.parent_id,
+            "name_contains": self.name_contains,
+            "has_errors": self.has_errors,
+            "created_after": epoch(self.created_after),
+            "created_before": epoch(self.created_before),
+            "finished_after": epoch(self.finished_after),
+            "finished_before": epoch(self.finished_before),
+        }
+        return service.run_filter(**fields)
+
+
+@strawberry.input(description="Log lines matching all given conditions.")
+class TaskLogFilter:
+    run_id: strawberry.ID | None = None
+    levels: list[LogLevel] | None = strawberry.field(
+        default=None, description="Any of these levels."
+    )
+    message_contains: str | None = strawberry.field(default=None, description="Case-insensitive.")
+    from_: datetime | None = strawberry.field(
+        default=None, name="from", description="Written at or after (inclusive)."
+    )
+    to: datetime | None = strawberry.field(default=None, description="Written before (exclusive).")
+
+    def build(self, service: TaskService) -> LogFilter:
+        return service.log_filter(
+            run_id=self.run_id,
+            levels=None if self.levels is None else tuple(level.value for level in self.levels),
+            message_contains=self.message_contains,
+            since=epoch(self.from_),
+            until=epoch(self.to),
+        )

@@ -1,0 +1,14 @@
+"""The root `Mutation`, merged from one module per concern.
+
+A later concern (control: pause/resume/retry/priority/delete; tokens) adds
+its own module with a `@strawberry.type` class and joins `CONCERNS`."""
+
+from __future__ import annotations
+
+from strawberry.tools import merge_types
+
+from schema.mutations.runs import RunMutations
+
+CONCERNS: tuple[type, ...] = (RunMutations,)
+
+Mutation = merge_types("Mutation", CONCERNS)

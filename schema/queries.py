@@ -1,0 +1,67 @@
+"""The root `Query`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from definitions.errors import NotFound
+from schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
+from schema.context import Info
+from schema.enums import TaskRunOrder
+from schema.filters import TaskLogFilter, TaskRunFilter
+from schema.types.definition import TaskDefinitionType
+from schema.types.log import TaskLog
+from schema.types.run import TaskRun
+
+First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
+After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Every definition this server can run.")
+    def task_definitions(self, info: Info) -> list[TaskDefinitionType]:
+        return [TaskDefinitionType.of(d) for d in info.context.service.definitions()]
+
+    @strawberry.field(description="One definition; null when unknown.")
+    def task_definition(self, info: Info, id: strawberry.ID) -> TaskDefinitionType | None:
+        try:
+            return TaskDefinitionType.of(info.context.service.definition(id))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="One run; null when unknown.")
+    async def task_run(self, info: Info, id: strawberry.ID) -> TaskRun | None:
+        view = await info.context.loaders.run.load(id)
+        return None if view is None else TaskRun.of(view)
+
+    @strawberry.field(description="Runs, newest first unless `orderBy` says otherwise.")
+    async def task_runs(
+        self,
+        info: Info,
+        where: TaskRunFilter | None = None,
+        first: First = 50,
+        after: After = None,
+        order_by: TaskRunOrder = TaskRunOrder.CREATED_AT_DESC,
+    ) -> Connection[TaskRun]:
+        service = info.context.service
+        condition = (where or TaskRunFilter()).build(service)
+        page = await service.list_runs(
+            condition, first=check_first(first), after=after, order=order_by.value
+        )
+        return connection(page, TaskRun.of, lambda: service.count_runs(condition))
+
+    @strawberry.field(description="Log lines of any runs, oldest first.")
+    async def task_logs(
+        self,
+        info: Info,
+        where: TaskLogFilter | None = None,
+        first: First = 50,
+        after: After = None,
+    ) -> Connection[TaskLog]:
+        service = info.context.service
+        condition = (where or TaskLogFilter()).build(service)
+        page = await service.logs(where=condition, first=check_first(first), after=after)
+        return connection(page, TaskLog.of, lambda: service.count_logs(condition))

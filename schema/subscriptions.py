@@ -1,0 +1,36 @@
+"""The root `Subscription`, fed by the engine's event hub via the service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+
+import strawberry
+
+from schema.context import Info
+from schema.types.log import TaskLog
+from schema.types.run import TaskRun
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The run now, then after every status, progress or iteration "
+        "change; completes after a terminal status."
+    )
+    async def task_run_updated(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[TaskRun, None]:
+        async with aclosing(info.context.service.watch(id)) as views:
+            async for view in views:
+                yield TaskRun.of(view)
+
+    @strawberry.subscription(
+        description="Each log line the run writes from now on; completes once the run has ended."
+    )
+    async def task_log_added(
+        self, info: Info, run_id: strawberry.ID
+    ) -> AsyncGenerator[TaskLog, None]:
+        async with aclosing(info.context.service.follow_logs(run_id)) as views:
+            async for view in views:
+                yield TaskLog.of(view)

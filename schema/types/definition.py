@@ -1,0 +1,49 @@
+"""`TaskDefinition`: what can be run, with the JSON Schema of its input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from definitions.definition import TaskDefinition as SdkDefinition
+
+
+@strawberry.type(description="How a failed attempt is retried.")
+class RetryPolicy:
+    attempts: int = strawberry.field(description="Retries after the first try; -1 retries forever.")
+    wait_seconds: float = strawberry.field(description="Wait before the first retry.")
+    multiplier: float = strawberry.field(
+        description="Retry n waits waitSeconds * (1 + multiplier * (n - 1))."
+    )
+
+
+@strawberry.type(name="TaskDefinition", description="A kind of task that can be triggered.")
+class TaskDefinitionType:
+    id: strawberry.ID
+    title: str
+    description: str
+    input_schema: JSON = strawberry.field(
+        description="JSON Schema of the input, e.g. to build a form."
+    )
+    max_iterations: int
+    iteration_timeout: float = strawberry.field(description="Seconds one iteration may take.")
+    retry: RetryPolicy
+
+    @classmethod
+    def of(cls, definition: type[SdkDefinition[Any]]) -> TaskDefinitionType:
+        policy = definition.retry
+        return cls(
+            id=strawberry.ID(definition.id),
+            title=definition.title,
+            description=definition.description or (definition.__doc__ or "").strip(),
+            input_schema=JSON(definition.input_schema()),
+            max_iterations=definition.max_iterations,
+            iteration_timeout=float(definition.iteration_timeout),
+            retry=RetryPolicy(
+                attempts=policy.attempts,
+                wait_seconds=policy.wait_seconds,
+                multiplier=policy.multiplier,
+            ),
+        )

@@ -1,0 +1,159 @@
+"""`TaskRun`: one run of a definition, with its relations loaded in batches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from definitions.errors import NotFound
+from schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
+from schema.context import Info
+from schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
+from schema.types.definition import TaskDefinitionType
+from schema.types.log import TaskLog
+
+if TYPE_CHECKING:
+    from server.views import RunView
+
+First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
+After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]
+
+
+@strawberry.type(description="Why a run failed (or was aborted).")
+class TaskRunError:
+    message: str
+    code: str | None
+    data: JSON | None
+
+
+@strawberry.type(description="How far a run has come, as its task reported.")
+class TaskProgress:
+    current: float
+    total: float | None
+    units: str | None
+    percent: float | None = strawberry.field(description="0-100, when the total is known.")
+    display: str | None = strawberry.field(description='E.g. "3 of 10 steps".')
+
+
+@strawberry.type(description="One run of a task definition.")
+class TaskRun:
+    id: strawberry.ID
+    definition_id: strawberry.ID
+    name: str | None
+    status: TaskStatus
+    requested: RunRequest | None = strawberry.field(
+        description="A pause or abort asked for, honoured when the iteration ends."
+    )
+    input: JSON
+    state: JSON = strawberry.field(description="What the last iteration saved for the next.")
+    output: JSON | None
+    error: TaskRunError | None
+    iterations: int = strawberry.field(description="Iterations completed so far.")
+    attempt: int = strawberry.field(description="0 on the first try, 1 on the first retry...")
+    priority: int
+    progress: TaskProgress | None
+    status_message: str | None
+    created_at: datetime
+    run_at: datetime = strawberry.field(description="When the run is (or was) due next.")
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    waiting_ms: int = strawberry.field(description="Time spent due but not yet started.")
+    duration_ms: int | None = strawberry.field(description="Running time, so far or in total.")
+    has_errors: bool = strawberry.field(description="Whether any ERROR line was logged.")
+    can_abort: bool
+    parent_id: strawberry.ID | None
+    created_by: str | None
+
+    @strawberry.field(description="The definition, if this server knows it.")
+    def definition(self, info: Info) -> TaskDefinitionType | None:
+        try:
+            return TaskDefinitionType.of(info.context.service.definition(self.definition_id))
+        except NotFound:
+            return None
+
+    @strawberry.field(description="The run that triggered this one.")
+    async def parent(self, info: Info) -> TaskRun | None:
+        if self.parent_id is None:
+            return None
+        view = await info.context.loaders.run.load(self.parent_id)
+        return None if view is None else TaskRun.of(view)
+
+    @strawberry.field(description="Runs this one triggered, oldest first.")
+    async def children(
+        self, info: Info, first: First = 50, after: After = None
+    ) -> Connection[TaskRun]:
+        loaders, service = info.context.loaders, info.context.service
+        if after is None:
+            page = await loaders.children.load((self.id, check_first(first)))
+        else:
+            where = service.run_filter(parent_id=self.id)
+            page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
+        return connection(page, TaskRun.of, lambda: loaders.child_count.load(self.id))
+
+    @strawberry.field(description="The run's log lines, oldest first.")
+    async def logs(
+        self,
+        info: Info,
+        first: First = 50,
+        after: After = None,
+        level: Annotated[
+            LogLevel | None, strawberry.argument(description="Only lines at or above it.")
+        ] = None,
+    ) -> Connection[TaskLog]:
+        loaders, service = info.context.loaders, info.context.service
+        levels = levels_from(level)
+        if after is None:
+            page = await loaders.logs.load((self.id, check_first(first), levels))
+        else:
+            where = service.log_filter(levels=levels or None)
+            page = await service.logs(self.id, where=where, first=first, after=after)
+        return connection(page, TaskLog.of, lambda: loaders.log_count.load((self.id, levels)))
+
+    @classmethod
+    def of(cls, view: RunView) -> TaskRun:
+        error, progress = view.error, view.progress
+        return cls(
+            id=strawberry.ID(view.id),
+            definition_id=strawberry.ID(view.definition_id),
+            name=view.name,
+            status=view.status,
+            requested=view.requested,
+            input=JSON(view.input),
+            state=JSON(view.state),
+            output=None if view.output is None else JSON(view.output),
+            error=None
+            if error is None
+            else TaskRunError(
+                message=error.message,
+                code=error.code,
+                data=None if error.data is None else JSON(error.data),
+            ),
+            iterations=view.iterations,
+            attempt=view.attempt,
+            priority=view.priority,
+            progress=None
+            if progress is None
+            else TaskProgress(
+                current=progress.current,
+                total=progress.total,
+                units=progress.units,
+                percent=progress.percent,
+                display=progress.display,
+            ),
+            status_message=view.status_message,
+            created_at=view.created_at,
+            run_at=view.run_at,
+            started_at=view.started_at,
+            finished_at=view.finished_at,
+            updated_at=view.updated_at,
+            waiting_ms=view.waiting_ms,
+            duration_ms=view.duration_ms,
+            has_errors=view.has_errors,
+            can_abort=view.can_abort,
+            parent_id=None if view.parent_id is None else strawberry.ID(view.parent_id),
+            created_by=view.created_by,
+        )
