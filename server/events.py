@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 QUEUE_SIZE = 1_000
 
@@ -47,12 +47,26 @@ class Subscription:
             yield await self.queue.get()
 
 
+class Relay(Protocol):
+    """Carries a hub's events, wake-ups and requests to other processes."""
+
+    def event(self, event: Event) -> None: ...
+
+    def due(self) -> None: ...
+
+    def request(self, run_id: str, request: str) -> None: ...
+
+
 class EventHub:
     def __init__(self) -> None:
         self._subscribers: dict[tuple[str, str], set[Subscription]] = {}
         self._due_listeners: list[Callable[[], None]] = []
         self._request_listeners: list[Callable[[str, str], None]] = []
         self._publish_listeners: list[Callable[[Event], None]] = []
+        # Set by the database when other processes share it (PostgreSQL):
+        # what is published here is also sent to them, and what they
+        # publish arrives through `receive*`, never sent back.
+        self.relay: Relay | None = None
 
     def subscribe(self, kind: str, run_id: str) -> Subscription:
         """Events of one kind for one run; run_id "*" receives every run."""
@@ -77,6 +91,13 @@ class EventHub:
     def publish(self, event: Event) -> None:
         for listener in self._publish_listeners:
             listener(event)
+        if self.relay is not None:
+            self.relay.event(event)
+        self.receive(event)
+
+    def receive(self, event: Event) -> None:
+        """Delivers an event to this process's subscribers only: for events
+        that another process published (and counted) itself."""
         if not self._subscribers:
             return
         for key in ((event.kind, event.run_id), (event.kind, "*")):
@@ -88,6 +109,11 @@ class EventHub:
         self._due_listeners.append(listener)
 
     def notify_due(self) -> None:
+        if self.relay is not None:
+            self.relay.due()
+        self.receive_due()
+
+    def receive_due(self) -> None:
         for listener in self._due_listeners:
             listener()
 
@@ -96,5 +122,10 @@ class EventHub:
         self._request_listeners.append(listener)
 
     def notify_request(self, run_id: str, request: str) -> None:
+        if self.relay is not None:
+            self.relay.request(run_id, request)
+        self.receive_request(run_id, request)
+
+    def receive_request(self, run_id: str, request: str) -> None:
         for listener in self._request_listeners:
             listener(run_id, request)

@@ -64,9 +64,10 @@ class Taskloom:
         self.database = open_database(
             s.database_url, sqlite_synchronous=s.sqlite_synchronous, pool_size=s.pool_size
         )
-        await migrate(self.database)
         await self.database.start()
+        await migrate(self.database)
         self.hub = EventHub()
+        await self.database.connect_hub(self.hub)
         self.service = TaskService(self.database, self.registry, self.hub)
         self.executor = ThreadPoolExecutor(
             max_workers=min(s.concurrency, 64), thread_name_prefix="taskloom-task"
@@ -75,6 +76,7 @@ class Taskloom:
             runner = IterationRunner(
                 self.registry,
                 self.executor,
+                wall_clock=self.database.clock,
                 validate_child=self._validate_child,
                 finish_child=self.service.prepare_input,
                 list_children=self._list_children,

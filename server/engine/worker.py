@@ -101,7 +101,7 @@ class Worker:
         if leftover:
             await asyncio.gather(*(f.task for f in self._inflight.values()), return_exceptions=True)
             released = await self.database.run_write(
-                ReleaseRuns(self.worker_id, leftover, time.time())
+                ReleaseRuns(self.worker_id, leftover, self.database.clock())
             )
             for run_id in released:
                 self.hub.publish(Event("run", run_id, "PENDING"))
@@ -130,7 +130,7 @@ class Worker:
                 await self._idle(definitions)
 
     async def _claim(self, definitions: list[str], limit: int) -> list[RowMapping]:
-        now = time.time()
+        now = self.database.clock()
         rows: list[RowMapping] = await self.database.run_write(
             Claim(self.worker_id, limit, now, now + self.options.lease_seconds, definitions)
         )
@@ -146,7 +146,7 @@ class Worker:
         timeout = self.options.poll_interval
         next_due = await self.database.read(lambda c: queries.next_due_at(c, definitions))
         if next_due is not None:
-            timeout = max(0.0, min(timeout, next_due - time.time()))
+            timeout = max(0.0, min(timeout, next_due - self.database.clock()))
         if timeout > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
@@ -198,7 +198,7 @@ class Worker:
                     last_renew = now
                     if self._inflight:
                         await self.database.run_write(
-                            RenewLeases(self.worker_id, time.time() + opts.lease_seconds)
+                            RenewLeases(self.worker_id, self.database.clock() + opts.lease_seconds)
                         )
                 if now - last_rescue >= min(opts.lease_seconds / 2, 5.0):
                     last_rescue = now
@@ -224,7 +224,7 @@ class Worker:
 
     async def _rescue(self) -> None:
         rescued = await self.database.run_write(
-            RescueExpired(time.time(), self.options.max_lease_losses)
+            RescueExpired(self.database.clock(), self.options.max_lease_losses)
         )
         for item in rescued:
             log.warning(

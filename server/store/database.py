@@ -9,8 +9,9 @@ wrapped in `StoreError`.
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from definitions.errors import StoreError, TaskloomError
 from server.store.batch import FnOp, WriteOp
+
+if TYPE_CHECKING:
+    from server.events import EventHub
 
 T = TypeVar("T")
 
@@ -36,6 +40,18 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def write(self, op: WriteOp[Any]) -> Any:
         """Applies `op` in a committed transaction shared with other writes."""
+
+    def clock(self) -> float:
+        """Now, in epoch seconds, by the database's clock: what leases, claims
+        and rescue compare, so that processes on several machines agree.
+        SQLite is on this machine, so its clock is this machine's."""
+        return time.time()
+
+    async def connect_hub(self, hub: EventHub) -> None:
+        """Connects the process's event hub to other processes sharing this
+        database, where the database can carry events (PostgreSQL). SQLite
+        has no such channel: other processes' changes are seen by polling."""
+        del hub
 
     async def run_write(self, op: WriteOp[T]) -> T:
         try:

@@ -1,22 +1,52 @@
 """PostgreSQL through asyncpg: the same operations, one async writer task.
 
 Writes queued together are applied in one transaction on one connection
-(group commit), exactly as the SQLite writer does; reads use the pool.
+(group commit), exactly as the SQLite writer does; reads use the pool, sized
+from `Settings.pool_size`. Many processes on many machines share the
+database: claims take rows with `FOR UPDATE SKIP LOCKED` (server/store/
+writes.py), times that leases and rescue compare come from the database's
+clock (`clock()`), and events travel between processes over LISTEN/NOTIFY
+(server/store/notify.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store.batch import WriteOp, run_batch
 from server.store.database import Database
 
+if TYPE_CHECKING:
+    from server.events import EventHub
+    from server.store.notify import PgEventBridge
+
+log = logging.getLogger("taskloom.store")
+
 Job = tuple[WriteOp[Any], asyncio.Future[Any]]
 MAX_BATCH = 2_000
+# Deadlocks and serialization failures are retried: the transaction that
+# lost did nothing, and its operations are safe to apply again.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+RETRY_ATTEMPTS = 5
+CLOCK_SAMPLES = 3
+CLOCK_REFRESH_SECONDS = 60.0
+_DB_NOW = text("SELECT extract(epoch FROM clock_timestamp())::float8")
+
+
+def _retryable(exc: BaseException) -> bool:
+    if not isinstance(exc, DBAPIError):
+        return False
+    return getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
 
 
 class PostgresDatabase(Database):
@@ -24,20 +54,75 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
-        self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        self.engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=1800,
+        )
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._clock_task: asyncio.Task[None] | None = None
+        self._offset = 0.0
+        self._bridge: PgEventBridge | None = None
 
     async def start(self) -> None:
         if self._task is None:
+            await self._sync_clock()
             self._task = asyncio.create_task(self._serve(), name="taskloom-writer")
+            self._clock_task = asyncio.create_task(self._keep_clock(), name="taskloom-clock")
 
     async def close(self) -> None:
+        if self._bridge is not None:
+            await self._bridge.close()
+            self._bridge = None
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock_task
+            self._clock_task = None
         if self._task is not None:
             await self._queue.put(None)
             await self._task
             self._task = None
         await self.engine.dispose()
+
+    async def connect_hub(self, hub: EventHub) -> None:
+        from server.store.notify import PgEventBridge
+
+        if self._bridge is None:
+            self._bridge = PgEventBridge(self.url, hub, self)
+            await self._bridge.start()
+
+    # --- the database's clock -------------------------------------------------
+
+    def clock(self) -> float:
+        return time.time() + self._offset
+
+    async def _sync_clock(self) -> None:
+        """Measures how far the server's clock is from ours: the sample with
+        the shortest round trip, assuming the server read its clock halfway."""
+        best: tuple[float, float] | None = None
+        async with self.engine.connect() as conn:
+            for _ in range(CLOCK_SAMPLES):
+                before = time.time()
+                server = float((await conn.execute(_DB_NOW)).scalar_one())
+                after = time.time()
+                sample = (after - before, server - (before + after) / 2)
+                if best is None or sample[0] < best[0]:
+                    best = sample
+        if best is not None:
+            self._offset = best[1]
+
+    async def _keep_clock(self) -> None:
+        while True:
+            await asyncio.sleep(CLOCK_REFRESH_SECONDS)
+            try:
+                await self._sync_clock()
+            except Exception as exc:  # keep the last offset; try again later
+                log.warning("could not read the database's clock: %s", exc)
+
+    # --- the writer ---------------------------------------------------------
 
     async def write(self, op: WriteOp[Any]) -> Any:
         if self._task is None:
@@ -60,8 +145,11 @@ class PostgresDatabase(Database):
                     break
                 jobs.append(more)
             ops = [j[0] for j in jobs]
-            async with self.engine.connect() as conn:
-                outcomes = await conn.run_sync(_apply, ops)
+            try:
+                async with self.engine.connect() as conn:
+                    outcomes = await conn.run_sync(_apply, ops)
+            except Exception as exc:  # no connection: every caller gets the error
+                outcomes = [(False, exc)] * len(jobs)
             for (_op, future), (ok, value) in zip(jobs, outcomes, strict=True):
                 if future.done():
                     continue
@@ -74,8 +162,15 @@ class PostgresDatabase(Database):
 
 
 def _apply(conn: Connection, ops: list[WriteOp[Any]]) -> list[tuple[bool, Any]]:
-    def transaction(fn: Any) -> Any:
-        with conn.begin():
-            return fn(conn)
+    def transaction(fn: Callable[[Connection], Any]) -> Any:
+        for attempt in range(RETRY_ATTEMPTS):
+            try:
+                with conn.begin():
+                    return fn(conn)
+            except DBAPIError as exc:
+                if not _retryable(exc) or attempt == RETRY_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.005 * (attempt + 1) * (1 + random.random()))
+        raise AssertionError("unreachable")
 
     return run_batch(transaction, ops)
