@@ -15,7 +15,11 @@ from server.store.models import logs, results, runs
 
 
 def load_run(conn: Connection, run_id: str) -> RowMapping:
-    row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+    query = select(runs).where(runs.c.id == run_id)
+    if conn.dialect.name == "postgresql":
+        # Other processes claim and finish runs too: hold the row until commit.
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
     if row is None:
         raise NotFound(f"no task run with id {run_id!r}")
     return row

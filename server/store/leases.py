@@ -44,11 +44,13 @@ class RescueExpired(WriteOp[list[Rescued]]):
         self.max_losses = max_losses
 
     def apply(self, conn: Connection) -> list[Rescued]:
-        expired = conn.execute(
-            select(runs.c.id, runs.c.worker_id, runs.c.lease_losses, runs.c.iterations).where(
-                runs.c.status == RUNNING, runs.c.lease_expires_at < self.now
-            )
-        ).all()
+        query = select(runs.c.id, runs.c.worker_id, runs.c.lease_losses, runs.c.iterations).where(
+            runs.c.status == RUNNING, runs.c.lease_expires_at < self.now
+        )
+        if conn.dialect.name == "postgresql":
+            # Workers of other processes rescue too: each expired run once.
+            query = query.with_for_update(skip_locked=True)
+        expired = conn.execute(query).all()
         rescued: list[Rescued] = []
         for run_id, worker_id, losses, iteration in expired:
             lost = losses + 1

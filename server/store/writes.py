@@ -153,11 +153,14 @@ class SaveOutcome(WriteOp[bool]):
     @classmethod
     def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
         outcomes: list[Outcome] = [op.outcome for op in ops]
-        owned = conn.execute(
-            select(runs.c.id, runs.c.worker_id).where(
-                runs.c.id.in_([o.run_id for o in outcomes]), runs.c.status == RUNNING
-            )
+        query = select(runs.c.id, runs.c.worker_id).where(
+            runs.c.id.in_([o.run_id for o in outcomes]), runs.c.status == RUNNING
         )
+        if conn.dialect.name == "postgresql":
+            # Lock the rows (in id order) so that a rescue or an abort in
+            # another process cannot change them between check and write.
+            query = query.order_by(runs.c.id).with_for_update()
+        owned = conn.execute(query)
         owners: dict[str, str | None] = {run_id: worker for run_id, worker in owned}
         held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
         if held:
