@@ -1,0 +1,198 @@
+"""API tokens: random, shown once, stored only as a SHA-256 hash.
+
+A token is 32 random bytes (URL-safe base64) behind the prefix `tlk_`. Its
+entropy makes a plain SHA-256 as safe as a slow password hash, and lets a
+request be authenticated with one indexed lookup. The first characters are
+kept in clear (`prefix`) so `token list` can tell tokens apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, Index, String, func, select, update
+from sqlalchemy.engine import RowMapping
+from sqlmodel import Field, SQLModel
+
+from definitions.errors import Conflict, InvalidInput, NotFound
+from server.auth.identity import Actor, Role, parse_role
+from server.store.database import Database
+from server.views import to_datetime
+
+TOKEN_PREFIX = "tlk_"
+SHOWN_PREFIX = 12
+
+
+class ApiTokenRow(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ux_api_tokens_hash", "token_hash", unique=True),)
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    owner: str = Field(sa_column=Column(String(200), nullable=False))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: float
+    revoked_at: float | None = None
+
+
+api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as listed: never the secret, only its first characters."""
+
+    id: str
+    name: str
+    role: Role
+    owner: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> TokenInfo:
+        created = to_datetime(row["created_at"])
+        assert created is not None
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            role=Role(row["role"]),
+            owner=row["owner"],
+            prefix=row["prefix"],
+            created_at=created,
+            revoked_at=to_datetime(row["revoked_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """A new token: `secret` is shown this once and stored nowhere."""
+
+    info: TokenInfo
+    secret: str
+
+
+def _check_text(field: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(
+            f"{field}: must not be empty", errors=[{"loc": [field], "message": "must not be empty"}]
+        )
+    if len(value) > 200:
+        message = "must be at most 200 characters"
+        raise InvalidInput(f"{field}: {message}", errors=[{"loc": [field], "message": message}])
+    return value
+
+
+class TokenStore:
+    """Creates, lists, revokes and checks API tokens in the `api_tokens` table."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def create(self, name: str, role: str | Role, owner: str | None = None) -> CreatedToken:
+        name = _check_text("name", name)
+        owner = _check_text("owner", owner if owner is not None else name)
+        try:
+            chosen = role if isinstance(role, Role) else parse_role(role)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), errors=[{"loc": ["role"], "message": str(exc)}]) from None
+        secret = new_secret()
+        row: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "role": chosen.value,
+            "owner": owner,
+            "token_hash": hash_token(secret),
+            "prefix": secret[:SHOWN_PREFIX],
+            "created_at": time.time(),
+            "revoked_at": None,
+        }
+        await self.database.write_fn(lambda c: c.execute(api_tokens.insert(), [row]))
+        return CreatedToken(TokenInfo.from_row(row), secret)  # type: ignore[arg-type]
+
+    async def list(self, *, include_revoked: bool = False) -> list[TokenInfo]:
+        query = select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
+        if not include_revoked:
+            query = query.where(api_tokens.c.revoked_at.is_(None))
+        rows = await self.database.read(lambda c: list(c.execute(query).mappings()))
+        return [TokenInfo.from_row(r) for r in rows]
+
+    async def count_active(self) -> int:
+        query = (
+            select(func.count()).select_from(api_tokens).where(api_tokens.c.revoked_at.is_(None))
+        )
+        return int(await self.database.read(lambda c: c.execute(query).scalar_one()))
+
+    async def revoke(self, ref: str) -> TokenInfo:
+        """Revokes the token with id `ref`, or the one active token named `ref`."""
+
+        def apply(conn: Connection) -> RowMapping:
+            by_id = (
+                conn.execute(select(api_tokens).where(api_tokens.c.id == ref)).mappings().first()
+            )
+            if by_id is not None:
+                found = [by_id]
+            else:
+                found = list(
+                    conn.execute(
+                        select(api_tokens).where(
+                            api_tokens.c.name == ref, api_tokens.c.revoked_at.is_(None)
+                        )
+                    ).mappings()
+                )
+            if not found:
+                raise NotFound(f"no API token with id or name {ref!r}")
+            if len(found) > 1:
+                raise Conflict(f"several active tokens are named {ref!r}; revoke one by its id")
+            row = found[0]
+            if row["revoked_at"] is None:
+                conn.execute(
+                    update(api_tokens)
+                    .where(api_tokens.c.id == row["id"])
+                    .values(revoked_at=time.time())
+                )
+            return (
+                conn.execute(select(api_tokens).where(api_tokens.c.id == row["id"]))
+                .mappings()
+                .one()
+            )
+
+        return TokenInfo.from_row(await self.database.write_fn(apply))
+
+    async def authenticate(self, secret: str | None) -> Actor | None:
+        """The actor of an active token, or None for a missing, unknown or
+        revoked one."""
+        if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        digest = hash_token(secret)
+        query = select(api_tokens).where(
+            api_tokens.c.token_hash == digest, api_tokens.c.revoked_at.is_(None)
+        )
+        row = await self.database.read(lambda c: c.execute(query).mappings().first())
+        if row is None:
+            return None
+        return Actor(
+            owner=row["owner"], role=Role(row["role"]), token_id=row["id"], token_name=row["name"]
+        )
