@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Awaitable
 from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -80,7 +81,7 @@ class TaskDefinition(Generic[InputT]):
     def validate_input(self, input: InputT) -> None:
         """Extra checks beyond the model; raise ValueError or InvalidInput."""
 
-    def on_before_trigger(self, input: InputT) -> InputT | None:
+    def on_before_trigger(self, input: InputT) -> InputT | None | Awaitable[InputT | None]:
         return None
 
     def on_done(self, run: RunInfo) -> Any:
