@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from server.dashboard import dashboard_files
+from server.graphql_app import TaskloomGraphQL
 from server.metrics import Metrics
 from server.taskloom import Taskloom
 
@@ -45,11 +48,22 @@ def create_app(taskloom: Taskloom) -> Starlette:
             }
         )
 
+    origins = [o.strip() for o in taskloom.settings.cors_origins.split(",") if o.strip()]
+    graphql = TaskloomGraphQL(taskloom, allowed_origins=origins)
     routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/metrics", metrics.endpoint),
         Mount("/", app=dashboard_files(), name="dashboard"),  # keep last: it matches every path
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        allow_credentials="*" not in origins,
+    )
+    app = Starlette(routes=routes, middleware=[cors] if origins else [], lifespan=lifespan)
     app.state.taskloom = taskloom
     return app

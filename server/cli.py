@@ -140,6 +140,14 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
     _print_json(_run(work))
 
 
+@app.command("schema")
+def schema_command() -> None:
+    """Print the GraphQL schema (SDL), as committed in schema.graphql."""
+    from schema import sdl
+
+    typer.echo(sdl(), nl=False)
+
+
 def main() -> None:
     app(prog_name="taskloom")
 

@@ -1,0 +1,119 @@
+"""Strawberry's ASGI GraphQL app, wired to a running Taskloom.
+
+Builds the per-request context (the service and fresh DataLoaders), serves
+GraphiQL with a useful default query on GET, speaks graphql-transport-ws
+(and the legacy graphql-ws) on the same path, and answers a malformed body
+or a wrong content type with a clean JSON 400."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from schema import Context, schema
+
+if TYPE_CHECKING:
+    from strawberry.http import GraphQLRequestData
+
+    from server.taskloom import Taskloom
+
+DEFAULT_QUERY = """# Taskloom GraphQL playground. Press the run button and pick an operation.
+#
+# 1. Overview: what can run, and the latest runs.
+# 2. TriggerCountdown: starts the countdown example; copy the run id it returns.
+# 3. Watch it live: paste this (with the id) into a new tab and run it:
+#
+#    subscription Watch {
+#      taskRunUpdated(id: "PASTE-RUN-ID") {
+#        status iterations progress { display } output
+#      }
+#    }
+
+query Overview {
+  taskDefinitions {
+    id
+    title
+    description
+    inputSchema
+  }
+  taskRuns(first: 10) {
+    totalCount
+    edges {
+      node {
+        id
+        definitionId
+        status
+        progress { percent display }
+        createdAt
+        durationMs
+        logs(first: 5) { edges { node { level message } } }
+      }
+    }
+  }
+}
+
+mutation TriggerCountdown {
+  triggerTask(definitionId: "countdown", input: {start: 5, delay_seconds: 1}) {
+    id
+    status
+    runAt
+  }
+}
+"""
+
+_EXAMPLE = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
+_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+class TaskloomGraphQL(GraphQL[Context, None]):
+    def __init__(self, taskloom: Taskloom, allowed_origins: Sequence[str] = ()) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            allowed_origins=allowed_origins,
+        )
+        self.taskloom = taskloom
+        self._ide_html = _EXAMPLE.sub(
+            lambda _: "const EXAMPLE_QUERY = `" + DEFAULT_QUERY + "`;", self.graphql_ide_html
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        return Context(
+            service=self.taskloom.service,
+            request=request,
+            response=response,
+            cache=not isinstance(request, WebSocket),
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self._ide_html)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            return await super().parse_http_body(request)
+        except (AttributeError, TypeError):  # JSON that is not an object
+            raise HTTPException(400, "The request body must be a JSON object") from None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            code = _CODES.get(exc.status_code, "BAD_REQUEST")
+            body = {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}
+            response = JSONResponse(body, status_code=exc.status_code)
+        await response(scope, receive, send)
