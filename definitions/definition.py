@@ -38,6 +38,9 @@ class TaskDefinition(Generic[InputT]):
     iteration_timeout: ClassVar[float] = 300.0
     retry: ClassVar[Retry] = NO_RETRY
     lease_losses: ClassVar[int] = 3
+    # Roles that may trigger this definition ("admin", "developer", "user");
+    # None: any authenticated caller. Admins and backend code always may.
+    roles: ClassVar[frozenset[str] | set[str] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -11,6 +14,7 @@ from definitions.definition import TaskDefinition
 from definitions.errors import InvalidInput, NotFound, WaitTimeout
 from definitions.records import TERMINAL_STATUSES, RunError, RunInfo, TaskStatus
 from definitions.registry import Registry
+from server.auth.identity import Actor, may_see, owner_scope, require_trigger
 from server.engine import hooks
 from server.events import Event, EventHub
 from server.store import queries
@@ -33,10 +37,27 @@ def _bad(field: str, message: str) -> InvalidInput:
 
 
 class TaskService:
+    """Acts as the system (may do everything) unless an `actor` is passed to a
+    method or bound with `acting_as`: then a `user` sees and acts only on its
+    own runs (others' are NotFound), definitions' `roles` restrict triggering,
+    and runs record the actor's owner as `created_by`."""
+
+    max_input_bytes: int = 1024 * 1024
+    actor: Actor | None = None
+
     def __init__(self, database: Database, registry: Registry, hub: EventHub) -> None:
         self.database = database
         self.registry = registry
         self.hub = hub
+
+    def acting_as(self, actor: Actor | None) -> TaskService:
+        """This service, acting as `actor` in every call (None: the system)."""
+        bound = copy.copy(self)
+        bound.actor = actor
+        return bound
+
+    def _who(self, actor: Actor | None) -> Actor | None:
+        return actor if actor is not None else self.actor
 
     # --- definitions --------------------------------------------------------
 
@@ -78,6 +99,13 @@ class TaskService:
         now: float,
     ) -> dict[str, Any]:
         definition = self.registry.resolve(ref)
+        if raw is not None and not isinstance(raw, str | int | float | bool):
+            try:
+                size = len(json.dumps(raw, default=str).encode())
+            except (TypeError, ValueError):
+                size = 0
+            if size > self.max_input_bytes:
+                raise _bad("input", f"must be at most {self.max_input_bytes} bytes of JSON")
         if delay is not None and delay < 0:
             raise _bad("delay", "must not be negative")
         if delay is not None and run_at is not None:
@@ -109,10 +137,16 @@ class TaskService:
         priority: int = 0,
         parent_id: str | None = None,
         created_by: str | None = None,
+        actor: Actor | None = None,
     ) -> RunView:
         """Creates a PENDING run; durable once this returns."""
+        who = self._who(actor)
+        chosen = self.registry.resolve(definition)
+        require_trigger(who, chosen.id, chosen.roles)
+        if who is not None:
+            created_by = who.owner
         if parent_id is not None:
-            await self.get(parent_id)
+            await self.get(parent_id, actor=who)
         row = await self._row(
             definition,
             input,
@@ -137,8 +171,14 @@ class TaskService:
         run_at: datetime | None = None,
         priority: int = 0,
         created_by: str | None = None,
+        actor: Actor | None = None,
     ) -> list[RunView]:
         """Creates many runs in one transaction: all or none."""
+        who = self._who(actor)
+        chosen = self.registry.resolve(definition)
+        require_trigger(who, chosen.id, chosen.roles)
+        if who is not None:
+            created_by = who.owner
         now = time.time()
         rows = [
             await self._row(
@@ -167,9 +207,12 @@ class TaskService:
 
     # --- control ------------------------------------------------------------
 
-    async def abort(self, run_id: str, message: str | None = None) -> RunView:
+    async def abort(
+        self, run_id: str, message: str | None = None, *, actor: Actor | None = None
+    ) -> RunView:
         """A waiting run is ABORTED at once; a running one when its
         iteration ends. Aborting a finished run is a Conflict."""
+        await self.get(run_id, actor=actor)
         action, row = await self.database.run_write(Abort(run_id, message, time.time()))
         if action == "requested":
             self.hub.notify_request(run_id, "ABORT")
@@ -219,19 +262,44 @@ class TaskService:
 
     # --- reading ------------------------------------------------------------
 
-    async def find(self, run_id: str) -> RunView | None:
+    async def find(self, run_id: str, *, actor: Actor | None = None) -> RunView | None:
+        """The run, or None when unknown or not visible to the actor."""
         row = await self.database.read(lambda c: queries.get_run(c, run_id))
-        return None if row is None else RunView.from_row(row)
+        if row is None or not may_see(self._who(actor), row["created_by"]):
+            return None
+        return RunView.from_row(row)
 
-    async def get(self, run_id: str) -> RunView:
-        run = await self.find(run_id)
+    async def get(self, run_id: str, *, actor: Actor | None = None) -> RunView:
+        run = await self.find(run_id, actor=actor)
         if run is None:
             raise NotFound(f"no task run with id {run_id!r}")
         return run
 
-    async def get_many(self, run_ids: Sequence[str]) -> list[RunView | None]:
+    async def get_many(
+        self, run_ids: Sequence[str], *, actor: Actor | None = None
+    ) -> list[RunView | None]:
+        who = self._who(actor)
         rows = await self.database.read(lambda c: queries.get_runs(c, run_ids))
-        return [RunView.from_row(rows[i]) if i in rows else None for i in run_ids]
+        return [
+            RunView.from_row(rows[i])
+            if i in rows and may_see(who, rows[i]["created_by"])
+            else None
+            for i in run_ids
+        ]
+
+    def _scoped(self, where: RunFilter | None, actor: Actor | None) -> RunFilter:
+        """`where`, narrowed to the actor's own runs when it sees only those."""
+        owner = owner_scope(self._who(actor))
+        where = where or RunFilter()
+        return where if owner is None else dataclasses.replace(where, created_by=owner)
+
+    async def _scoped_logs(self, where: LogFilter, actor: Actor | None) -> LogFilter:
+        who = self._who(actor)
+        if where.run_id is not None:
+            await self.get(where.run_id, actor=who)
+            return where
+        owner = owner_scope(who)
+        return where if owner is None else dataclasses.replace(where, created_by=owner)
 
     async def list_runs(
         self,
@@ -240,10 +308,11 @@ class TaskService:
         first: int | None = None,
         after: str | None = None,
         order: str = "CREATED_AT_DESC",
+        actor: Actor | None = None,
     ) -> Page[RunView]:
         if order not in ORDERS:
             raise _bad("orderBy", f"must be one of {', '.join(ORDERS)}")
-        size, where = page_size(first), where or RunFilter()
+        size, where = page_size(first), self._scoped(where, actor)
         found = await self.database.read(lambda c: queries.list_runs(c, where, size, after, order))
         return Page(
             items=[RunView.from_row(r) for r in found.rows],
@@ -251,8 +320,11 @@ class TaskService:
             has_next=found.has_next,
         )
 
-    async def count_runs(self, where: RunFilter | None = None) -> int:
-        return await self.database.read(lambda c: queries.count_runs(c, where or RunFilter()))
+    async def count_runs(
+        self, where: RunFilter | None = None, *, actor: Actor | None = None
+    ) -> int:
+        scoped = self._scoped(where, actor)
+        return await self.database.read(lambda c: queries.count_runs(c, scoped))
 
     async def logs(
         self,
@@ -261,12 +333,12 @@ class TaskService:
         where: LogFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        actor: Actor | None = None,
     ) -> Page[LogView]:
         where = where or LogFilter()
         if run_id is not None:
-            where = LogFilter(
-                run_id, where.levels, where.message_contains, where.since, where.until
-            )
+            where = dataclasses.replace(where, run_id=run_id)
+        where = await self._scoped_logs(where, actor)
         size = page_size(first)
         found = await self.database.read(lambda c: queries.list_logs(c, where, size, after))
         return Page(
@@ -275,10 +347,14 @@ class TaskService:
             has_next=found.has_next,
         )
 
-    async def count_logs(self, where: LogFilter) -> int:
-        return await self.database.read(lambda c: queries.count_logs(c, where))
+    async def count_logs(self, where: LogFilter, *, actor: Actor | None = None) -> int:
+        scoped = await self._scoped_logs(where, actor)
+        return await self.database.read(lambda c: queries.count_logs(c, scoped))
 
-    async def history(self, run_id: str, *, first: int = 10, skip: int = 0) -> list[ResultView]:
+    async def history(
+        self, run_id: str, *, first: int = 10, skip: int = 0, actor: Actor | None = None
+    ) -> list[ResultView]:
+        await self.get(run_id, actor=actor)
         rows = await self.database.read(
             lambda c: queries.history(c, run_id, page_size(first), max(0, skip))
         )
@@ -289,6 +365,8 @@ class TaskService:
         run_id: str,
         statuses: Iterable[TaskStatus] = TERMINAL_STATUSES,
         timeout: float | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> RunView:
         """The run once it reaches one of `statuses`. Wakes on engine events,
         and re-reads once a second for changes made by other processes."""
@@ -297,7 +375,7 @@ class TaskService:
         subscription = self.hub.subscribe("run", run_id)
         try:
             while True:
-                run = await self.get(run_id)
+                run = await self.get(run_id, actor=actor)
                 if run.status in wanted:
                     return run
                 remaining = 1.0 if deadline is None else deadline - time.monotonic()

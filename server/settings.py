@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     port: int = 8000
     cors_origins: str = ""
     log_format: Literal["text", "json"] = "text"
+    # Security (server/auth): API tokens on by default; "disabled" only on loopback.
+    auth: Literal["enabled", "disabled"] = "enabled"
+    max_query_depth: int = Field(15, ge=1)
+    max_aliases: int = Field(50, ge=0)
+    max_tokens: int = Field(5_000, ge=10)
+    max_document_bytes: int = Field(100_000, ge=100)
+    max_input_bytes: int = Field(1024 * 1024, ge=1)
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    introspection: bool = True
 
     @property
     def definition_modules(self) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from definitions.definition import TaskDefinition
 from definitions.registry import Registry, load_entry_points, load_modules, registry
+from server.auth.tokens import TokenStore
 from server.engine.iteration import IterationRunner
 from server.engine.worker import Worker, WorkerOptions
 from server.events import EventHub
@@ -69,6 +70,8 @@ class Taskloom:
         self.hub = EventHub()
         await self.database.connect_hub(self.hub)
         self.service = TaskService(self.database, self.registry, self.hub)
+        self.service.max_input_bytes = s.max_input_bytes
+        self.tokens = TokenStore(self.database)
         self.executor = ThreadPoolExecutor(
             max_workers=min(s.concurrency, 64), thread_name_prefix="taskloom-task"
         )

@@ -66,6 +66,7 @@ class LogFilter:
     message_contains: str | None = None
     since: float | None = None
     until: float | None = None
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)

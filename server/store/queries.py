@@ -94,6 +94,10 @@ def _log_conditions(f: LogFilter) -> list[ColumnElement[bool]]:
         (f.message_contains, c.message.icontains(f.message_contains or "", autoescape=True)),
         (f.since, c.created_at >= (f.since or 0)),
         (f.until, c.created_at < (f.until or 0)),
+        (
+            f.created_by,
+            c.run_id.in_(select(runs.c.id).where(runs.c.created_by == f.created_by)),
+        ),
     ]
     return [condition for value, condition in checks if value is not None]
 

@@ -16,14 +16,16 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from definitions.errors import StoreError
 from server.store.batch import WriteOp, run_batch
 from server.store.database import Database
 
+T = TypeVar("T")
 Job = tuple[WriteOp[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
 MAX_BATCH = 2_000
 LOCK_RETRY_SECONDS = 30.0
@@ -34,8 +36,10 @@ def _pragmas(synchronous: str, busy_timeout_ms: int) -> Callable[[Any, Any], Non
         # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # busy_timeout first: switching a new file to WAL takes a lock that
+        # another process starting at the same moment may hold.
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
@@ -89,6 +93,21 @@ class SQLiteDatabase(Database):
             self._thread = None
         self._writer_engine.dispose()
         await self.engine.dispose()
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """A read on a pooled connection, retried with backoff while another
+        process holds a lock beyond busy_timeout (WAL recovery, a
+        checkpoint), so "database is locked" never reaches a caller."""
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                return await super().read(fn)
+            except StoreError as exc:
+                if not _is_locked(exc.__cause__ or exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
 
     async def write(self, op: WriteOp[Any]) -> Any:
         if self._thread is None:
