@@ -67,6 +67,12 @@ class TaskController(Generic[InputT]):
         self.log = RunLogger()
         self.progress_value: Progress | None = None
         self.status_message: str | None = None
+        # Bumped by progress() and status(): the worker flushes a changed
+        # value during long iterations without one write per call.
+        self.changes = 0
+        # Standard `logging` records at or above this level (set by the engine
+        # from the definition's `log_capture_level`) land in the run's logs.
+        self.capture_level: int | None = None
         self.children_requested: list[ChildRequest] = []
         self._validate_child = validate_child
         self._list_children = list_children
@@ -76,10 +82,12 @@ class TaskController(Generic[InputT]):
     ) -> None:
         """Records how far the run is; saved with the iteration, not per call."""
         self.progress_value = Progress(current=current, total=total, units=units)
+        self.changes += 1
 
     def status(self, message: str | None) -> None:
         """A short human line about what the run is doing now."""
         self.status_message = None if message is None else str(message)[:500]
+        self.changes += 1
 
     def trigger(
         self,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable
-from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from definitions.controller import TaskController
 from definitions.errors import InvalidInput
-from definitions.records import RunInfo
+from definitions.records import RunError, RunInfo
 from definitions.responses import Response
 from definitions.retry import NO_RETRY, Retry
 
@@ -41,6 +41,18 @@ class TaskDefinition(Generic[InputT]):
     # Roles that may trigger this definition ("admin", "developer", "user");
     # None: any authenticated caller. Admins and backend code always may.
     roles: ClassVar[frozenset[str] | set[str] | None] = None
+    # Run control (see README "Pause, resume and abort").
+    pausable: ClassVar[bool] = True
+    abort_mode: ClassVar[Literal["poll", "cancel"]] = "poll"
+    # Result history: 0 keeps every attempt, -1 keeps none.
+    max_results: ClassVar[int] = 10
+    # Concurrency limits: running runs of this definition (None: no cap), and
+    # running runs per `concurrency_key(input)` (N = 1 is a mutex).
+    concurrency: ClassVar[int | None] = None
+    concurrency_per_key: ClassVar[int | None] = None
+    # Standard `logging` records at or above this level, emitted during an
+    # iteration, are captured into the run's logs (None: no capture).
+    log_capture_level: ClassVar[str | None] = "WARNING"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -97,6 +109,15 @@ class TaskDefinition(Generic[InputT]):
         return None
 
     def on_max_iterations(self, run: RunInfo) -> Any:
+        return None
+
+    def on_retry(self, input: InputT, error: RunError | None) -> InputT | dict[str, Any] | None:
+        """Called before every retry, automatic or manual; may return a changed
+        input (a model or a dict) for the next attempt, or None to keep it."""
+        return None
+
+    def concurrency_key(self, input: InputT) -> str | None:
+        """The key `concurrency_per_key` counts runs by (None: not limited)."""
         return None
 
 

@@ -29,6 +29,7 @@ class Runtime:
         self._aborted = aborted
         self._pause_requested = pause_requested
         self.simulate = simulate
+        self._abort_listeners: list[Callable[[], None]] = []
 
     @property
     def default_margin(self) -> float:
@@ -51,6 +52,19 @@ class Runtime:
     # Set by the engine when a request arrives while the iteration runs.
     def request_abort(self) -> None:
         self._aborted = True
+        for listener in tuple(self._abort_listeners):
+            listener()
+
+    def on_abort(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Calls `listener` when an abort request arrives (the engine uses it
+        for `abort_mode = "cancel"`); returns a function that removes it."""
+        self._abort_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._abort_listeners:
+                self._abort_listeners.remove(listener)
+
+        return remove
 
     def request_pause(self) -> None:
         self._pause_requested = True

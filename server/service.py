@@ -15,13 +15,15 @@ from definitions.errors import InvalidInput, NotFound, WaitTimeout
 from definitions.records import TERMINAL_STATUSES, RunError, RunInfo, TaskStatus
 from definitions.registry import Registry
 from server.auth.identity import Actor, may_see, owner_scope, require_trigger
+from server.control_service import RunControl
 from server.engine import hooks
 from server.events import Event, EventHub
 from server.store import queries
 from server.store.control import Abort
 from server.store.database import Database
 from server.store.paging import LogFilter, PageSlice, RunFilter, encode_cursor, page_size
-from server.store.rows import due_after, new_run_row
+from server.store.rows import concurrency_key_of, due_after, new_run_row
+from server.store.run_control import InsertIdempotent
 from server.store.writes import InsertLogs, InsertRuns
 from server.views import LogView, Page, ResultView, RunView
 
@@ -36,7 +38,7 @@ def _bad(field: str, message: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", errors=[{"loc": [field], "message": message}])
 
 
-class TaskService:
+class TaskService(RunControl):
     """Acts as the system (may do everything) unless an `actor` is passed to a
     method or bound with `acting_as`: then a `user` sees and acts only on its
     own runs (others' are NotFound), definitions' `roles` restrict triggering,
@@ -97,6 +99,8 @@ class TaskService:
         parent_id: str | None,
         created_by: str | None,
         now: float,
+        idempotency_key: str | None = None,
+        simulate: bool = False,
     ) -> dict[str, Any]:
         definition = self.registry.resolve(ref)
         if raw is not None and not isinstance(raw, str | int | float | bool):
@@ -114,6 +118,8 @@ class TaskService:
             raise _bad("name", "must be at most 500 characters")
         if not -1_000_000 <= priority <= 1_000_000:
             raise _bad("priority", "must be between -1000000 and 1000000")
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
+            raise _bad("idempotencyKey", "must be 1 to 200 characters")
         data = await self.prepare_input(definition, raw)
         return new_run_row(
             definition_id=definition.id,
@@ -124,6 +130,9 @@ class TaskService:
             priority=priority,
             parent_id=parent_id,
             created_by=created_by,
+            idempotency_key=idempotency_key,
+            simulate=simulate,
+            concurrency_key=concurrency_key_of(definition, data),
         )
 
     async def trigger(
@@ -138,8 +147,18 @@ class TaskService:
         parent_id: str | None = None,
         created_by: str | None = None,
         actor: Actor | None = None,
+        idempotency_key: str | None = None,
+        simulate: bool = False,
+        session: Any = None,
     ) -> RunView:
-        """Creates a PENDING run; durable once this returns."""
+        """Creates a PENDING run; durable once this returns.
+
+        `idempotency_key`: a second trigger of the same definition with the
+        same key returns the first run instead of creating another.
+        `simulate`: the run sees `runtime.simulate` true.
+        `session`: a caller's SQLAlchemy/SQLModel session (async or sync) on
+        the same database; the run is written in its transaction, so it
+        exists only once the caller commits."""
         who = self._who(actor)
         chosen = self.registry.resolve(definition)
         require_trigger(who, chosen.id, chosen.roles)
@@ -157,10 +176,20 @@ class TaskService:
             parent_id=parent_id,
             created_by=created_by,
             now=time.time(),
+            idempotency_key=idempotency_key,
+            simulate=simulate,
         )
-        await self.database.run_write(InsertRuns([row]))
+        if session is not None:
+            await self._insert_in_session(session, row)
+            return self._view(row)
+        if idempotency_key is not None:
+            created, found = await self.database.run_write(InsertIdempotent(row))
+            if not created:
+                return self._view(found)
+        else:
+            await self.database.run_write(InsertRuns([row]))
         self._announce([row])
-        return RunView.from_row(row)
+        return self._view(row)
 
     async def trigger_many(
         self,
@@ -197,7 +226,7 @@ class TaskService:
         if rows:
             await self.database.run_write(InsertRuns(rows))
             self._announce(rows)
-        return [RunView.from_row(row) for row in rows]
+        return [self._view(row) for row in rows]
 
     def _announce(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
@@ -267,7 +296,7 @@ class TaskService:
         row = await self.database.read(lambda c: queries.get_run(c, run_id))
         if row is None or not may_see(self._who(actor), row["created_by"]):
             return None
-        return RunView.from_row(row)
+        return self._view(row)
 
     async def get(self, run_id: str, *, actor: Actor | None = None) -> RunView:
         run = await self.find(run_id, actor=actor)
@@ -281,7 +310,7 @@ class TaskService:
         who = self._who(actor)
         rows = await self.database.read(lambda c: queries.get_runs(c, run_ids))
         return [
-            RunView.from_row(rows[i])
+            self._view(rows[i])
             if i in rows and may_see(who, rows[i]["created_by"])
             else None
             for i in run_ids
@@ -315,7 +344,7 @@ class TaskService:
         size, where = page_size(first), self._scoped(where, actor)
         found = await self.database.read(lambda c: queries.list_runs(c, where, size, after, order))
         return Page(
-            items=[RunView.from_row(r) for r in found.rows],
+            items=[self._view(r) for r in found.rows],
             cursors=[queries.run_cursor(r, order) for r in found.rows],
             has_next=found.has_next,
         )
@@ -405,7 +434,7 @@ class TaskService:
         size = page_size(first)
         found = await self.database.read(lambda c: queries.children_for_runs(c, parent_ids, size))
         return [
-            _first_page(PageSlice(found[p][:size], len(found[p]) > size), RunView.from_row)
+            _first_page(PageSlice(found[p][:size], len(found[p]) > size), self._view)
             for p in parent_ids
         ]
 

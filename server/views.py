@@ -80,9 +80,11 @@ class RunView:
     has_errors: bool
     simulate: bool
     idempotency_key: str | None
+    # Whether the run's definition allows pausing (`pausable`).
+    pausable: bool = True
 
     @classmethod
-    def from_row(cls, row: RowMapping | dict[str, Any]) -> RunView:
+    def from_row(cls, row: RowMapping | dict[str, Any], *, pausable: bool = True) -> RunView:
         error = None
         if row["error_message"] is not None or row["error_code"] is not None:
             error = RunError(row["error_message"] or "", row["error_code"], row["error_data"])
@@ -118,11 +120,31 @@ class RunView:
             has_errors=bool(row["has_errors"]),
             simulate=bool(row["simulate"]),
             idempotency_key=row["idempotency_key"],
+            pausable=pausable,
         )
 
     @property
     def has_ended(self) -> bool:
         return self.status.is_terminal
+
+    @property
+    def can_pause(self) -> bool:
+        """True exactly when `pause()` would succeed."""
+        return (
+            self.pausable
+            and self.status in (TaskStatus.PENDING, TaskStatus.RUNNING)
+            and self.requested is None
+        )
+
+    @property
+    def can_resume(self) -> bool:
+        """True exactly when `resume()` would succeed."""
+        return self.status is TaskStatus.PAUSED
+
+    @property
+    def can_retry(self) -> bool:
+        """True exactly when `retry()` would succeed."""
+        return self.status in (TaskStatus.FAILED, TaskStatus.ABORTED)
 
     @property
     def can_abort(self) -> bool:

@@ -20,7 +20,8 @@ from definitions.records import LogLevel, RunError, RunInfo, TaskStatus
 from definitions.registry import Registry
 from definitions.responses import Aborted, Error, Response, as_response
 from definitions.runtime import Clock, Runtime
-from server.engine import hooks
+from server.engine import capture, hooks
+from server.engine.control import retry_input
 from server.engine.lifecycle import RunPosition, Transition, decide
 from server.store.outcome import Outcome
 from server.store.rows import due_after, new_run_row
@@ -49,6 +50,10 @@ class IterationRunner:
         self.list_children = list_children
         self.clock = clock
         self.wall_clock = wall_clock
+        # Controllers of the iterations running now, by run id: the worker
+        # flushes their progress and status during long iterations.
+        self.live: dict[str, TaskController[Any]] = {}
+        capture.install()
 
     def runtime_for(self, row: RowMapping) -> Runtime:
         timeout = float(getattr(self._definition(row), "iteration_timeout", 300.0))
@@ -79,7 +84,12 @@ class IterationRunner:
             except TaskloomError as exc:
                 response = Error(exc.message, "INVALID_INPUT", exc.details)
             else:
-                response = await self._call(instance, controller, definition.iteration_timeout)
+                controller.capture_level = capture.level_of(definition)
+                self.live[row["id"]] = controller
+                try:
+                    response = await self._call(instance, controller, definition.iteration_timeout)
+                finally:
+                    self.live.pop(row["id"], None)
         position = RunPosition(
             iterations=row["iterations"],
             attempt=row["attempt"],
@@ -87,20 +97,48 @@ class IterationRunner:
             max_iterations=definition.max_iterations if definition else 1,
             retry=definition.retry if definition else TaskDefinition.retry,
             abort_requested=runtime.is_aborted(),
+            pause_requested=runtime.is_pause_requested(),
         )
         now = self.wall_clock()
         transition = decide(position, response, now)
         log_rows = self._drain_logs(row, controller)
         children = (
             await self._children(row, controller, now, log_rows)
-            if transition.status in ("PENDING", "SUCCEEDED")
+            if transition.status in ("PENDING", "PAUSED", "SUCCEEDED")
             else []
         )
         if instance is not None and transition.hook and hooks.overrides(instance, transition.hook):
             await self._hook(instance, transition, row, log_rows)
-        return self._outcome(
+        outcome = self._outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
         )
+        if transition.new_attempt and instance is not None and hooks.overrides(instance, "on_retry"):
+            outcome.new_input = await self._on_retry(instance, row, transition, log_rows)
+        return outcome
+
+    async def _on_retry(
+        self,
+        instance: TaskDefinition[Any],
+        row: RowMapping,
+        transition: Transition,
+        log_rows: list[dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """The input for the next attempt from `on_retry` (None: unchanged)."""
+        try:
+            return await retry_input(instance, row["input"], transition.error, self.executor)
+        except Exception as exc:
+            message, data = hooks.describe(exc)
+            log_rows.append(
+                {
+                    "run_id": row["id"],
+                    "level": LogLevel.ERROR.value,
+                    "message": f"hook on_retry failed: {message}",
+                    "data": data,
+                    "iteration": row["iterations"],
+                    "created_at": self.wall_clock(),
+                }
+            )
+            return None
 
     def _controller(
         self, definition: type[TaskDefinition[Any]], row: RowMapping, runtime: Runtime
@@ -136,6 +174,8 @@ class IterationRunner:
             return Aborted("aborted on request")
         try:
             async with asyncio.timeout(timeout):
+                if instance.is_async() and instance.abort_mode == "cancel":
+                    return await self._call_cancellable(instance, controller)
                 if instance.is_async():
                     token = controller.activate()
                     try:
@@ -157,6 +197,35 @@ class IterationRunner:
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
             return Error(str(exc) or type(exc).__name__, type(exc).__name__)
+
+    @staticmethod
+    async def _call_cancellable(
+        instance: TaskDefinition[Any], controller: TaskController[Any]
+    ) -> Response:
+        """`abort_mode = "cancel"`: an abort request cancels the iteration at
+        once; its partial work (state, children) is not saved."""
+        token = controller.activate()
+        try:
+            inner = asyncio.ensure_future(instance.run(controller))
+        finally:
+            controller.deactivate(token)
+        loop = asyncio.get_running_loop()
+
+        def cancel() -> None:
+            loop.call_soon_threadsafe(inner.cancel)
+
+        remove = controller.runtime.on_abort(cancel)
+        try:
+            return as_response(await asyncio.shield(inner))
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if inner.cancelled() and (current is None or current.cancelling() == 0):
+                controller.children_requested.clear()
+                return Aborted("cancelled on request")
+            inner.cancel()
+            raise
+        finally:
+            remove()
 
     def _drain_logs(
         self, row: RowMapping, controller: TaskController[Any] | None
@@ -257,7 +326,7 @@ class IterationRunner:
             history = {
                 "run_id": row["id"],
                 "attempt": row["attempt"],
-                "status": "FAILED" if t.status == "PENDING" else t.status,
+                "status": "FAILED" if t.status in ("PENDING", "PAUSED") else t.status,
                 "started_at": row["attempt_started_at"],
                 "finished_at": now,
                 "output": t.output,

@@ -25,6 +25,7 @@ class RunPosition:
     max_iterations: int
     retry: Retry
     abort_requested: bool = False
+    pause_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,14 @@ def decide(run: RunPosition, response: Response, now: float) -> Transition:
             return end(
                 "FAILED", "on_max_iterations", state, error=RunError(message, "MAX_ITERATIONS")
             )
+        if run.pause_requested:
+            # An honoured pause: the state is saved, resume() re-queues it.
+            return Transition("PAUSED", state, done, run.attempt, now, clear_request=True)
         return Transition("PENDING", state, done, run.attempt, due_after(now, response.delay))
     error = RunError(response.message, response.code, response.data)
     if run.retry.allows(run.attempt):
         return Transition(
-            "PENDING",
+            "PAUSED" if run.pause_requested else "PENDING",
             run.state,
             done,
             run.attempt + 1,
@@ -87,5 +91,6 @@ def decide(run: RunPosition, response: Response, now: float) -> Transition:
             error=error,
             new_attempt=True,
             record_attempt=True,
+            clear_request=run.pause_requested,
         )
     return end("FAILED", "on_error", run.state, error=error)

@@ -17,6 +17,7 @@ class TaskRunRow(SQLModel, table=True):
         Index("ix_task_runs_definition_created", "definition_id", "created_at"),
         Index("ix_task_runs_finished", "finished_at"),
         Index("ix_task_runs_worker", "worker_id"),
+        Index("ix_task_runs_running_key", "status", "definition_id", "concurrency_key"),
         Index(
             "ux_task_runs_idempotency",
             "definition_id",
@@ -61,6 +62,8 @@ class TaskRunRow(SQLModel, table=True):
     )
     created_by: str | None = Field(default=None, sa_column=Column(String(200)))
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))
+    # For `concurrency_per_key`: the key the definition derived from the input.
+    concurrency_key: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
 class TaskLogRow(SQLModel, table=True):
@@ -98,7 +101,22 @@ class TaskResultRow(SQLModel, table=True):
     error_data: Any = Field(default=None, sa_column=Column(JSON))
 
 
+class TaskScheduleRow(SQLModel, table=True):
+    """A definition's `schedule`: when it triggers next and whether it may."""
+
+    __tablename__ = "task_schedules"
+
+    definition_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    expression: str = Field(sa_column=Column(String(200), nullable=False))
+    timezone: str = Field(sa_column=Column(String(100), nullable=False))
+    enabled: bool = True
+    next_run_at: float | None = None
+    last_run_at: float | None = None
+    updated_at: float
+
+
 runs = TaskRunRow.__table__  # type: ignore[attr-defined]
 logs = TaskLogRow.__table__  # type: ignore[attr-defined]
 results = TaskResultRow.__table__  # type: ignore[attr-defined]
+schedules = TaskScheduleRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata

@@ -33,3 +33,5 @@ class Outcome:
     children: list[dict[str, Any]] = field(default_factory=list)
     history: dict[str, Any] | None = None
     max_results: int = 10
+    # The input for the next attempt, when `on_retry` changed it.
+    new_input: dict[str, Any] | None = None

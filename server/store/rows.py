@@ -28,6 +28,7 @@ def new_run_row(
     created_by: str | None = None,
     idempotency_key: str | None = None,
     simulate: bool = False,
+    concurrency_key: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": run_id or new_id(),
@@ -63,4 +64,14 @@ def new_run_row(
         "parent_id": parent_id,
         "created_by": created_by,
         "idempotency_key": idempotency_key,
+        "concurrency_key": concurrency_key,
     }
+
+
+def concurrency_key_of(definition: Any, input: dict[str, Any]) -> str | None:
+    """The run's `concurrency_key(input)` when its definition caps runs per
+    key (`concurrency_per_key`); None otherwise."""
+    if getattr(definition, "concurrency_per_key", None) is None:
+        return None
+    key = definition().concurrency_key(definition.parse_input(input))
+    return None if key is None else str(key)[:200]

@@ -177,6 +177,12 @@ def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     children = [row for o in outcomes for row in o.children]
     if children:
         conn.execute(insert(runs), children)
+    changed_inputs = [o for o in outcomes if o.new_input is not None]
+    if changed_inputs:
+        conn.execute(
+            update(runs).where(runs.c.id == bindparam("b_id")).values(input=bindparam("b_input")),
+            [{"b_id": o.run_id, "b_input": o.new_input} for o in changed_inputs],
+        )
     history = [o for o in outcomes if o.history is not None and o.max_results != -1]
     if history:
         conn.execute(insert(results), [o.history for o in history if o.history])

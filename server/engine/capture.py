@@ -1,0 +1,68 @@
+"""Records of Python's standard `logging`, emitted while an iteration runs,
+land in that run's logs.
+
+One handler on the root logger finds the iteration through the context
+variable behind `definitions.current_run()`, so it works on the event loop
+and in the worker threads that run plain `def` tasks. A record still has to
+pass its own logger's level first (the root logger's default is WARNING).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from definitions.controller import _current
+from definitions.records import LogLevel
+
+_install_lock = threading.Lock()
+_installed: list[logging.Handler] = []
+
+
+def level_of(definition: Any) -> int | None:
+    """The capture level of a definition: its `log_capture_level` name."""
+    name = getattr(definition, "log_capture_level", "WARNING")
+    if name is None:
+        return None
+    level = logging.getLevelName(str(name).upper())
+    if not isinstance(level, int):
+        raise ValueError(f"unknown log_capture_level {name!r}")
+    return level
+
+
+def as_run_level(levelno: int) -> LogLevel:
+    if levelno >= logging.ERROR:
+        return LogLevel.ERROR
+    if levelno >= logging.WARNING:
+        return LogLevel.WARNING
+    if levelno >= logging.INFO:
+        return LogLevel.INFO
+    return LogLevel.DEBUG
+
+
+class RunLogHandler(logging.Handler):
+    """Copies records into the current run's log buffer."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        controller = _current.get()
+        if controller is None or controller.capture_level is None:
+            return
+        if record.levelno < controller.capture_level or record.name.startswith("taskloom"):
+            return
+        try:
+            data: dict[str, Any] = {"logger": record.name}
+            if record.exc_info and record.exc_info[0] is not None:
+                data["exception"] = logging.Formatter().formatException(record.exc_info)
+            controller.log.log(as_run_level(record.levelno), record.getMessage(), data)
+        except Exception:
+            self.handleError(record)
+
+
+def install() -> None:
+    """Adds the handler to the root logger once per process."""
+    with _install_lock:
+        if not _installed:
+            handler = RunLogHandler(logging.DEBUG)
+            logging.getLogger().addHandler(handler)
+            _installed.append(handler)

@@ -1,0 +1,33 @@
+"""Run control shared by the engine and the service: the `on_retry` hook."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Any
+
+from pydantic import BaseModel
+
+from definitions.definition import TaskDefinition
+from definitions.records import RunError
+from server.engine import hooks
+
+
+async def retry_input(
+    instance: TaskDefinition[Any],
+    raw_input: dict[str, Any],
+    error: RunError | None,
+    executor: Executor | None = None,
+) -> dict[str, Any] | None:
+    """The input `on_retry` chose for the next attempt, validated and dumped;
+    None when the definition keeps the input as it is."""
+    if not hooks.overrides(instance, "on_retry"):
+        return None
+    definition = type(instance)
+    model = definition.parse_input(raw_input)
+    changed = await hooks.call(instance.on_retry, model, error, executor=executor)
+    if changed is None:
+        return None
+    if isinstance(changed, BaseModel):
+        changed = changed.model_dump(mode="json")
+    dumped: dict[str, Any] = definition.parse_input(changed).model_dump(mode="json")
+    return dumped
