@@ -102,11 +102,20 @@ class IterationRunner:
         now = self.wall_clock()
         transition = decide(position, response, now)
         log_rows = self._drain_logs(row, controller)
-        children = (
-            await self._children(row, controller, now, log_rows)
-            if transition.status in ("PENDING", "PAUSED", "SUCCEEDED")
-            else []
-        )
+        children: list[dict[str, Any]] = []
+        # Only an iteration that succeeded (done or continue_) writes its
+        # children: a failed one, retried or not, must not leave any behind.
+        if transition.error is None and transition.status in ("PENDING", "PAUSED", "SUCCEEDED"):
+            try:
+                children = await self._children(row, controller, now, log_rows)
+            except Exception as exc:
+                # A child refused by its definition's validate_input or
+                # on_before_trigger fails the iteration like an exception.
+                message, data = hooks.describe(exc)
+                log_rows.append(self._error_row(row, f"a child run was refused: {message}", data))
+                text = exc.message if isinstance(exc, TaskloomError) else str(exc)
+                failed = Error(text or type(exc).__name__, type(exc).__name__)
+                transition = decide(position, failed, now)
         if instance is not None and transition.hook and hooks.overrides(instance, transition.hook):
             await self._hook(instance, transition, row, log_rows)
         outcome = self._outcome(
@@ -139,6 +148,16 @@ class IterationRunner:
                 }
             )
             return None
+
+    def _error_row(self, row: RowMapping, message: str, data: Any) -> dict[str, Any]:
+        return {
+            "run_id": row["id"],
+            "level": LogLevel.ERROR.value,
+            "message": message,
+            "data": data,
+            "iteration": row["iterations"],
+            "created_at": self.wall_clock(),
+        }
 
     def _controller(
         self, definition: type[TaskDefinition[Any]], row: RowMapping, runtime: Runtime
