@@ -310,9 +310,7 @@ class TaskService(RunControl):
         who = self._who(actor)
         rows = await self.database.read(lambda c: queries.get_runs(c, run_ids))
         return [
-            self._view(rows[i])
-            if i in rows and may_see(who, rows[i]["created_by"])
-            else None
+            self._view(rows[i]) if i in rows and may_see(who, rows[i]["created_by"]) else None
             for i in run_ids
         ]
 

@@ -121,7 +121,8 @@ class IterationRunner:
         outcome = self._outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
         )
-        if transition.new_attempt and instance is not None and hooks.overrides(instance, "on_retry"):
+        retrying = transition.new_attempt and instance is not None
+        if retrying and instance is not None and hooks.overrides(instance, "on_retry"):
             outcome.new_input = await self._on_retry(instance, row, transition, log_rows)
         return outcome
 

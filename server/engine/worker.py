@@ -18,11 +18,13 @@ from sqlalchemy.engine import RowMapping
 
 from definitions.runtime import Runtime
 from server.engine.iteration import IterationRunner
+from server.engine.progress import ProgressFlusher
 from server.events import Event, EventHub
 from server.logformat import bind_run
 from server.store import queries
 from server.store.database import Database
 from server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
+from server.store.run_control import FlushProgress
 from server.store.writes import Claim, SaveOutcome
 
 log = logging.getLogger("taskloom.worker")
@@ -36,6 +38,8 @@ class WorkerOptions:
     max_lease_losses: int = 3
     shutdown_grace: float = 10.0
     control_interval: float = 0.25
+    # How often progress/status of long iterations is written while they run.
+    progress_interval: float = 1.0
 
 
 def new_worker_id() -> str:
@@ -68,6 +72,7 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._progress = ProgressFlusher()
         hub.on_due(self._wake.set)
         hub.on_request(self._pass_request)
 
@@ -187,13 +192,16 @@ class Worker:
 
     async def _control_loop(self) -> None:
         opts = self.options
-        last_renew = last_rescue = time.monotonic()
+        last_renew = last_rescue = last_progress = time.monotonic()
         while not self._stopping:
             await asyncio.sleep(opts.control_interval)
             now = time.monotonic()
             try:
                 if self._inflight:
                     await self._pass_requests()
+                if self._inflight and now - last_progress >= opts.progress_interval:
+                    last_progress = now
+                    await self._flush_progress()
                 if now - last_renew >= opts.lease_seconds / 3:
                     last_renew = now
                     if self._inflight:
@@ -205,6 +213,13 @@ class Worker:
                     await self._rescue()
             except Exception:
                 log.exception("worker control loop failed; retrying")
+
+    async def _flush_progress(self) -> None:
+        rows = self._progress.collect(self.runner.live)
+        if rows:
+            await self.database.run_write(FlushProgress(self.worker_id, rows, time.time()))
+            for row in rows:
+                self.hub.publish(Event("run", row["b_id"], "RUNNING", {"progress": True}))
 
     async def _pass_requests(self) -> None:
         requests: dict[str, Any] = await self.database.read(
