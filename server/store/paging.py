@@ -67,6 +67,9 @@ class LogFilter:
     since: float | None = None
     until: float | None = None
     created_by: str | None = None
+    # "today", "yesterday" or a duration back from now ("2h 30m", "15m");
+    # combines with since/until (server/period.py).
+    period: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, func, select, tuple_
 from sqlalchemy.engine import RowMapping
 
+from server.period import resolve_period
 from server.store.models import logs, results, runs
 from server.store.paging import LogFilter, PageSlice, RunFilter, decode_cursor, encode_cursor
 
@@ -99,6 +101,10 @@ def _log_conditions(f: LogFilter) -> list[ColumnElement[bool]]:
             c.run_id.in_(select(runs.c.id).where(runs.c.created_by == f.created_by)),
         ),
     ]
+    if f.period is not None:
+        since, until = resolve_period(f.period, time.time())
+        checks.append((since, c.created_at >= since))
+        checks.append((until, c.created_at < (until or 0)))
     return [condition for value, condition in checks if value is not None]
 
 
