@@ -23,6 +23,11 @@ class Context:
     request: Any = None
     response: Any = None
     cache: bool = True
+    # Set by server/auth: who is calling (None: nobody authenticated), whether
+    # an operation needs someone, and the WebSocket's connection_init payload.
+    actor: Any = None
+    auth_required: bool = False
+    connection_params: Any = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from server.auth.http import BodyLimit, LoopbackOnly
 from server.dashboard import dashboard_files
 from server.graphql_app import TaskloomGraphQL
 from server.metrics import Metrics
@@ -64,6 +65,10 @@ def create_app(taskloom: Taskloom) -> Starlette:
         allow_headers=["*"],
         allow_credentials="*" not in origins,
     )
-    app = Starlette(routes=routes, middleware=[cors] if origins else [], lifespan=lifespan)
+    middleware = [cors] if origins else []
+    middleware.insert(0, Middleware(BodyLimit, max_bytes=taskloom.settings.max_body_bytes))
+    if taskloom.settings.auth == "disabled":
+        middleware.insert(0, Middleware(LoopbackOnly))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.taskloom = taskloom
     return app

@@ -7,6 +7,7 @@ or a wrong content type with a clean JSON 400."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,12 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
-from schema import Context, schema
+from schema import Context, build_schema
+from schema.loaders import Loaders
+from schema.permissions import Limits, security_extensions
+from server.auth.http import token_from_params
 
 if TYPE_CHECKING:
     from strawberry.http import GraphQLRequestData
@@ -76,8 +81,16 @@ _CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 class TaskloomGraphQL(GraphQL[Context, None]):
     def __init__(self, taskloom: Taskloom, allowed_origins: Sequence[str] = ()) -> None:
+        s = taskloom.settings
+        limits = Limits(
+            max_depth=s.max_query_depth,
+            max_aliases=s.max_aliases,
+            max_tokens=s.max_tokens,
+            max_document_bytes=s.max_document_bytes,
+            introspection=s.introspection,
+        )
         super().__init__(
-            schema,
+            build_schema(extensions=security_extensions(limits)),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             allowed_origins=allowed_origins,
@@ -88,15 +101,35 @@ class TaskloomGraphQL(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        authenticator = self.taskloom.authenticator
+        actor = await authenticator.from_headers(request.headers)
         return Context(
-            service=self.taskloom.service,
+            service=self.taskloom.service.acting_as(actor),
             request=request,
             response=response,
             cache=not isinstance(request, WebSocket),
+            actor=actor,
+            auth_required=authenticator.enabled,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A token in the connection_init payload (e.g. GraphiQL's headers)
+        authenticates every operation of the connection."""
+        if token_from_params(context.connection_params) is not None:
+            actor = await self.taskloom.authenticator.from_params(context.connection_params)
+            context.actor = actor
+            context.service = self.taskloom.service.acting_as(actor)
+            context.loaders = Loaders(context.service, cache=context.cache)
+        return UnsetType()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not UTF-8 JSON") from None
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

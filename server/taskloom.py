@@ -9,6 +9,7 @@ from typing import Any
 
 from definitions.definition import TaskDefinition
 from definitions.registry import Registry, load_entry_points, load_modules, registry
+from server.auth.http import Authenticator
 from server.auth.tokens import TokenStore
 from server.engine.iteration import IterationRunner
 from server.engine.worker import Worker, WorkerOptions
@@ -72,6 +73,7 @@ class Taskloom:
         self.service = TaskService(self.database, self.registry, self.hub)
         self.service.max_input_bytes = s.max_input_bytes
         self.tokens = TokenStore(self.database)
+        self.authenticator = Authenticator(self.tokens, enabled=s.auth != "disabled")
         self.executor = ThreadPoolExecutor(
             max_workers=min(s.concurrency, 64), thread_name_prefix="taskloom-task"
         )

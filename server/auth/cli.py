@@ -1,0 +1,146 @@
+"""`taskloom token create | list | revoke`, and what `taskloom serve` checks
+and prints before it starts (the loopback rule, the first admin token)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from definitions.errors import TaskloomError
+from server.auth.http import AuthDisabledOffLoopback, check_bind
+from server.auth.tokens import CreatedToken, TokenInfo
+from server.settings import Settings
+from server.taskloom import Taskloom
+
+T = TypeVar("T")
+
+token_app = typer.Typer(help="Manage API tokens (admin).", no_args_is_help=True)
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except TaskloomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _describe(info: TokenInfo) -> str:
+    state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
+    return (
+        f"{info.id}  {info.name:<20} {info.role.value:<9} owner={info.owner:<16} "
+        f"{info.prefix}…  created {info.created_at:%Y-%m-%d %H:%M}  {state}"
+    )
+
+
+@token_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="A name to tell the token apart")],
+    role: Annotated[str, typer.Option(help="admin, developer or user")] = "user",
+    owner: Annotated[
+        str | None, typer.Option(help="Who its runs belong to (default: the name)")
+    ] = None,
+) -> None:
+    """Create a token and print it (the only time it is shown)."""
+
+    async def work() -> CreatedToken:
+        async with Taskloom(worker=False) as taskloom:
+            return await taskloom.tokens.create(name, role, owner)
+
+    created = _run(work)
+    typer.echo(_describe(created.info))
+    typer.echo("Token (shown only this once; store it now):")
+    typer.echo(created.secret)
+
+
+@token_app.command("list")
+def list_tokens(
+    all: Annotated[bool, typer.Option("--all", help="Include revoked tokens")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List tokens (never their secrets)."""
+
+    async def work() -> list[TokenInfo]:
+        async with Taskloom(worker=False) as taskloom:
+            return await taskloom.tokens.list(include_revoked=all)
+
+    tokens = _run(work)
+    if as_json:
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "role": t.role.value,
+                "owner": t.owner,
+                "prefix": t.prefix,
+                "createdAt": t.created_at.isoformat(),
+                "revokedAt": None if t.revoked_at is None else t.revoked_at.isoformat(),
+            }
+            for t in tokens
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for info in tokens:
+        typer.echo(_describe(info))
+    if not tokens:
+        typer.echo("no tokens")
+
+
+@token_app.command("revoke")
+def revoke(ref: Annotated[str, typer.Argument(help="Token id, or the name of one token")]) -> None:
+    """Revoke a token: requests carrying it are refused from now on."""
+
+    async def work() -> TokenInfo:
+        async with Taskloom(worker=False) as taskloom:
+            return await taskloom.tokens.revoke(ref)
+
+    typer.echo(_describe(_run(work)))
+
+
+def first_start_message(secret: str, host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    header = json.dumps({"Authorization": f"Bearer {secret}"})
+    return "\n".join(
+        [
+            "",
+            "No API token yet: created an admin token (shown only this once, store it now):",
+            "",
+            f"    {secret}",
+            "",
+            f"Open http://{shown}:{port}/graphql and paste this into GraphiQL's Headers tab:",
+            "",
+            f"    {header}",
+            "",
+            "More tokens: taskloom token create --name NAME --role admin|developer|user",
+            "",
+        ]
+    )
+
+
+def prepare_serve(host: str, port: int) -> None:
+    """Before `taskloom serve`: refuses TASKLOOM_AUTH=disabled off loopback;
+    with authentication on and no active token, creates one admin token and
+    prints it once (to the terminal, never to the log)."""
+    settings = Settings()
+    try:
+        check_bind(settings.auth, host)
+    except AuthDisabledOffLoopback as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if settings.auth == "disabled":
+        typer.echo("warning: authentication is disabled (TASKLOOM_AUTH=disabled); loopback only")
+        return
+
+    async def work() -> CreatedToken | None:
+        async with Taskloom(worker=False) as taskloom:
+            if await taskloom.tokens.count_active() > 0:
+                return None
+            return await taskloom.tokens.create("admin", "admin", "admin")
+
+    created = _run(work)
+    if created is not None:
+        typer.echo(first_start_message(created.secret, host, port))
