@@ -97,8 +97,9 @@ class ReleaseRuns(WriteOp[list[str]]):
         self.now = now
 
     def apply(self, conn: Connection) -> list[str]:
-        released = list(
-            conn.execute(
+        released: list[tuple[str, int]] = [
+            (row[0], row[1])
+            for row in conn.execute(
                 update(runs)
                 .where(
                     runs.c.id.in_(self.run_ids),
@@ -113,8 +114,8 @@ class ReleaseRuns(WriteOp[list[str]]):
                     updated_at=self.now,
                 )
                 .returning(runs.c.id, runs.c.iterations)
-            ).tuples()
-        )
+            )
+        ]
         if released:
             conn.execute(
                 insert(logs),
