@@ -1,0 +1,223 @@
+"""Four `taskloom worker` processes share one database (a PostgreSQL server,
+or one SQLite file) with an API process that triggers 2,000 runs of two
+iterations each. Every iteration records a side effect keyed by (run id,
+iteration, attempt): each must have executed exactly once, every run must
+finish, and nothing may report "database is locked"."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+
+from definitions.registry import Registry
+from server.store.paging import RunFilter
+from server.taskloom import Taskloom
+from tests.integration.multiproc_defs import (
+    DUPLICATES_DDL,
+    EFFECTS_DDL,
+    ITERATIONS,
+    RecordEffect,
+)
+
+WORKERS = 4
+RUNS = 2_000
+CONCURRENCY = 50
+ROOT = Path(__file__).resolve().parents[2]
+FINISHED = ("SUCCEEDED", "FAILED", "ABORTED")
+
+
+def _worker_command() -> list[str]:
+    script = Path(sys.executable).parent / "taskloom"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("taskloom")
+    return [found] if found else [sys.executable, "-m", "server.cli"]
+
+
+class WorkerProcess:
+    def __init__(self, index: int, url: str, folder: Path) -> None:
+        self.index = index
+        self.url = url
+        self.out = folder / f"worker-{index}.out"
+        self.err = folder / f"worker-{index}.err"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            TASKLOOM_DATABASE_URL=self.url,
+            TASKLOOM_DEFINITIONS="tests.integration.multiproc_defs",
+            TASKLOOM_LOAD_ENTRY_POINTS="false",
+            TASKLOOM_POLL_INTERVAL="0.5",
+            TASKLOOM_SHUTDOWN_GRACE="5",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        )
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            self.process = await asyncio.create_subprocess_exec(
+                *_worker_command(),
+                "worker",
+                "--concurrency",
+                str(CONCURRENCY),
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=err,
+            )
+
+    def output(self) -> str:
+        return self.out.read_text(errors="replace") + self.err.read_text(errors="replace")
+
+    def ready(self) -> bool:
+        return "running" in self.out.read_text(errors="replace")
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.returncode is not None
+
+    async def stop(self, timeout: float = 30) -> int | None:
+        if self.process is None or self.process.returncode is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            return None
+
+
+@pytest.fixture
+async def workers(database_url: str, tmp_path: Path) -> AsyncIterator[list[WorkerProcess]]:
+    started = [WorkerProcess(i, database_url, tmp_path) for i in range(WORKERS)]
+    yield started
+    for worker in started:
+        await worker.stop(timeout=10)
+
+
+async def _wait_until(predicate: Any, timeout: float, what: str, poll: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if await predicate():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(poll)
+
+
+@pytest.mark.timeout(240)
+async def test_four_worker_processes_execute_each_iteration_exactly_once(
+    database_url: str,
+    workers: list[WorkerProcess],
+    record_property: Any,
+) -> None:
+    api = Taskloom(
+        database_url,
+        registry=Registry([RecordEffect]),
+        worker=False,
+        load_entry_points=False,
+    )
+    await api.start()
+    try:
+
+        def create_tables(conn: Connection) -> None:
+            conn.execute(text(EFFECTS_DDL))
+            conn.execute(text(DUPLICATES_DDL))
+
+        await api.database.write_fn(create_tables)
+        for worker in workers:
+            await worker.start()
+
+        async def all_ready() -> bool:
+            for worker in workers:
+                if worker.exited():
+                    raise AssertionError(f"worker {worker.index} exited:\n{worker.output()}")
+            return all(w.ready() for w in workers)
+
+        await _wait_until(all_ready, 60, "the workers to start")
+        events = api.hub.subscribe("run", "*")  # what other processes report
+
+        started = time.monotonic()
+        for chunk in range(0, RUNS, 500):
+            await api.service.trigger_many("mp-record", [None] * min(500, RUNS - chunk))
+
+        async def all_finished() -> bool:
+            done = await api.service.count_runs(RunFilter(statuses=FINISHED))
+            if done < RUNS:
+                for worker in workers:
+                    if worker.exited():
+                        raise AssertionError(f"worker {worker.index} died:\n{worker.output()}")
+            return done >= RUNS
+
+        await _wait_until(all_finished, 150, f"{RUNS} runs to finish", poll=0.05)
+        elapsed = time.monotonic() - started
+        throughput = RUNS / elapsed
+        backend = database_url.split(":", 1)[0]
+        record_property("runs_per_second", round(throughput, 1))
+        print(
+            f"\n{backend}: {RUNS} runs x {ITERATIONS} iterations on {WORKERS} worker "
+            f"processes in {elapsed:.2f} s = {throughput:.0f} runs/s "
+            f"({throughput * ITERATIONS:.0f} iterations/s)"
+        )
+
+        succeeded = await api.service.count_runs(RunFilter(statuses=("SUCCEEDED",)))
+        assert succeeded == RUNS
+
+        def effects(conn: Connection) -> dict[str, Any]:
+            return {
+                "rows": conn.execute(text("SELECT count(*) FROM mp_effects")).scalar_one(),
+                "runs": conn.execute(
+                    text("SELECT count(DISTINCT run_id) FROM mp_effects")
+                ).scalar_one(),
+                "per_iteration": dict(
+                    conn.execute(
+                        text(
+                            "SELECT iteration, count(*) FROM mp_effects"
+                            " WHERE attempt = 0 GROUP BY iteration"
+                        )
+                    ).all()
+                ),
+                "duplicates": conn.execute(text("SELECT count(*) FROM mp_duplicates")).scalar_one(),
+                "pids": conn.execute(
+                    text("SELECT count(DISTINCT pid) FROM mp_effects")
+                ).scalar_one(),
+                "unknown": conn.execute(
+                    text(
+                        "SELECT count(*) FROM mp_effects e"
+                        " LEFT JOIN task_runs r ON r.id = e.run_id WHERE r.id IS NULL"
+                    )
+                ).scalar_one(),
+            }
+
+        found = await api.database.read(effects)
+        assert found["duplicates"] == 0, "an iteration ran twice in the same attempt"
+        assert found["rows"] == RUNS * ITERATIONS
+        assert found["runs"] == RUNS
+        assert found["unknown"] == 0
+        assert found["per_iteration"] == {i: RUNS for i in range(ITERATIONS)}
+        assert found["pids"] > 1, "the work was not shared between the processes"
+
+        if api.database.dialect == "postgresql":
+            # The API process runs no worker: run events it received came
+            # from the workers' processes, over LISTEN/NOTIFY.
+            seen: set[str] = set()
+            while not events.queue.empty():
+                seen.add(str(events.queue.get_nowait().status))
+            assert {"RUNNING", "SUCCEEDED"} <= seen
+        events.close()
+    finally:
+        codes = [await worker.stop() for worker in workers]
+        await api.stop()
+    for worker in workers:
+        output = worker.output()
+        assert "database is locked" not in output, output
+        assert "Traceback" not in output, output
+    assert codes == [0] * WORKERS
