@@ -78,20 +78,20 @@ class RunControl:
         if not isinstance(sync_session, Session):
             raise TypeError("session must be a SQLAlchemy Session or AsyncSession")
 
+        settled: list[bool] = []
+
         def committed(_session: Session) -> None:
-            forget()
-            loop.call_soon_threadsafe(self._announce, [row])
+            if not settled:
+                settled.append(True)
+                loop.call_soon_threadsafe(self._announce, [row])
 
         def rolled_back(_session: Session, _previous: Any = None) -> None:
-            forget()
+            settled.append(False)
 
-        def forget() -> None:
-            for name, fn in (("after_commit", committed), ("after_soft_rollback", rolled_back)):
-                if event.contains(sync_session, name, fn):
-                    event.remove(sync_session, name, fn)
-
-        event.listen(sync_session, "after_commit", committed)
-        event.listen(sync_session, "after_soft_rollback", rolled_back)
+        # Listeners cannot be removed while the session dispatches them, so
+        # each fires once and the first of the two settles the trigger.
+        event.listen(sync_session, "after_commit", committed, once=True)
+        event.listen(sync_session, "after_soft_rollback", rolled_back, once=True)
         statement = insert(runs)
         if isinstance(session, AsyncSession):
             await session.execute(statement, [row])
