@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import RowMapping
@@ -14,8 +15,13 @@ from definitions.records import LogLevel, RunError, RunRequest, TaskStatus
 T = TypeVar("T")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_datetime(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
+    """Truncated (not rounded) to the microsecond, so a time read back from
+    a run works as an inclusive lower / exclusive upper filter bound."""
+    return None if value is None else _EPOCH + timedelta(microseconds=math.floor(value * 1e6))
 
 
 def to_epoch(value: datetime | None) -> float | None:
@@ -171,7 +177,7 @@ def _end(run: RunView) -> float:
 
 
 def _dt(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
+    return _EPOCH + timedelta(microseconds=math.floor(value * 1e6))
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ class TaskDefinitionType:
     id: strawberry.ID
     title: str
     description: str
-    input_schema: JSON = strawberry.field(
-        description="JSON Schema of the input, e.g. to build a form."
-    )
     max_iterations: int
     iteration_timeout: float = strawberry.field(description="Seconds one iteration may take.")
     retry: RetryPolicy
+    definition: strawberry.Private[type[SdkDefinition[Any]]]
+
+    @strawberry.field(description="JSON Schema of the input, e.g. to build a form.")
+    def input_schema(self) -> JSON:
+        return JSON(self.definition.input_schema())
 
     @classmethod
     def of(cls, definition: type[SdkDefinition[Any]]) -> TaskDefinitionType:
@@ -38,7 +40,6 @@ class TaskDefinitionType:
             id=strawberry.ID(definition.id),
             title=definition.title,
             description=definition.description or (definition.__doc__ or "").strip(),
-            input_schema=JSON(definition.input_schema()),
             max_iterations=definition.max_iterations,
             iteration_timeout=float(definition.iteration_timeout),
             retry=RetryPolicy(
@@ -46,4 +47,5 @@ class TaskDefinitionType:
                 wait_seconds=policy.wait_seconds,
                 multiplier=policy.multiplier,
             ),
+            definition=definition,
         )
