@@ -58,11 +58,13 @@ async def follow_logs(
 ) -> AsyncGenerator[LogView, None]:
     """Yields each log line the run writes from now on, in order; ends once
     the run has ended and its last lines were delivered."""
+    await service.get(run_id)
+    # The cursor first, then the events: a line written in between is after
+    # the cursor, so the first read below still delivers it.
+    cursor = await service.last_log_cursor(run_id)
     subscription = service.hub.subscribe("log", run_id)
     runs = service.hub.subscribe("run", run_id)
     try:
-        await service.get(run_id)
-        cursor = await service.last_log_cursor(run_id)
         ended = False
         while not ended:
             ended = (await service.get(run_id)).has_ended
