@@ -79,8 +79,7 @@ async def test_bad_paging_arguments_are_bad_user_input(
     assert found["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_unknown_things_are_not_found(api: tuple[Taskloom, httpx.AsyncClient]) -> None:
-    taskloom, client = api
+async def test_unknown_things_are_not_found(client: httpx.AsyncClient) -> None:
     assert (await error(client, TRIGGER, {"def": "nope"}))["extensions"]["code"] == "NOT_FOUND"
     orphan = await error(client, TRIGGER, {"def": "waiter", "parent": MISSING})
     assert orphan["extensions"]["code"] == "NOT_FOUND"

@@ -24,13 +24,14 @@ RUN_FIELDS = """
   definition { id title }
 """
 
-TRIGGER = """
-mutation($def: ID!, $input: JSON, $name: String, $delay: Int, $at: DateTime,
-         $priority: Int, $parent: ID) {
-  triggerTask(definitionId: $def, input: $input, name: $name, delaySeconds: $delay,
-              runAt: $at, priority: $priority, parentId: $parent) { %s }
-}
-""" % RUN_FIELDS
+TRIGGER = (
+    """mutation($def: ID!, $input: JSON, $name: String, $delay: Int, $at: DateTime,
+             $priority: Int, $parent: ID) {
+      triggerTask(definitionId: $def, input: $input, name: $name, delaySeconds: $delay,
+                  runAt: $at, priority: $priority, parentId: $parent) {"""
+    + RUN_FIELDS
+    + "} }"
+)
 
 
 @pytest.fixture
@@ -63,9 +64,7 @@ async def test_definitions_are_listed_with_their_input_schema(
     schema = one["taskDefinition"]["inputSchema"]
     assert schema["required"] == ["text"]
     assert schema["properties"]["times"]["maximum"] == 10
-    assert (await data(client, '{ taskDefinition(id: "nope") { id } }')) == {
-        "taskDefinition": None
-    }
+    assert (await data(client, '{ taskDefinition(id: "nope") { id } }')) == {"taskDefinition": None}
 
 
 async def test_a_triggered_run_reads_back_with_progress_logs_and_timings(
@@ -81,10 +80,13 @@ async def test_a_triggered_run_reads_back_with_progress_logs_and_timings(
     assert run["definition"] == {"id": "echo", "title": "Echo"}
     await taskloom.service.wait(run["id"], timeout=20)
 
-    query = """query($id: ID!) { taskRun(id: $id) { %s
-      logs(first: 10) { totalCount pageInfo { hasNextPage endCursor }
-                        edges { cursor node { id runId level message data iteration createdAt } } }
-    } }""" % RUN_FIELDS
+    query = (
+        "query($id: ID!) { taskRun(id: $id) {"
+        + RUN_FIELDS
+        + """logs(first: 10) { totalCount pageInfo { hasNextPage endCursor }
+             edges { cursor node { id runId level message data iteration createdAt } } }
+        } }"""
+    )
     found = (await data(client, query, {"id": run["id"]}))["taskRun"]
     assert found["status"] == "SUCCEEDED"
     assert found["output"] == {"text": "hi"}
@@ -148,7 +150,7 @@ async def test_abort_ends_a_waiting_run_and_flags_a_running_one(
     api: tuple[Taskloom, httpx.AsyncClient],
 ) -> None:
     taskloom, client = api
-    abort = "mutation($id: ID!) { abortTask(id: $id, message: \"enough\") { status requested canAbort error { message code } } }"  # noqa: E501
+    abort = 'mutation($id: ID!) { abortTask(id: $id, message: "enough") { status requested canAbort error { message code } } }'  # noqa: E501
     waiting = await trigger(client, **{"def": "waiter", "delay": 3600})
     aborted = (await data(client, abort, {"id": waiting["id"]}))["abortTask"]
     assert aborted["status"] == "ABORTED" and aborted["canAbort"] is False

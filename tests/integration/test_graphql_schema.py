@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from graphql import ExecutionResult
+from strawberry.types import ExecutionResult
 
 from definitions import TaskController, TaskDefinition
 from schema import Context, schema
@@ -138,9 +138,7 @@ async def test_task_run_updated_on_an_ended_run_gives_it_once(make_app: Any) -> 
 
 async def test_task_run_updated_for_an_unknown_run_is_not_found(make_app: Any) -> None:
     app = await make_app(Waiter, worker=False)
-    stream = await subscribe(
-        app, 'subscription { taskRunUpdated(id: "missing") { status } }'
-    )
+    stream = await subscribe(app, 'subscription { taskRunUpdated(id: "missing") { status } }')
     results = [r async for r in stream]
     assert len(results) == 1 and results[0].errors is not None
     assert results[0].errors[0].extensions == {"code": "NOT_FOUND"}
