@@ -22,8 +22,10 @@ from server.engine.progress import ProgressFlusher
 from server.events import Event, EventHub
 from server.logformat import bind_run
 from server.store import queries
+from server.store.batch import WriteOp
 from server.store.database import Database
 from server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
+from server.store.limits import FIFO_EVERY, FairClaim, limits_of
 from server.store.run_control import FlushProgress
 from server.store.writes import Claim, SaveOutcome
 
@@ -73,6 +75,8 @@ class Worker:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._progress = ProgressFlusher()
+        self._limits = limits_of(runner.registry)
+        self._claims = 0
         hub.on_due(self._wake.set)
         hub.on_request(self._pass_request)
 
@@ -136,9 +140,21 @@ class Worker:
 
     async def _claim(self, definitions: list[str], limit: int) -> list[RowMapping]:
         now = self.database.clock()
-        rows: list[RowMapping] = await self.database.run_write(
-            Claim(self.worker_id, limit, now, now + self.options.lease_seconds, definitions)
-        )
+        lease_until = now + self.options.lease_seconds
+        self._claims += 1
+        oldest_first = self._claims % FIFO_EVERY == 0  # bounds starvation (store/limits.py)
+        op: WriteOp[list[RowMapping]] = Claim(self.worker_id, limit, now, lease_until, definitions)
+        if self._limits or oldest_first:
+            op = FairClaim(
+                self.worker_id,
+                limit,
+                now,
+                lease_until,
+                definitions,
+                self._limits,
+                oldest_first=oldest_first,
+            )
+        rows: list[RowMapping] = await self.database.run_write(op)
         for row in rows:
             runtime = self.runner.runtime_for(row)
             task = asyncio.create_task(self._execute(row, runtime))
@@ -149,6 +165,9 @@ class Worker:
     async def _idle(self, definitions: list[str]) -> None:
         """Sleeps until woken, the next delayed run is due, or the poll."""
         timeout = self.options.poll_interval
+        # Runs held back by a concurrency limit are due but must not spin the
+        # loop: a limited run that ends wakes it instead (or the poll).
+        definitions = [d for d in definitions if d not in self._limits]
         next_due = await self.database.read(lambda c: queries.next_due_at(c, definitions))
         if next_due is not None:
             timeout = max(0.0, min(timeout, next_due - self.database.clock()))
@@ -187,6 +206,8 @@ class Worker:
         finally:
             self._inflight.pop(row["id"], None)
             self._slot_free.set()
+            if row["definition_id"] in self._limits:
+                self._wake.set()
 
     # --- leases, requests, rescue ---------------------------------------------
 

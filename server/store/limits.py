@@ -1,0 +1,156 @@
+"""Claims that honour concurrency limits and bound the starvation of low
+priorities. The plain `writes.Claim` stays the fast path; the worker uses
+`FairClaim` only when a definition has limits or for its periodic
+oldest-first claim.
+
+* `concurrency = N`: at most N RUNNING runs of the definition.
+* `concurrency_per_key = N`: at most N RUNNING runs per `concurrency_key`
+  (computed from the input at trigger time and stored on the run).
+* Runs over a limit stay PENDING and are skipped, so they never block other
+  definitions' runs or other keys.
+* Starvation: claims take the highest priority first, but every
+  `FIFO_EVERY`-th claim of a worker takes due runs oldest-due-first whatever
+  their priority. A due run therefore waits at most for the runs that were
+  due before it, at a rate of at least one oldest-first claim in
+  `FIFO_EVERY`, however many higher-priority runs keep arriving.
+
+Counting and claiming happen in one transaction. SQLite serialises it with
+`BEGIN IMMEDIATE`; on PostgreSQL a transaction-scoped advisory lock
+serialises the limited claims of every process (unlimited claims don't take
+it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy.engine import RowMapping
+
+from server.store.batch import WriteOp
+from server.store.models import runs
+
+FIFO_EVERY = 10
+SCAN_PER_KEY = 500
+ADVISORY_LOCK = 0x7A5C_100F
+
+
+@dataclass(frozen=True)
+class Limit:
+    concurrency: int | None = None
+    per_key: int | None = None
+
+
+def limits_of(definitions: Any) -> dict[str, Limit]:
+    """The limits declared by the given definitions (ids without limits are left out)."""
+    found: dict[str, Limit] = {}
+    for definition in definitions:
+        concurrency = getattr(definition, "concurrency", None)
+        per_key = getattr(definition, "concurrency_per_key", None)
+        if concurrency is not None or per_key is not None:
+            found[definition.id] = Limit(concurrency, per_key)
+    return found
+
+
+class FairClaim(WriteOp[list[RowMapping]]):
+    """Like `writes.Claim`, plus concurrency limits and oldest-first turns."""
+
+    def __init__(
+        self,
+        worker_id: str,
+        limit: int,
+        now: float,
+        lease_until: float,
+        definitions: list[str],
+        limits: Mapping[str, Limit],
+        *,
+        oldest_first: bool = False,
+    ) -> None:
+        self.worker_id = worker_id
+        self.limit = limit
+        self.now = now
+        self.lease_until = lease_until
+        self.definitions = definitions
+        self.limits = {d: lim for d, lim in limits.items() if d in set(definitions)}
+        self.oldest_first = oldest_first
+
+    def _order(self) -> list[Any]:
+        if self.oldest_first:
+            return [runs.c.run_at, runs.c.id]
+        return [runs.c.priority.desc(), runs.c.run_at, runs.c.id]
+
+    def _due(self, conn: Connection, definitions: list[str], limit: int) -> list[RowMapping]:
+        query = (
+            select(
+                runs.c.id,
+                runs.c.priority,
+                runs.c.run_at,
+                runs.c.definition_id,
+                runs.c.concurrency_key,
+            )
+            .where(runs.c.status == "PENDING", runs.c.run_at <= self.now)
+            .where(runs.c.definition_id.in_(definitions))
+            .order_by(*self._order())
+            .limit(limit)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(conn.execute(query).mappings())
+
+    def _admitted(self, conn: Connection, definition_id: str, limit: Limit) -> list[RowMapping]:
+        running = conn.execute(
+            select(runs.c.concurrency_key, func.count())
+            .where(runs.c.status == "RUNNING", runs.c.definition_id == definition_id)
+            .group_by(runs.c.concurrency_key)
+        ).all()
+        per_key: Counter[str | None] = Counter({key: int(n) for key, n in running})
+        free = self.limit
+        if limit.concurrency is not None:
+            free = min(free, limit.concurrency - sum(per_key.values()))
+        if free <= 0:
+            return []
+        scan = free if limit.per_key is None else max(free, SCAN_PER_KEY)
+        chosen: list[RowMapping] = []
+        for row in self._due(conn, [definition_id], scan):
+            key = row["concurrency_key"]
+            if limit.per_key is not None and key is not None:
+                if per_key[key] >= limit.per_key:
+                    continue
+                per_key[key] += 1
+            chosen.append(row)
+            if len(chosen) >= free:
+                break
+        return chosen
+
+    def apply(self, conn: Connection) -> list[RowMapping]:
+        if self.limit <= 0:
+            return []
+        if self.limits and conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+        free_running = [d for d in self.definitions if d not in self.limits]
+        candidates = self._due(conn, free_running, self.limit) if free_running else []
+        for definition_id, limit in self.limits.items():
+            candidates.extend(self._admitted(conn, definition_id, limit))
+        if self.oldest_first:
+            candidates.sort(key=lambda r: (r["run_at"], r["id"]))
+        else:
+            candidates.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
+        ids = [r["id"] for r in candidates[: self.limit]]
+        if not ids:
+            return []
+        claim = (
+            update(runs)
+            .where(runs.c.id.in_(ids), runs.c.status == "PENDING")
+            .values(
+                status="RUNNING",
+                worker_id=self.worker_id,
+                lease_expires_at=self.lease_until,
+                started_at=func.coalesce(runs.c.started_at, self.now),
+                attempt_started_at=func.coalesce(runs.c.attempt_started_at, self.now),
+                updated_at=self.now,
+            )
+            .returning(*runs.c)
+        )
+        return list(conn.execute(claim).mappings())
