@@ -32,6 +32,8 @@ class TaskRunFilter:
     has_errors: bool | None = None
     created_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
     created_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    started_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    started_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
     finished_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
     finished_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
 
@@ -44,6 +46,8 @@ class TaskRunFilter:
             "has_errors": self.has_errors,
             "created_after": epoch(self.created_after),
             "created_before": epoch(self.created_before),
+            "started_after": epoch(self.started_after),
+            "started_before": epoch(self.started_before),
             "finished_after": epoch(self.finished_after),
             "finished_before": epoch(self.finished_before),
         }
@@ -61,6 +65,11 @@ class TaskLogFilter:
         default=None, name="from", description="Written at or after (inclusive)."
     )
     to: datetime | None = strawberry.field(default=None, description="Written before (exclusive).")
+    period: str | None = strawberry.field(
+        default=None,
+        description='"today", "yesterday" or a duration back from now such as "2h 30m" or '
+        '"15m"; a malformed period is BAD_USER_INPUT.',
+    )
 
     def build(self, service: TaskService) -> LogFilter:
         return service.log_filter(
@@ -69,4 +78,5 @@ class TaskLogFilter:
             message_contains=self.message_contains,
             since=epoch(self.from_),
             until=epoch(self.to),
+            period=self.period,
         )

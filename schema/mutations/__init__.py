@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from schema.mutations.control import ControlMutations
 from schema.mutations.runs import RunMutations
 
-CONCERNS: tuple[type, ...] = (RunMutations,)
+CONCERNS: tuple[type, ...] = (RunMutations, ControlMutations)
 
 Mutation = merge_types("Mutation", CONCERNS)

@@ -33,6 +33,16 @@ class RunMutations:
             int | None, strawberry.argument(description="Higher runs first; default 0.")
         ] = None,
         parent_id: strawberry.ID | None = None,
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A second trigger of the definition with this key returns "
+                "the first run instead of creating another."
+            ),
+        ] = None,
+        simulate: Annotated[
+            bool, strawberry.argument(description="The run sees runtime.simulate true.")
+        ] = False,
     ) -> TaskRun:
         view = await info.context.service.trigger(
             definition_id,
@@ -42,6 +52,8 @@ class RunMutations:
             run_at=run_at,
             priority=priority or 0,
             parent_id=parent_id,
+            idempotency_key=idempotency_key,
+            simulate=simulate,
         )
         return TaskRun.of(view)
 

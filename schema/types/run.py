@@ -14,6 +14,7 @@ from schema.context import Info
 from schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
 from schema.types.definition import TaskDefinitionType
 from schema.types.log import TaskLog
+from schema.types.result import TaskResult
 
 if TYPE_CHECKING:
     from server.views import RunView
@@ -65,8 +66,27 @@ class TaskRun:
     duration_ms: int | None = strawberry.field(description="Running time, so far or in total.")
     has_errors: bool = strawberry.field(description="Whether any ERROR line was logged.")
     can_abort: bool
+    can_pause: bool = strawberry.field(description="True exactly when pauseTask would succeed.")
+    can_resume: bool = strawberry.field(description="True exactly when resumeTask would succeed.")
+    can_retry: bool = strawberry.field(description="True exactly when retryTask would succeed.")
+    has_ended: bool = strawberry.field(description="SUCCEEDED, FAILED or ABORTED.")
+    worker_id: str | None = strawberry.field(description="The worker process running it now.")
+    simulate: bool = strawberry.field(description="Triggered with simulate: true.")
+    idempotency_key: str | None
     parent_id: strawberry.ID | None
     created_by: str | None
+
+    @strawberry.field(description="Finished attempts, newest first (capped by maxResults).")
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="At most 500.")] = 10,
+        skip: int = 0,
+    ) -> list[TaskResult]:
+        return [
+            TaskResult.of(r)
+            for r in await info.context.service.history(self.id, first=first, skip=skip)
+        ]
 
     @strawberry.field(description="The definition, if this server knows it.")
     def definition(self, info: Info) -> TaskDefinitionType | None:
@@ -154,6 +174,13 @@ class TaskRun:
             duration_ms=view.duration_ms,
             has_errors=view.has_errors,
             can_abort=view.can_abort,
+            can_pause=view.can_pause,
+            can_resume=view.can_resume,
+            can_retry=view.can_retry,
+            has_ended=view.has_ended,
+            worker_id=view.worker_id,
+            simulate=view.simulate,
+            idempotency_key=view.idempotency_key,
             parent_id=None if view.parent_id is None else strawberry.ID(view.parent_id),
             created_by=view.created_by,
         )

@@ -29,7 +29,7 @@ class Gated(TaskDefinition[Any]):
     run at once."""
 
     id = "conc-capped"
-    concurrency = 2
+    concurrency: ClassVar[int | None] = 2
     gate: ClassVar[asyncio.Event | None] = None
     running: ClassVar[Counter[str]] = Counter()
     most: ClassVar[Counter[str]] = Counter()

@@ -1,0 +1,46 @@
+"""Mutations that steer runs: pause, resume, retry, priority, deletion.
+A refused action is a CONFLICT error."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.context import Info
+from schema.types.run import TaskRun
+
+
+@strawberry.type
+class ControlMutations:
+    @strawberry.mutation(
+        description="A pending run is PAUSED at once; a running one gets a PAUSE request "
+        "and is PAUSED after its iteration. CONFLICT when `canPause` is false."
+    )
+    async def pause_task(self, info: Info, id: strawberry.ID) -> TaskRun:
+        return TaskRun.of(await info.context.service.pause(id))
+
+    @strawberry.mutation(
+        description="A PAUSED run is PENDING again and continues from its saved state. "
+        "CONFLICT when `canResume` is false."
+    )
+    async def resume_task(self, info: Info, id: strawberry.ID) -> TaskRun:
+        return TaskRun.of(await info.context.service.resume(id))
+
+    @strawberry.mutation(
+        description="Re-queues a FAILED or ABORTED run as its next attempt, keeping its "
+        "state and history (the definition's on_retry may change its input)."
+    )
+    async def retry_task(self, info: Info, id: strawberry.ID) -> TaskRun:
+        return TaskRun.of(await info.context.service.retry(id))
+
+    @strawberry.mutation(
+        description="Changes the priority of a run that has not ended (higher runs first)."
+    )
+    async def set_task_priority(self, info: Info, id: strawberry.ID, priority: int) -> TaskRun:
+        return TaskRun.of(await info.context.service.set_priority(id, priority))
+
+    @strawberry.mutation(
+        description="Deletes a finished run with its logs and history; returns it as it "
+        "was. CONFLICT for a run that has not ended."
+    )
+    async def delete_task_run(self, info: Info, id: strawberry.ID) -> TaskRun:
+        return TaskRun.of(await info.context.service.delete(id))
