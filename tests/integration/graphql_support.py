@@ -65,7 +65,11 @@ DEFINITIONS: tuple[type[TaskDefinition[Any]], ...] = (Echo, Waiter, Broken)
 
 @asynccontextmanager
 async def served(
-    database_url: str, *, worker: bool = True, **settings: Any
+    database_url: str,
+    *,
+    worker: bool = True,
+    definitions: tuple[type[TaskDefinition[Any]], ...] = DEFINITIONS,
+    **settings: Any,
 ) -> AsyncIterator[tuple[Taskloom, httpx.AsyncClient]]:
     """A started Taskloom behind the real ASGI app (lifespan included) and
     an httpx client speaking to it in-process. Authentication is off (its
@@ -73,7 +77,7 @@ async def served(
     settings.setdefault("auth", "disabled")
     taskloom = Taskloom(
         database_url,
-        registry=Registry(DEFINITIONS),
+        registry=Registry(definitions),
         worker=worker,
         load_entry_points=False,
         poll_interval=0.2,
