@@ -64,11 +64,13 @@ class PostgresDatabase(Database):
         self._task: asyncio.Task[None] | None = None
         self._clock_task: asyncio.Task[None] | None = None
         self._offset = 0.0
+        # This machine's clock; the offset turns it into the database's.
+        self.wall_clock: Callable[[], float] = time.time
         self._bridge: PgEventBridge | None = None
 
     async def start(self) -> None:
         if self._task is None:
-            await self._sync_clock()
+            await self.sync_clock()
             self._task = asyncio.create_task(self._serve(), name="taskloom-writer")
             self._clock_task = asyncio.create_task(self._keep_clock(), name="taskloom-clock")
 
@@ -97,17 +99,17 @@ class PostgresDatabase(Database):
     # --- the database's clock -------------------------------------------------
 
     def clock(self) -> float:
-        return time.time() + self._offset
+        return self.wall_clock() + self._offset
 
-    async def _sync_clock(self) -> None:
+    async def sync_clock(self) -> None:
         """Measures how far the server's clock is from ours: the sample with
         the shortest round trip, assuming the server read its clock halfway."""
         best: tuple[float, float] | None = None
         async with self.engine.connect() as conn:
             for _ in range(CLOCK_SAMPLES):
-                before = time.time()
+                before = self.wall_clock()
                 server = float((await conn.execute(_DB_NOW)).scalar_one())
-                after = time.time()
+                after = self.wall_clock()
                 sample = (after - before, server - (before + after) / 2)
                 if best is None or sample[0] < best[0]:
                     best = sample
@@ -118,7 +120,7 @@ class PostgresDatabase(Database):
         while True:
             await asyncio.sleep(CLOCK_REFRESH_SECONDS)
             try:
-                await self._sync_clock()
+                await self.sync_clock()
             except Exception as exc:  # keep the last offset; try again later
                 log.warning("could not read the database's clock: %s", exc)
 
