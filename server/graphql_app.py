@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from server.taskloom import Taskloom
 
 DEFAULT_QUERY = """# Taskloom GraphQL playground. Press the run button and pick an operation.
+# Authentication is on: put the header that the first `taskloom serve` printed,
+# {"Authorization": "Bearer ..."}, into the Headers tab below.
 #
 # 1. Overview: what can run, and the latest runs.
 # 2. TriggerCountdown: starts the countdown example; copy the run id it returns.
