@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from server.taskloom import Taskloom
 
 DEFAULT_QUERY = """# Taskloom GraphQL playground. Press the run button and pick an operation.
-# Authentication is on: put the header that the first `taskloom serve` printed,
+# Authentication is on: put the header that the first taskloom serve printed,
 # {"Authorization": "Bearer ..."}, into the Headers tab below.
 #
 # 1. Overview: what can run, and the latest runs.
@@ -81,6 +81,11 @@ _EXAMPLE = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 _CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
+def _js_template(text: str) -> str:
+    """`text` as the body of a JavaScript template literal."""
+    return text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+
+
 class TaskloomGraphQL(GraphQL[Context, None]):
     def __init__(self, taskloom: Taskloom, allowed_origins: Sequence[str] = ()) -> None:
         s = taskloom.settings
@@ -99,7 +104,8 @@ class TaskloomGraphQL(GraphQL[Context, None]):
         )
         self.taskloom = taskloom
         self._ide_html = _EXAMPLE.sub(
-            lambda _: "const EXAMPLE_QUERY = `" + DEFAULT_QUERY + "`;", self.graphql_ide_html
+            lambda _: "const EXAMPLE_QUERY = `" + _js_template(DEFAULT_QUERY) + "`;",
+            self.graphql_ide_html,
         )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:

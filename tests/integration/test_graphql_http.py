@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from definitions.records import TaskStatus
+from server.graphql_app import DEFAULT_QUERY, _js_template
 from server.taskloom import Taskloom
 from tests.integration.graphql_support import data, served
 
@@ -264,6 +265,7 @@ async def test_queries_work_over_get_and_graphiql_is_served(
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "graphiql" in page.text.lower()
     assert "mutation TriggerCountdown" in page.text and "query Overview" in page.text
+    assert "const EXAMPLE_QUERY = `" + _js_template(DEFAULT_QUERY) + "`;" in page.text
     answer = await client.get("/graphql", params={"query": "{ taskDefinitions { id } }"})
     assert answer.status_code == 200
     assert len(answer.json()["data"]["taskDefinitions"]) == 3
