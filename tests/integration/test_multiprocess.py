@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Connection, text
 
@@ -28,6 +29,7 @@ from tests.integration.multiproc_defs import (
     ITERATIONS,
     RecordEffect,
 )
+from tests.support.postgres import free_port
 
 WORKERS = 4
 RUNS = 2_000
@@ -44,12 +46,16 @@ def _worker_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "server.cli"]
 
 
-class WorkerProcess:
-    def __init__(self, index: int, url: str, folder: Path) -> None:
+class TaskloomProcess:
+    """`taskloom <args>` in a subprocess on the test's database, loading the
+    definitions of multiproc_defs; output goes to files in the test folder."""
+
+    def __init__(self, index: int, url: str, folder: Path, args: list[str] | None = None) -> None:
         self.index = index
         self.url = url
-        self.out = folder / f"worker-{index}.out"
-        self.err = folder / f"worker-{index}.err"
+        self.args = args or ["worker", "--concurrency", str(CONCURRENCY)]
+        self.out = folder / f"{self.args[0]}-{index}.out"
+        self.err = folder / f"{self.args[0]}-{index}.err"
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -65,9 +71,7 @@ class WorkerProcess:
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = await asyncio.create_subprocess_exec(
                 *_worker_command(),
-                "worker",
-                "--concurrency",
-                str(CONCURRENCY),
+                *self.args,
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -96,8 +100,8 @@ class WorkerProcess:
 
 
 @pytest.fixture
-async def workers(database_url: str, tmp_path: Path) -> AsyncIterator[list[WorkerProcess]]:
-    started = [WorkerProcess(i, database_url, tmp_path) for i in range(WORKERS)]
+async def workers(database_url: str, tmp_path: Path) -> AsyncIterator[list[TaskloomProcess]]:
+    started = [TaskloomProcess(i, database_url, tmp_path) for i in range(WORKERS)]
     yield started
     for worker in started:
         await worker.stop(timeout=10)
@@ -116,7 +120,7 @@ async def _wait_until(predicate: Any, timeout: float, what: str, poll: float = 0
 @pytest.mark.timeout(240)
 async def test_four_worker_processes_execute_each_iteration_exactly_once(
     database_url: str,
-    workers: list[WorkerProcess],
+    workers: list[TaskloomProcess],
     record_property: Any,
 ) -> None:
     api = Taskloom(
@@ -221,3 +225,69 @@ async def test_four_worker_processes_execute_each_iteration_exactly_once(
         assert "database is locked" not in output, output
         assert "Traceback" not in output, output
     assert codes == [0] * WORKERS
+
+
+@pytest.mark.timeout(120)
+async def test_an_api_without_a_worker_and_separate_workers_compose(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`taskloom serve --no-worker` runs nothing itself; two `taskloom worker
+    --concurrency 2` processes run what is triggered."""
+    api = Taskloom(
+        database_url, registry=Registry([RecordEffect]), worker=False, load_entry_points=False
+    )
+    await api.start()
+    port = free_port()
+    serve = TaskloomProcess(
+        0, database_url, tmp_path, ["serve", "--no-worker", "--port", str(port)]
+    )
+    runners = [
+        TaskloomProcess(i, database_url, tmp_path, ["worker", "--concurrency", "2"])
+        for i in range(2)
+    ]
+    processes = [serve, *runners]
+    try:
+
+        def create_tables(conn: Connection) -> None:
+            conn.execute(text(EFFECTS_DDL))
+            conn.execute(text(DUPLICATES_DDL))
+
+        await api.database.write_fn(create_tables)
+        for process in processes:
+            await process.start()
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            health: dict[str, Any] = {}
+
+            async def serving() -> bool:
+                nonlocal health
+                for process in processes:
+                    if process.exited():
+                        raise AssertionError(f"{process.args[0]} exited:\n{process.output()}")
+                try:
+                    response = await client.get("/healthz")
+                except httpx.TransportError:
+                    return False
+                health = response.json()
+                return response.status_code == 200 and all(r.ready() for r in runners)
+
+            await _wait_until(serving, 60, "the API and the workers to start")
+        assert health["worker"] is None
+        assert "mp-record" in health["definitions"]
+
+        runs = await api.service.trigger_many("mp-record", [None] * 20)
+        for run in runs:
+            finished = await api.service.wait(run.id, timeout=30)
+            assert finished.output == {"iterations": ITERATIONS}
+
+        def pids(conn: Connection) -> set[int]:
+            return set(conn.execute(text("SELECT DISTINCT pid FROM mp_effects")).scalars())
+
+        worker_pids = {r.process.pid for r in runners if r.process is not None}
+        assert await api.database.read(pids) <= worker_pids
+    finally:
+        codes = [await process.stop() for process in processes]
+        await api.stop()
+    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
+    assert codes[0] in (0, -signal.SIGTERM) and "shutdown complete" in serve.output()
+    assert codes[1:] == [0, 0], [p.output() for p in runners]
