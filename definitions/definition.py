@@ -53,6 +53,11 @@ class TaskDefinition(Generic[InputT]):
     # Standard `logging` records at or above this level, emitted during an
     # iteration, are captured into the run's logs (None: no capture).
     log_capture_level: ClassVar[str | None] = "WARNING"
+    # A cron expression ("*/5 * * * *"): the engine triggers one run per tick
+    # with `schedule_input`, in `schedule_timezone` (see README "Schedules").
+    schedule: ClassVar[str | None] = None
+    schedule_timezone: ClassVar[str] = "UTC"
+    schedule_input: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -14,6 +14,7 @@ from schema.filters import TaskLogFilter, TaskRunFilter
 from schema.types.definition import TaskDefinitionType
 from schema.types.log import TaskLog
 from schema.types.run import TaskRun
+from schema.types.schedule import TaskSchedule
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]
@@ -65,3 +66,7 @@ class Query:
         condition = (where or TaskLogFilter()).build(service)
         page = await service.logs(where=condition, first=check_first(first), after=after)
         return connection(page, TaskLog.of, lambda: service.count_logs(condition))
+
+    @strawberry.field(description="The schedules of the definitions that declare one.")
+    async def task_schedules(self, info: Info) -> list[TaskSchedule]:
+        return [TaskSchedule.of(s) for s in await info.context.service.schedules()]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from definitions.definition import TaskDefinition
-from definitions.errors import InvalidInput
+from definitions.errors import InvalidInput, NotFound
 from definitions.records import LogLevel, RunError
 from server.auth.identity import Actor, require_admin
 from server.engine.control import retry_input
@@ -33,7 +33,8 @@ from server.store.run_control import (
     Retry,
     SetPriority,
 )
-from server.views import LogView, RunView
+from server.store.schedules import SetScheduleEnabled, list_schedules
+from server.views import LogView, RunView, ScheduleView
 
 if TYPE_CHECKING:
     from definitions.registry import Registry
@@ -226,3 +227,29 @@ class RunControl:
         )
         self.hub.publish(Event("log", run_id, data=line))
         return LogView.from_row(line)
+
+    # --- schedules ------------------------------------------------------------
+
+    async def schedules(self) -> list[ScheduleView]:
+        """The schedules of the definitions that declare one."""
+        rows = await self.database.read(list_schedules)
+        return [ScheduleView.from_row(r) for r in rows if r["definition_id"] in self.registry]
+
+    async def set_schedule_enabled(
+        self, definition_id: str, enabled: bool, *, actor: Actor | None = None
+    ) -> ScheduleView:
+        """Turns a definition's schedule on or off (admins only when an actor
+        is given). Turned on again, it starts from its next tick."""
+        from server.engine.scheduler import next_tick
+
+        require_admin(self._who(actor), "change schedules")
+        definition = self.registry.get(definition_id)
+        expression = getattr(definition, "schedule", None)
+        if not expression:
+            raise NotFound(f"definition {definition_id!r} has no schedule")
+        timezone = str(getattr(definition, "schedule_timezone", "UTC") or "UTC")
+        now = time.time()
+        row = await self.database.run_write(
+            SetScheduleEnabled(definition_id, enabled, next_tick(expression, timezone, now), now)
+        )
+        return ScheduleView.from_row(row)

@@ -12,6 +12,7 @@ from definitions.registry import Registry, load_entry_points, load_modules, regi
 from server.auth.http import Authenticator
 from server.auth.tokens import TokenStore
 from server.engine.iteration import IterationRunner
+from server.engine.scheduler import Scheduler
 from server.engine.worker import Worker, WorkerOptions
 from server.events import EventHub
 from server.service import TaskService
@@ -46,6 +47,7 @@ class Taskloom:
         self._registry = registry
         self._with_worker = worker
         self.worker: Worker | None = None
+        self.scheduler: Scheduler | None = None
 
     def _load_registry(self) -> Registry:
         modules = self.settings.definition_modules + [
@@ -95,6 +97,8 @@ class Taskloom:
             )
             self.worker = Worker(self.database, runner, self.hub, options, self.executor)
             await self.worker.start()
+            self.scheduler = Scheduler(self.service, self.database.clock)
+            await self.scheduler.start()
         return self
 
     def _validate_child(self, ref: Any, raw: Any) -> tuple[str, dict[str, Any]]:
@@ -108,6 +112,9 @@ class Taskloom:
         return [RunView.from_row(r) for r in rows.rows]
 
     async def stop(self, grace: float | None = None) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
         if self.worker is not None:
             await self.worker.stop(grace)
             self.worker = None

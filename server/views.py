@@ -236,3 +236,26 @@ class Page(Generic[T]):
     @property
     def end_cursor(self) -> str | None:
         return self.cursors[-1] if self.cursors else None
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A scheduled definition: its cron expression and its next and last ticks."""
+
+    definition_id: str
+    expression: str
+    timezone: str
+    enabled: bool
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping | dict[str, Any]) -> ScheduleView:
+        return cls(
+            definition_id=row["definition_id"],
+            expression=row["expression"],
+            timezone=row["timezone"],
+            enabled=bool(row["enabled"]),
+            next_run_at=to_datetime(row["next_run_at"]),
+            last_run_at=to_datetime(row["last_run_at"]),
+        )

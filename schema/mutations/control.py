@@ -7,6 +7,7 @@ import strawberry
 
 from schema.context import Info
 from schema.types.run import TaskRun
+from schema.types.schedule import TaskSchedule
 
 
 @strawberry.type
@@ -44,3 +45,13 @@ class ControlMutations:
     )
     async def delete_task_run(self, info: Info, id: strawberry.ID) -> TaskRun:
         return TaskRun.of(await info.context.service.delete(id))
+
+    @strawberry.mutation(
+        description="Turns a definition's schedule on or off; turned on again it starts "
+        "from its next tick. Admins only."
+    )
+    async def set_schedule_enabled(
+        self, info: Info, definition_id: strawberry.ID, enabled: bool
+    ) -> TaskSchedule:
+        view = await info.context.service.set_schedule_enabled(definition_id, enabled)
+        return TaskSchedule.of(view)

@@ -74,6 +74,15 @@ class Fixed(TaskDefinition[Any]):
         return controller.runtime.simulate
 
 
+class Yearly(TaskDefinition[Any]):
+    id = "gql-yearly"
+    schedule = "0 0 1 1 *"
+    schedule_timezone = "Europe/Paris"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return None
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """The API layer over the service (tested on both backends): SQLite only."""
@@ -84,7 +93,7 @@ def database_url(tmp_path: Path) -> str:
 async def api(database_url: str) -> AsyncIterator[tuple[Taskloom, httpx.AsyncClient]]:
     taskloom = Taskloom(
         database_url,
-        registry=Registry([Holding, Flaky, Fixed]),
+        registry=Registry([Holding, Flaky, Fixed, Yearly]),
         load_entry_points=False,
         poll_interval=0.2,
         shutdown_grace=1.0,
@@ -217,3 +226,23 @@ async def test_log_period_filter(api: tuple[Taskloom, httpx.AsyncClient]) -> Non
         assert answer["taskLogs"]["totalCount"] == expected, period
     bad = await error(client, LOGS, {"run": run["id"], "period": "soon"})
     assert bad["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+SCHEDULES = "{ taskSchedules { definitionId expression timezone nextRunAt lastRunAt enabled } }"
+ENABLE = """mutation($def: ID!, $on: Boolean!) { setScheduleEnabled(definitionId: $def,
+  enabled: $on) { definitionId enabled nextRunAt } }"""
+
+
+async def test_schedules_can_be_listed_and_switched(
+    api: tuple[Taskloom, httpx.AsyncClient],
+) -> None:
+    _, client = api
+    (schedule,) = (await data(client, SCHEDULES))["taskSchedules"]
+    assert schedule["definitionId"] == "gql-yearly" and schedule["enabled"]
+    assert (schedule["expression"], schedule["timezone"]) == ("0 0 1 1 *", "Europe/Paris")
+    assert schedule["lastRunAt"] is None and schedule["nextRunAt"].startswith("2")
+    off = await data(client, ENABLE, {"def": "gql-yearly", "on": False})
+    assert off["setScheduleEnabled"]["enabled"] is False
+    assert (await data(client, SCHEDULES))["taskSchedules"][0]["enabled"] is False
+    missing = await error(client, ENABLE, {"def": "gql-fixed", "on": True})
+    assert missing["extensions"]["code"] == "NOT_FOUND"

@@ -1,0 +1,150 @@
+"""The scheduler: triggers one run per due tick of each definition that
+declares `schedule = "<cron>"` (with `schedule_timezone`, default UTC).
+
+* Exactly once per tick, even with several workers: the run's idempotency
+  key is `schedule:<tick in ISO 8601>` and (definition, key) is unique.
+* After downtime, missed ticks are skipped except the latest: a due
+  schedule fires the latest tick at or before now, then moves to the first
+  tick after now.
+* Disabled schedules (`setScheduleEnabled`) don't fire; enabling one starts
+  from its next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from server.events import Event
+from server.store.rows import new_run_row
+from server.store.schedules import FireTick, SyncSchedules, due_schedules
+
+if TYPE_CHECKING:
+    from definitions.definition import TaskDefinition
+    from server.service import TaskService
+
+log = logging.getLogger("taskloom.scheduler")
+MAX_SLEEP = 5.0
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def check_expression(expression: str, timezone: str) -> None:
+    if not croniter.is_valid(expression):
+        raise ValueError(f"invalid cron expression {expression!r}")
+    zone(timezone)
+
+
+def next_tick(expression: str, timezone: str, after: float) -> float:
+    """The first tick strictly after `after` (epoch seconds)."""
+    start = datetime.fromtimestamp(after, zone(timezone))
+    value: datetime = croniter(expression, start).get_next(datetime)
+    return value.timestamp()
+
+
+def latest_tick(expression: str, timezone: str, now: float) -> float:
+    """The latest tick at or before `now`."""
+    start = datetime.fromtimestamp(now + 1e-3, zone(timezone))
+    value: datetime = croniter(expression, start).get_prev(datetime)
+    return value.timestamp()
+
+
+def scheduled(definitions: Any) -> dict[str, tuple[str, str]]:
+    """definition id -> (expression, timezone) of the scheduled definitions."""
+    found: dict[str, tuple[str, str]] = {}
+    for definition in definitions:
+        expression = getattr(definition, "schedule", None)
+        if expression:
+            timezone = str(getattr(definition, "schedule_timezone", "UTC") or "UTC")
+            check_expression(expression, timezone)
+            found[definition.id] = (expression, timezone)
+    return found
+
+
+class Scheduler:
+    def __init__(self, service: TaskService, clock: Callable[[], float]) -> None:
+        self.service = service
+        self.clock = clock
+        self.schedules = scheduled(service.registry)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self.schedules:
+            return
+        now = self.clock()
+        wanted = {
+            ident: (expression, timezone, next_tick(expression, timezone, now))
+            for ident, (expression, timezone) in self.schedules.items()
+        }
+        await self.service.database.run_write(SyncSchedules(wanted, now))
+        self._task = asyncio.create_task(self._loop(), name="taskloom-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.fire_due()
+            except Exception:
+                log.exception("scheduler round failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())
+
+    def _sleep_seconds(self) -> float:
+        now = self.clock()
+        upcoming = [next_tick(e, tz, now) for e, tz in self.schedules.values()]
+        return max(0.05, min([MAX_SLEEP, *(t - now for t in upcoming)]))
+
+    async def fire_due(self) -> list[str]:
+        """Fires every due schedule once; returns the ids of runs created."""
+        now = self.clock()
+        database = self.service.database
+        due = await database.read(lambda c: due_schedules(c, now, list(self.schedules)))
+        created: list[str] = []
+        for row in due:
+            ident = row["definition_id"]
+            expression, timezone = self.schedules[ident]
+            tick = max(latest_tick(expression, timezone, now), float(row["next_run_at"]))
+            tick = min(tick, now)
+            definition: type[TaskDefinition[Any]] = self.service.registry.get(ident)
+            data = await self.service.prepare_input(definition, definition.schedule_input)
+            key = "schedule:" + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
+            run = new_run_row(
+                definition_id=ident,
+                input=data,
+                now=now,
+                run_at=now,
+                name=f"{ident} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
+                idempotency_key=key,
+            )
+            fire = FireTick(ident, tick, next_tick(expression, timezone, now), run, now)
+            was_created, saved = await database.run_write(fire)
+            if was_created:
+                created.append(saved["id"])
+                payload = {"definition_id": ident, "triggered": True}
+                self.service.hub.publish(Event("run", saved["id"], "PENDING", payload))
+        if created:
+            self.service.hub.notify_due()
+        return created

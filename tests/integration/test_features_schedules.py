@@ -1,0 +1,96 @@
+"""Schedules on the real engine and database: one run per due tick even
+with two workers firing at once, missed ticks skipped except the latest,
+enable/disable, and the refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from definitions import Forbidden, NotFound, TaskController, TaskDefinition, TaskStatus
+from server.auth.identity import Actor, Role
+from server.engine.scheduler import latest_tick
+from server.store.models import schedules
+from server.store.paging import RunFilter
+
+WAIT = 10.0
+
+
+class Every5(TaskDefinition[Any]):
+    id = "sched-every5"
+    schedule = "*/5 * * * *"
+    schedule_input = {"source": "cron"}
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return controller.input.model_dump()
+
+
+class Unscheduled(TaskDefinition[Any]):
+    id = "sched-none"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return None
+
+
+async def _pretend_downtime(app: Any, hours: float) -> None:
+    past = time.time() - hours * 3600
+    await app.database.write_fn(
+        lambda c: c.execute(
+            update(schedules)
+            .where(schedules.c.definition_id == "sched-every5")
+            .values(next_run_at=past)
+        )
+    )
+
+
+async def test_one_run_per_tick_with_missed_ticks_skipped(make_app: Any) -> None:
+    first = await make_app(Every5, Unscheduled)
+    second = await make_app(Every5, Unscheduled)
+    (schedule,) = await first.service.schedules()
+    assert (schedule.definition_id, schedule.expression, schedule.timezone) == (
+        "sched-every5",
+        "*/5 * * * *",
+        "UTC",
+    )
+    assert schedule.enabled and schedule.last_run_at is None
+    assert schedule.next_run_at is not None and schedule.next_run_at.timestamp() > time.time()
+
+    await _pretend_downtime(first, hours=3)  # 36 ticks were missed
+    now = time.time()
+    assert first.scheduler is not None and second.scheduler is not None
+    await asyncio.gather(first.scheduler.fire_due(), second.scheduler.fire_due())
+    runs = (await first.service.list_runs(RunFilter(definition_id="sched-every5"))).items
+    assert len(runs) == 1  # only the latest missed tick, once
+    tick = latest_tick("*/5 * * * *", "UTC", now)
+    assert runs[0].idempotency_key == "schedule:" + datetime.fromtimestamp(tick, UTC).isoformat()
+    done = await first.service.wait(runs[0].id, timeout=WAIT)
+    assert done.status is TaskStatus.SUCCEEDED and done.output == {"source": "cron"}
+    (after,) = await first.service.schedules()
+    assert after.last_run_at is not None and after.last_run_at.timestamp() == tick
+    assert after.next_run_at is not None and after.next_run_at.timestamp() > now
+    assert await first.scheduler.fire_due() == []  # nothing due any more
+
+
+async def test_disabled_schedules_do_not_fire(make_app: Any) -> None:
+    app = await make_app(Every5, Unscheduled)
+    off = await app.service.set_schedule_enabled("sched-every5", False)
+    assert not off.enabled
+    await _pretend_downtime(app, hours=1)
+    assert app.scheduler is not None
+    assert await app.scheduler.fire_due() == []
+    assert await app.service.count_runs(RunFilter(definition_id="sched-every5")) == 0
+    on = await app.service.set_schedule_enabled("sched-every5", True)
+    assert on.enabled and on.next_run_at is not None
+    assert on.next_run_at.timestamp() > time.time()  # no catching up after a pause
+    with pytest.raises(NotFound):
+        await app.service.set_schedule_enabled("sched-none", True)
+    with pytest.raises(NotFound):
+        await app.service.set_schedule_enabled("no-such-definition", True)
+    user = Actor(owner="u", role=Role.USER)
+    with pytest.raises(Forbidden):
+        await app.service.set_schedule_enabled("sched-every5", False, actor=user)
