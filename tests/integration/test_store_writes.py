@@ -1,0 +1,194 @@
+"""The store's write path on a real database: claims (order, due time,
+known definitions, no double claim), outcomes only under a held lease,
+rescue of expired leases, group commit isolating a failing operation,
+driver errors wrapped in StoreError."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, insert, select
+
+from definitions import TaskController, TaskDefinition, TaskStatus
+from definitions.errors import StoreError
+from server.store.leases import RescueExpired
+from server.store.models import runs
+from server.store.outcome import Outcome
+from server.store.rows import new_run_row
+from server.store.writes import Claim, InsertRuns, SaveOutcome
+from server.taskloom import Taskloom
+
+
+class Job(TaskDefinition[Any]):
+    id = "store-job"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return None
+
+
+class Unloaded(TaskDefinition[Any]):
+    id = "store-unloaded"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return None
+
+
+@pytest.fixture
+async def app(make_app: Any) -> Taskloom:
+    started: Taskloom = await make_app(Job, Unloaded, worker=False)
+    return started
+
+
+async def claim(app: Taskloom, worker: str, limit: int = 10, lease: float = 30.0) -> list[str]:
+    now = time.time()
+    rows = await app.database.run_write(Claim(worker, limit, now, now + lease, [Job.id]))
+    return [row["id"] for row in rows]
+
+
+def outcome(run_id: str, worker: str, **changes: Any) -> Outcome:
+    values: dict[str, Any] = {
+        "run_id": run_id,
+        "worker_id": worker,
+        "status": "SUCCEEDED",
+        "state": {},
+        "iterations": 1,
+        "attempt": 0,
+        "run_at": time.time(),
+        "now": time.time(),
+        "output": {"by": worker},
+        "finished": True,
+        "clear_request": True,
+        "logs": [
+            {
+                "run_id": run_id,
+                "level": "INFO",
+                "message": f"from {worker}",
+                "data": None,
+                "iteration": 0,
+                "created_at": time.time(),
+            }
+        ],
+    }
+    values.update(changes)
+    return Outcome(**values)
+
+
+async def test_claims_take_priority_then_due_time_then_age(app: Taskloom) -> None:
+    svc = app.service
+    low_old = await svc.trigger(Job.id, priority=0)
+    high = await svc.trigger(Job.id, priority=5)
+    low_new = await svc.trigger(Job.id, priority=0)
+    earlier = await svc.trigger(Job.id, priority=0, run_at=low_old.created_at.replace(year=2020))
+    order = [await claim(app, "w", limit=1) for _ in range(5)]
+    assert order == [[high.id], [earlier.id], [low_old.id], [low_new.id], []]
+
+
+async def test_a_claim_leases_only_due_runs_of_known_definitions(app: Taskloom) -> None:
+    due = await app.service.trigger(Job.id)
+    later = await app.service.trigger(Job.id, delay=60)
+    other = await app.service.trigger(Unloaded.id)
+    before = time.time()
+    assert await claim(app, "worker-a", lease=30) == [due.id]
+    run = await app.service.get(due.id)
+    assert run.status is TaskStatus.RUNNING
+    assert run.worker_id == "worker-a"
+    assert run.started_at is not None and run.started_at.timestamp() >= before - 1
+
+    def lease(conn: Connection) -> float:
+        query = select(runs.c.lease_expires_at).where(runs.c.id == due.id)
+        return float(conn.execute(query).scalar_one())
+
+    assert await app.database.read(lease) == pytest.approx(before + 30, abs=2)
+    assert (await app.service.get(later.id)).status is TaskStatus.PENDING
+    assert (await app.service.get(other.id)).status is TaskStatus.PENDING
+
+
+async def test_concurrent_claims_never_take_a_run_twice(app: Taskloom) -> None:
+    made = await app.service.trigger_many(Job.id, [{} for _ in range(30)])
+    claimed = await asyncio.gather(*(claim(app, f"w{i}", limit=4) for i in range(10)))
+    flat = [run_id for batch in claimed for run_id in batch]
+    assert len(flat) == len(set(flat)) == 30
+    assert set(flat) == {r.id for r in made}
+
+
+async def test_an_outcome_is_saved_only_by_the_lease_holder(app: Taskloom) -> None:
+    run = await app.service.trigger(Job.id)
+    assert await claim(app, "holder") == [run.id]
+    assert await app.database.run_write(SaveOutcome(outcome(run.id, "intruder"))) is False
+    still = await app.service.get(run.id)
+    assert (still.status, still.worker_id) == (TaskStatus.RUNNING, "holder")
+    assert (await app.service.logs(run.id)).items == []
+
+    assert await app.database.run_write(SaveOutcome(outcome(run.id, "holder"))) is True
+    done = await app.service.get(run.id)
+    assert (done.status, done.output, done.worker_id) == (
+        TaskStatus.SUCCEEDED,
+        {"by": "holder"},
+        None,
+    )
+    assert [e.message for e in (await app.service.logs(run.id)).items] == ["from holder"]
+    # Saving again (e.g. a duplicate) is refused: the run is not RUNNING any more.
+    assert await app.database.run_write(SaveOutcome(outcome(run.id, "holder"))) is False
+
+
+async def test_a_worker_that_lost_its_lease_cannot_save(app: Taskloom) -> None:
+    run = await app.service.trigger(Job.id)
+    assert await claim(app, "slow", lease=-1) == [run.id]  # already expired
+    rescued = await app.database.run_write(RescueExpired(time.time(), 3))
+    assert [(r.run_id, r.status) for r in rescued] == [(run.id, "PENDING")]
+    assert await app.database.run_write(SaveOutcome(outcome(run.id, "slow"))) is False
+    assert (await app.service.get(run.id)).status is TaskStatus.PENDING
+
+
+async def test_rescue_leaves_live_leases_alone(app: Taskloom) -> None:
+    live = await app.service.trigger(Job.id)
+    assert await claim(app, "alive", lease=60) == [live.id]
+    dead = await app.service.trigger(Job.id)
+    assert await claim(app, "dead", lease=-1) == [dead.id]
+    rescued = await app.database.run_write(RescueExpired(time.time(), 3))
+    assert [r.run_id for r in rescued] == [dead.id]
+    assert (await app.service.get(live.id)).status is TaskStatus.RUNNING
+    assert await app.database.run_write(RescueExpired(time.time(), 3)) == []
+
+
+async def test_outcomes_of_many_runs_share_one_batch(app: Taskloom) -> None:
+    made = await app.service.trigger_many(Job.id, [{} for _ in range(20)])
+    assert len(await claim(app, "batcher", limit=20)) == 20
+    saved = await asyncio.gather(
+        *(app.database.run_write(SaveOutcome(outcome(r.id, "batcher"))) for r in made)
+    )
+    assert saved == [True] * 20
+    for run in made:
+        assert (await app.service.get(run.id)).status is TaskStatus.SUCCEEDED
+
+
+async def test_a_failing_write_fails_alone_and_as_a_store_error(app: Taskloom) -> None:
+    existing = await app.service.trigger(Job.id, delay=60)
+    now = time.time()
+    duplicate = new_run_row(run_id=existing.id, definition_id=Job.id, input={}, now=now, run_at=now)
+    fresh = new_run_row(definition_id=Job.id, input={}, now=now, run_at=now + 60)
+
+    def insert_duplicate(conn: Connection) -> None:
+        conn.execute(insert(runs).values(**duplicate))
+
+    results = await asyncio.gather(
+        app.database.write_fn(insert_duplicate),
+        app.database.run_write(InsertRuns([fresh])),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], StoreError)
+    assert results[0].code == "INTERNAL_SERVER_ERROR"
+    assert results[1] is None
+    assert (await app.service.get(fresh["id"])).status is TaskStatus.PENDING
+    assert await app.service.count_runs() == 2
+
+
+async def test_a_failing_read_is_a_store_error(app: Taskloom) -> None:
+    def broken(conn: Connection) -> Any:
+        return conn.exec_driver_sql("SELECT no_such_column FROM task_runs").all()
+
+    with pytest.raises(StoreError, match="read failed"):
+        await app.database.read(broken)
