@@ -1,0 +1,69 @@
+"""Opening the database: migrations applied on start and idempotent, and
+(on SQLite) the pragmas the README promises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, inspect
+
+from definitions import TaskController, TaskDefinition
+from server.store.database import open_database
+from server.store.migrate import migrate
+from server.taskloom import Taskloom
+
+
+class Noop(TaskDefinition[Any]):
+    id = "db-noop"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return None
+
+
+def tables(conn: Connection) -> set[str]:
+    return set(inspect(conn).get_table_names())
+
+
+async def test_start_migrates_and_a_second_start_changes_nothing(make_app: Any) -> None:
+    first: Taskloom = await make_app(Noop, worker=False)
+    found = await first.database.read(tables)
+    assert {"task_runs", "task_logs", "task_results", "alembic_version"} <= found
+    run = await first.service.trigger(Noop.id, delay=60)
+    await first.stop()
+    second: Taskloom = await make_app(Noop, worker=False)
+    assert await second.database.read(tables) == found
+    assert (await second.service.get(run.id)).id == run.id
+    await migrate(second.database)  # once more, on a database at head
+    assert await second.service.count_runs() == 1
+
+
+def pragma(name: str) -> Any:
+    def read(conn: Connection) -> Any:
+        return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+    return read
+
+
+@pytest.mark.parametrize(("setting", "level"), [("NORMAL", 1), ("FULL", 2)])
+async def test_sqlite_pragmas(database_url: str, setting: str, level: int) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite pragmas")
+    database = open_database(database_url, sqlite_synchronous=setting)
+    await database.start()
+    try:
+        await migrate(database)
+        assert str(await database.read(pragma("journal_mode"))).lower() == "wal"
+        assert await database.read(pragma("foreign_keys")) == 1
+        assert await database.read(pragma("synchronous")) == level
+        assert int(await database.read(pragma("busy_timeout"))) > 0
+        writer = await database.write_fn(pragma("synchronous"))
+        assert writer == level
+        assert await database.write_fn(pragma("foreign_keys")) == 1
+    finally:
+        await database.close()
+
+
+def test_an_unknown_database_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="TASKLOOM_DATABASE_URL"):
+        open_database("mysql://localhost/x")
