@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, insert
@@ -45,6 +45,33 @@ PURGE_BATCH = 500
 PRIORITY_RANGE = 1_000_000
 
 
+class DeferredInsert:
+    """Handed to `trigger(session=...)` by the synchronous twin: the row is
+    validated on the service's loop and inserted in the caller's thread."""
+
+    row: dict[str, Any] | None = None
+
+
+def announce_on_commit(
+    sync_session: Session, loop: asyncio.AbstractEventLoop, announce: Callable[[], None]
+) -> None:
+    """Calls `announce` on `loop` once the session commits; nothing on rollback."""
+    settled: list[bool] = []
+
+    def committed(_session: Session) -> None:
+        if not settled:
+            settled.append(True)
+            loop.call_soon_threadsafe(announce)
+
+    def rolled_back(_session: Session, _previous: Any = None) -> None:
+        settled.append(False)
+
+    # Listeners cannot be removed while the session dispatches them, so each
+    # fires once and the first of the two settles the trigger.
+    event.listen(sync_session, "after_commit", committed, once=True)
+    event.listen(sync_session, "after_soft_rollback", rolled_back, once=True)
+
+
 class RunControl:
     database: Database
     registry: Registry
@@ -74,25 +101,14 @@ class RunControl:
         """The transactional trigger: the run is inserted through the caller's
         session (AsyncSession or Session), so it commits or rolls back with
         the caller's own writes; workers are woken after the commit."""
+        if isinstance(session, DeferredInsert):  # the sync twin inserts it itself
+            session.row = row
+            return
         loop = asyncio.get_running_loop()
         sync_session = session.sync_session if isinstance(session, AsyncSession) else session
         if not isinstance(sync_session, Session):
             raise TypeError("session must be a SQLAlchemy Session or AsyncSession")
-
-        settled: list[bool] = []
-
-        def committed(_session: Session) -> None:
-            if not settled:
-                settled.append(True)
-                loop.call_soon_threadsafe(self._announce, [row])
-
-        def rolled_back(_session: Session, _previous: Any = None) -> None:
-            settled.append(False)
-
-        # Listeners cannot be removed while the session dispatches them, so
-        # each fires once and the first of the two settles the trigger.
-        event.listen(sync_session, "after_commit", committed, once=True)
-        event.listen(sync_session, "after_soft_rollback", rolled_back, once=True)
+        announce_on_commit(sync_session, loop, lambda: self._announce([row]))
         statement = insert(runs)
         if isinstance(session, AsyncSession):
             await session.execute(statement, [row])
