@@ -117,7 +117,37 @@ class Slow(TaskDefinition[Any]):
         return {"never": True}
 
 
-ALL = (Done, Plain, PlainNone, Counter, Fails, AbortsItself, Raises, SyncRun, SyncRaises, Slow)
+class Budgeted(TaskDefinition[Any]):
+    """Works in small steps until its time budget is nearly spent."""
+
+    id = "resp-budgeted"
+    iteration_timeout = 0.5
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        steps = 0
+        while not controller.runtime.is_close_to_timeout(0.2):
+            await asyncio.sleep(0.02)
+            steps += 1
+        total = controller.state.get("steps", 0) + steps
+        left = controller.runtime.remaining_seconds()
+        if controller.run.iteration == 1:
+            return {"steps": total, "left": left}
+        return controller.response.continue_(state={"steps": total})
+
+
+ALL = (
+    Budgeted,
+    Done,
+    Plain,
+    PlainNone,
+    Counter,
+    Fails,
+    AbortsItself,
+    Raises,
+    SyncRun,
+    SyncRaises,
+    Slow,
+)
 
 
 async def start(make_app: Any) -> Taskloom:
@@ -281,3 +311,14 @@ async def test_an_async_run_past_its_timeout_is_cancelled_as_timeout(make_app: A
     assert 0 < Slow.budget[0] <= 0.3
     errors = [e for e in (await app.service.logs(run.id)).items if e.level is LogLevel.ERROR]
     assert [e.message for e in errors] == [run.error.message]
+
+
+async def test_is_close_to_timeout_lets_an_iteration_yield_before_the_hard_limit(
+    make_app: Any,
+) -> None:
+    app = await start(make_app)
+    run = await app.service.wait((await app.service.trigger("resp-budgeted")).id, timeout=WAIT)
+    assert run.status is TaskStatus.SUCCEEDED, run.error
+    assert run.iterations == 2
+    assert run.output["steps"] >= 2
+    assert 0 < run.output["left"] <= 0.2
