@@ -1,0 +1,343 @@
+"""The role x operation matrix over a real server: every query and mutation
+over real HTTP and over a real WebSocket, every subscription over the
+WebSocket, for admin, developer and user, on the user's own run and on
+another user's run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.integration.security_support import (
+    Server,
+    post,
+    serve,
+    ws_data,
+    ws_errors,
+    ws_operation,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+TRIGGER_HOLD = (
+    'mutation { triggerTask(definitionId: "sec-hold", delaySeconds: 3600) { id createdBy } }'
+)
+ROLES = ("admin", "developer", "alice")  # alice is a `user`
+OWNERS = ("alice", "bob")  # whose run the operation is about
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
+    path: Path = tmp_path_factory.mktemp("matrix") / "taskloom.db"
+    async with serve(f"sqlite+aiosqlite:///{path}") as running:
+        yield running
+
+
+async def subject(server: Server, owner: str, state: str = "PENDING") -> str:
+    """A run of `owner`, made by the system, in `state`, with one log line."""
+    service = server.taskloom.service
+    run = await service.trigger("sec-hold", delay=3600, created_by=owner)
+    await service.log(run.id, "INFO", f"log of {owner}")
+    if state == "PAUSED":
+        await service.pause(run.id)
+    elif state == "ABORTED":
+        await service.abort(run.id)
+    return run.id
+
+
+Setup = Callable[[Server, str], Awaitable[dict[str, Any]]]
+
+
+def run_in(state: str) -> Setup:
+    async def setup(server: Server, owner: str) -> dict[str, Any]:
+        return {"id": await subject(server, owner, state)}
+
+    return setup
+
+
+async def no_run(server: Server, owner: str) -> dict[str, Any]:
+    return {}
+
+
+async def parent(server: Server, owner: str) -> dict[str, Any]:
+    return {"parent": await subject(server, owner)}
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    field: str
+    query: str
+    setup: Setup
+    scoped: bool = True  # about one run: another user's is NOT_FOUND to a user
+    admin_only: bool = False
+    roles: tuple[str, ...] | None = None  # who may (else FORBIDDEN)
+    absent: str = "NOT_FOUND"  # what a user gets for another user's run
+
+
+QUERIES_AND_MUTATIONS = [
+    Op("taskDefinitions", "taskDefinitions", "{ taskDefinitions { id } }", no_run, scoped=False),
+    Op(
+        "taskDefinition",
+        "taskDefinition",
+        '{ taskDefinition(id: "sec-hold") { id } }',
+        no_run,
+        scoped=False,
+    ),
+    Op(
+        "taskRun",
+        "taskRun",
+        "query($id: ID!) { taskRun(id: $id) { id createdBy } }",
+        run_in("PENDING"),
+        absent="null",
+    ),
+    Op(
+        "taskRuns",
+        "taskRuns",
+        "{ taskRuns(first: 500) { totalCount edges { node { id createdBy } } } }",
+        run_in("PENDING"),
+        absent="hidden",
+    ),
+    Op(
+        "taskLogs(run)",
+        "taskLogs",
+        "query($id: ID!) { taskLogs(where: {runId: $id}) { edges { node { message } } } }",
+        run_in("PENDING"),
+    ),
+    Op(
+        "taskLogs(all)",
+        "taskLogs",
+        "{ taskLogs(first: 500) { edges { node { runId message } } } }",
+        run_in("PENDING"),
+        absent="hidden",
+    ),
+    Op(
+        "taskSchedules", "taskSchedules", "{ taskSchedules { definitionId } }", no_run, scoped=False
+    ),
+    Op(
+        "triggerTask",
+        "triggerTask",
+        'mutation { triggerTask(definitionId: "sec-hold", delaySeconds: 3600) { id createdBy } }',
+        no_run,
+        scoped=False,
+    ),
+    Op(
+        "triggerTask(roles)",
+        "triggerTask",
+        'mutation { triggerTask(definitionId: "sec-developers", delaySeconds: 3600) { id } }',
+        no_run,
+        scoped=False,
+        roles=("admin", "developer"),
+    ),
+    Op(
+        "triggerTask(parentId)",
+        "triggerTask",
+        'mutation($parent: ID!) { triggerTask(definitionId: "sec-hold", delaySeconds: 3600,'
+        " parentId: $parent) { id parentId } }",
+        parent,
+    ),
+    Op(
+        "abortTask",
+        "abortTask",
+        "mutation($id: ID!) { abortTask(id: $id) { id status } }",
+        run_in("PENDING"),
+    ),
+    Op(
+        "pauseTask",
+        "pauseTask",
+        "mutation($id: ID!) { pauseTask(id: $id) { id status } }",
+        run_in("PENDING"),
+    ),
+    Op(
+        "resumeTask",
+        "resumeTask",
+        "mutation($id: ID!) { resumeTask(id: $id) { id status } }",
+        run_in("PAUSED"),
+    ),
+    Op(
+        "retryTask",
+        "retryTask",
+        "mutation($id: ID!) { retryTask(id: $id) { id status } }",
+        run_in("ABORTED"),
+    ),
+    Op(
+        "setTaskPriority",
+        "setTaskPriority",
+        "mutation($id: ID!) { setTaskPriority(id: $id, priority: 7) { id priority } }",
+        run_in("PENDING"),
+    ),
+    Op(
+        "deleteTaskRun",
+        "deleteTaskRun",
+        "mutation($id: ID!) { deleteTaskRun(id: $id) { id } }",
+        run_in("ABORTED"),
+        admin_only=True,
+    ),
+    Op(
+        "setScheduleEnabled",
+        "setScheduleEnabled",
+        'mutation { setScheduleEnabled(definitionId: "sec-yearly", enabled: true) { enabled } }',
+        no_run,
+        scoped=False,
+        admin_only=True,
+    ),
+]
+
+SUBSCRIPTIONS = [
+    Op(
+        "taskRunUpdated",
+        "taskRunUpdated",
+        "subscription($id: ID!) { taskRunUpdated(id: $id) { id status } }",
+        run_in("ABORTED"),
+    ),
+    Op(
+        "taskLogAdded",
+        "taskLogAdded",
+        "subscription($id: ID!) { taskLogAdded(runId: $id) { message } }",
+        run_in("ABORTED"),
+    ),
+]
+
+
+def expected(op: Op, role: str, owner: str) -> str:
+    """ "ok", "null", "hidden" (the other user's run is left out), or a code."""
+    if op.admin_only and role != "admin":
+        return "FORBIDDEN"
+    if op.roles is not None and role not in op.roles:
+        return "FORBIDDEN"
+    if op.scoped and role == "alice" and owner != "alice":
+        return op.absent
+    return "ok"
+
+
+def cases(ops: list[Op], transports: tuple[str, ...]) -> list[Any]:
+    return [
+        pytest.param(op, role, owner, transport, id=f"{op.name}-{role}-on-{owner}-{transport}")
+        for op in ops
+        for role in ROLES
+        for owner in (OWNERS if op.scoped else ("alice",))
+        for transport in transports
+    ]
+
+
+async def execute(
+    server: Server, op: Op, role: str, variables: dict[str, Any], transport: str
+) -> tuple[Any, list[dict[str, Any]]]:
+    """(data of the field, errors) of one operation."""
+    token = server.tokens[role]
+    if transport == "http":
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            response = await post(client, op.query, variables, token)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        data = body.get("data") or {}
+        return data.get(op.field), body.get("errors") or []
+    messages = await ws_operation(
+        server, op.query, variables, init_payload={"Authorization": f"Bearer {token}"}
+    )
+    results = ws_data(messages)
+    return (results[0].get(op.field) if results else None), ws_errors(messages)
+
+
+def check(
+    op: Op, role: str, owner: str, data: Any, errors: list[dict[str, Any]], ids: dict[str, Any]
+) -> None:
+    outcome = expected(op, role, owner)
+    if outcome in ("ok", "null", "hidden"):
+        assert errors == [], errors
+    else:
+        assert [e["extensions"]["code"] for e in errors] == [outcome], errors
+        assert data is None
+        return
+    if outcome == "null":
+        assert data is None
+        return
+    assert data is not None
+    me = "alice" if role == "alice" else role
+    if op.name == "taskRuns":
+        seen = {edge["node"]["id"]: edge["node"]["createdBy"] for edge in data["edges"]}
+        assert (ids["id"] in seen) == (outcome == "ok")
+        if role == "alice":
+            assert set(seen.values()) == {"alice"}
+            assert data["totalCount"] == len(seen)
+    if op.name == "taskLogs(all)":
+        messages = {edge["node"]["message"] for edge in data["edges"]}
+        assert ("log of bob" in messages) == (role != "alice")
+        assert "log of alice" in messages
+    if op.name == "triggerTask":
+        assert data["createdBy"] == me
+
+
+@pytest.mark.parametrize(
+    ("op", "role", "owner", "transport"), cases(QUERIES_AND_MUTATIONS, ("http", "ws"))
+)
+async def test_queries_and_mutations(
+    server: Server, op: Op, role: str, owner: str, transport: str
+) -> None:
+    ids = await op.setup(server, owner)
+    data, errors = await execute(server, op, role, ids, transport)
+    check(op, role, owner, data, errors, ids)
+
+
+@pytest.mark.parametrize(("op", "role", "owner", "transport"), cases(SUBSCRIPTIONS, ("ws",)))
+async def test_subscriptions(server: Server, op: Op, role: str, owner: str, transport: str) -> None:
+    ids = await op.setup(server, owner)
+    messages = await ws_operation(
+        server,
+        op.query,
+        ids,
+        init_payload={"Authorization": f"Bearer {server.tokens[role]}"},
+    )
+    errors = ws_errors(messages)
+    outcome = expected(op, role, owner)
+    if outcome == "ok":
+        assert errors == [], messages
+        assert messages[-1]["type"] == "complete"
+        if op.name == "taskRunUpdated":
+            assert ws_data(messages)[0]["taskRunUpdated"]["id"] == ids["id"]
+    else:
+        assert [e["extensions"]["code"] for e in errors] == [outcome], messages
+        assert ws_data(messages) == []
+
+
+async def test_a_user_reads_only_its_own_runs_and_they_record_who_triggered_them(
+    server: Server,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        mine = await post(
+            client,
+            TRIGGER_HOLD,
+            token=server.tokens["bob"],
+        )
+        run = mine.json()["data"]["triggerTask"]
+        assert run["createdBy"] == "bob"
+        theirs = await post(
+            client,
+            "query($id: ID!) { taskRun(id: $id) { id } }",
+            {"id": run["id"]},
+            server.tokens["alice"],
+        )
+        assert theirs.json() == {"data": {"taskRun": None}}
+        developer = await post(
+            client,
+            "query($id: ID!) { taskRun(id: $id) { createdBy } }",
+            {"id": run["id"]},
+            server.tokens["developer"],
+        )
+        assert developer.json() == {"data": {"taskRun": {"createdBy": "bob"}}}
+
+
+async def test_a_revoked_token_is_refused_at_once(server: Server) -> None:
+    created = await server.taskloom.tokens.create("temporary", "developer")
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        before = await post(client, "{ taskDefinitions { id } }", token=created.secret)
+        assert "errors" not in before.json()
+        await server.taskloom.tokens.revoke(created.info.id)
+        after = await post(client, "{ taskDefinitions { id } }", token=created.secret)
+    assert after.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
