@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from server.store.batch import WriteOp
-from server.store.models import logs, runs
+from server.store.models import logs, results, runs
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -44,15 +44,16 @@ class RescueExpired(WriteOp[list[Rescued]]):
         self.max_losses = max_losses
 
     def apply(self, conn: Connection) -> list[Rescued]:
-        query = select(runs.c.id, runs.c.worker_id, runs.c.lease_losses, runs.c.iterations).where(
-            runs.c.status == RUNNING, runs.c.lease_expires_at < self.now
-        )
+        c = runs.c
+        query = select(
+            c.id, c.worker_id, c.lease_losses, c.iterations, c.attempt, c.attempt_started_at
+        ).where(c.status == RUNNING, c.lease_expires_at < self.now)
         if conn.dialect.name == "postgresql":
             # Workers of other processes rescue too: each expired run once.
             query = query.with_for_update(skip_locked=True)
         expired = conn.execute(query).all()
         rescued: list[Rescued] = []
-        for run_id, worker_id, losses, iteration in expired:
+        for run_id, worker_id, losses, iteration, attempt, attempt_started in expired:
             lost = losses + 1
             failed = lost >= self.max_losses
             values: dict[str, Any] = {
@@ -71,6 +72,18 @@ class RescueExpired(WriteOp[list[Rescued]]):
                     "has_errors": True,
                 }
             conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+            if failed:  # a finished attempt: it joins the result history
+                conn.execute(
+                    insert(results).values(
+                        run_id=run_id,
+                        attempt=attempt,
+                        status="FAILED",
+                        started_at=attempt_started,
+                        finished_at=self.now,
+                        error_message=values["error_message"],
+                        error_code="WORKER_LOST",
+                    )
+                )
             message = f"lease expired: worker {worker_id} stopped renewing it; " + (
                 "run failed (WORKER_LOST)" if failed else "run is PENDING again"
             )

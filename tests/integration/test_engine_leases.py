@@ -115,6 +115,10 @@ async def test_a_run_that_loses_its_worker_too_often_fails_worker_lost(make_app:
         ),
     ]
     assert Leased.calls.count(run.id) == 0
+    [record] = await producer.service.history(run.id)
+    assert (record.attempt, record.status) == (0, TaskStatus.FAILED)
+    assert record.error is not None and record.error.code == "WORKER_LOST"
+    assert record.started_at is not None
 
 
 async def test_a_live_worker_keeps_renewing_its_lease(make_app: Any) -> None:
