@@ -17,6 +17,7 @@ from definitions.registry import Registry, register, registry
 from definitions.responses import Aborted, Continue, Done, Error, Response
 from definitions.retry import Retry
 from definitions.runtime import Runtime
+from definitions.steps import StepsTaskDefinition
 
 __all__ = [
     "Aborted",
@@ -36,6 +37,7 @@ __all__ = [
     "RunInfo",
     "RunRequest",
     "Runtime",
+    "StepsTaskDefinition",
     "TaskController",
     "TaskDefinition",
     "TaskStatus",
