@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from definitions.errors import TaskloomError
+from server.auth.cli import prepare_serve, token_app
 from server.settings import Settings
 from server.taskloom import Taskloom
 
@@ -60,6 +61,7 @@ def serve(
 
     from server.app import create_app
 
+    prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
     application = create_app(Taskloom(worker=worker))
     typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
     uvicorn.run(application, host=host, port=port, log_level="info", lifespan="on")
@@ -146,6 +148,9 @@ def schema_command() -> None:
     from schema import sdl
 
     typer.echo(sdl(), nl=False)
+
+
+app.add_typer(token_app, name="token")
 
 
 def main() -> None:
