@@ -117,3 +117,16 @@ class RecordEffect(TaskDefinition[Any]):
         if run.iteration + 1 >= ITERATIONS:
             return controller.response.done(output={"iterations": run.iteration + 1})
         return controller.response.continue_()
+
+
+@register
+class HangInFirstWorker(TaskDefinition[Any]):
+    """Hangs in a worker started with MP_HANG=1 (which the test then kills);
+    finishes anywhere else, telling which process finished it."""
+
+    id = "mp-hang"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        if os.environ.get("MP_HANG") == "1":
+            await asyncio.Event().wait()
+        return controller.response.done(output={"pid": os.getpid()})

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import Connection, text
 
+from definitions import TaskStatus
 from definitions.registry import Registry
 from server.store.paging import RunFilter
 from server.taskloom import Taskloom
@@ -27,6 +28,7 @@ from tests.integration.multiproc_defs import (
     DUPLICATES_DDL,
     EFFECTS_DDL,
     ITERATIONS,
+    HangInFirstWorker,
     RecordEffect,
 )
 from tests.support.postgres import free_port
@@ -50,10 +52,18 @@ class TaskloomProcess:
     """`taskloom <args>` in a subprocess on the test's database, loading the
     definitions of multiproc_defs; output goes to files in the test folder."""
 
-    def __init__(self, index: int, url: str, folder: Path, args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        index: int,
+        url: str,
+        folder: Path,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.index = index
         self.url = url
         self.args = args or ["worker", "--concurrency", str(CONCURRENCY)]
+        self.env = env or {}
         self.out = folder / f"{self.args[0]}-{index}.out"
         self.err = folder / f"{self.args[0]}-{index}.err"
         self.process: asyncio.subprocess.Process | None = None
@@ -68,6 +78,7 @@ class TaskloomProcess:
             TASKLOOM_SHUTDOWN_GRACE="5",
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         )
+        env.update(self.env)
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = await asyncio.create_subprocess_exec(
                 *_worker_command(),
@@ -291,3 +302,39 @@ async def test_an_api_without_a_worker_and_separate_workers_compose(
     # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
     assert codes[0] in (0, -signal.SIGTERM) and "shutdown complete" in serve.output()
     assert codes[1:] == [0, 0], [p.output() for p in runners]
+
+
+@pytest.mark.timeout(120)
+async def test_the_runs_of_a_killed_worker_are_rescued_by_another_process(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A worker is killed (SIGKILL) in the middle of an iteration: once its
+    lease expires, a worker in another process puts the run back and runs it."""
+    api = Taskloom(
+        database_url,
+        registry=Registry([HangInFirstWorker]),
+        worker=False,
+        load_entry_points=False,
+    )
+    await api.start()
+    lease = {"TASKLOOM_LEASE_SECONDS": "1.5"}
+    doomed = TaskloomProcess(0, database_url, tmp_path, None, {**lease, "MP_HANG": "1"})
+    rescuer = TaskloomProcess(1, database_url, tmp_path, None, lease)
+    try:
+        await doomed.start()
+        run = await api.service.trigger("mp-hang")
+        await api.service.wait(run.id, statuses=[TaskStatus.RUNNING], timeout=60)
+        assert doomed.process is not None
+        doomed.process.kill()
+        await doomed.process.wait()
+        await rescuer.start()
+        finished = await api.service.wait(run.id, timeout=60)
+        assert finished.status is TaskStatus.SUCCEEDED
+        assert rescuer.process is not None
+        assert finished.output == {"pid": rescuer.process.pid}
+        logs = await api.service.logs(run.id)
+        assert any("lease expired" in line.message for line in logs.items)
+    finally:
+        await rescuer.stop()
+        await doomed.stop()
+        await api.stop()
