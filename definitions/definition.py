@@ -101,7 +101,7 @@ class TaskDefinition(Generic[InputT]):
     def validate_input(self, input: InputT) -> None:
         """Extra checks beyond the model; raise ValueError or InvalidInput."""
 
-    def on_before_trigger(self, input: InputT) -> InputT | None | Awaitable[InputT | None]:
+    def on_before_trigger(self, input: InputT) -> InputT | Awaitable[InputT | None] | None:
         return None
 
     def on_done(self, run: RunInfo) -> Any:
