@@ -67,7 +67,8 @@ async def follow_logs(
     try:
         ended = False
         while not ended:
-            ended = (await service.get(run_id)).has_ended
+            run = await service.find(run_id)
+            ended = run is None or run.has_ended  # deleted meanwhile: end too
             while True:
                 page = await service.logs(run_id, first=500, after=cursor)
                 for line in page.items:
