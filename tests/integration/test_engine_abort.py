@@ -211,3 +211,24 @@ async def test_an_aborted_run_has_no_error_logs(app: Taskloom) -> None:
     run = await app.service.wait(run_id, timeout=WAIT)
     assert not run.has_errors
     assert all(e.level is not LogLevel.ERROR for e in (await app.service.logs(run_id)).items)
+
+
+async def test_an_abort_from_another_process_reaches_the_running_iteration(
+    make_app: Any,
+) -> None:
+    Looper.aborts.clear()
+    Looper.started.clear()
+    await make_app(*DEFS)  # the worker process
+    api: Taskloom = await make_app(*DEFS, worker=False)  # its own database and event hub
+    key = "cross-process"
+    Looper.started[key] = asyncio.Event()
+    run = await api.service.trigger("abort-looper", {"key": key})
+    await asyncio.wait_for(Looper.started[key].wait(), WAIT)
+    requested = await api.service.abort(run.id, "from the API process")
+    assert requested.status is TaskStatus.RUNNING
+    assert requested.requested is RunRequest.ABORT
+    # The worker's control loop finds the request in the database.
+    done = await api.service.wait(run.id, timeout=WAIT)
+    assert done.status is TaskStatus.ABORTED
+    assert done.error is not None and done.error.message == "stopped as asked"
+    assert [info.id for info in Looper.aborts] == [run.id]
