@@ -127,6 +127,9 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, self._capped_messages(receive, send), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -164,6 +167,23 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _capped_messages(self, receive: Receive, send: Send) -> Receive:
+        """WebSocket messages larger than `max_bytes` close the connection
+        with 1009 (message too big) instead of reaching the app."""
+
+        async def capped() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                size = len(message.get("bytes") or b"") + len(
+                    (message.get("text") or "").encode("utf-8", "replace")
+                )
+                if size > self.max_bytes:
+                    await send({"type": "websocket.close", "code": 1009, "reason": "too big"})
+                    return {"type": "websocket.disconnect", "code": 1009}
+            return message
+
+        return capped
 
 
 class LoopbackOnly:
