@@ -3,14 +3,21 @@ and bad input), show."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
+
+from definitions import Registry, TaskController, TaskDefinition, TaskStatus
+from server.taskloom import Taskloom
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +87,90 @@ def test_showing_an_unknown_run_exits_1_without_a_traceback(cli: Any) -> None:
     assert missing.returncode == 1
     assert "error: no task run" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+SLEEPY_MODULE = """
+import asyncio
+from pydantic import BaseModel
+from definitions import TaskDefinition, register
+
+
+class SleepInput(BaseModel):
+    seconds: float
+
+
+@register
+class Sleepy(TaskDefinition[SleepInput]):
+    id = "e2e-sleepy"
+
+    async def run(self, controller):
+        await asyncio.sleep(controller.input.seconds)
+        return {"slept": controller.input.seconds}
+"""
+
+
+class SleepInput(BaseModel):
+    seconds: float
+
+
+class Sleepy(TaskDefinition[SleepInput]):
+    """The same definition, for triggering and reading from this process."""
+
+    id = "e2e-sleepy"
+
+    async def run(self, controller: TaskController[SleepInput]) -> Any:
+        return None
+
+
+async def test_sigterm_stops_a_worker_gracefully(tmp_path: Path) -> None:
+    (tmp_path / "sleepy_defs.py").write_text(SLEEPY_MODULE, encoding="utf-8")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'worker.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLOOM_")}
+    env |= {
+        "TASKLOOM_DATABASE_URL": url,
+        "TASKLOOM_DEFINITIONS": "sleepy_defs",
+        "TASKLOOM_LOAD_ENTRY_POINTS": "false",
+        "TASKLOOM_SHUTDOWN_GRACE": "3",
+        "TASKLOOM_POLL_INTERVAL": "0.1",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
+    app = Taskloom(url, registry=Registry([Sleepy]), worker=False, load_entry_points=False)
+    await app.start()
+    process = await asyncio.create_subprocess_exec(
+        *taskloom_command(),
+        "worker",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        short = await app.service.trigger(Sleepy.id, {"seconds": 1.0})
+        long = await app.service.trigger(Sleepy.id, {"seconds": 60})
+        deadline = time.monotonic() + 60
+        while True:
+            statuses = [(await app.service.get(r.id)).status for r in (short, long)]
+            if statuses == [TaskStatus.RUNNING, TaskStatus.RUNNING]:
+                break
+            assert process.returncode is None, "the worker exited early"
+            assert time.monotonic() < deadline, "the worker never started the runs"
+            await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, err.decode()
+        assert "stopping: finishing in-flight iterations" in out.decode()
+        # In flight and done within the grace period: finished.
+        finished = await app.service.get(short.id)
+        assert finished.status is TaskStatus.SUCCEEDED
+        assert finished.output == {"slept": 1.0}
+        # Still running when the grace period ended: back to PENDING, logged.
+        released = await app.service.get(long.id)
+        assert released.status is TaskStatus.PENDING
+        assert released.worker_id is None
+        messages = [e.message for e in (await app.service.logs(long.id)).items]
+        assert messages == ["worker stopped: iteration interrupted, run is PENDING again"]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+        await app.stop()
