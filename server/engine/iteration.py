@@ -18,7 +18,7 @@ from definitions.definition import TaskDefinition
 from definitions.errors import TaskloomError
 from definitions.records import LogLevel, RunError, RunInfo, TaskStatus
 from definitions.registry import Registry
-from definitions.responses import Aborted, Error, Response, as_response
+from definitions.responses import Aborted, Done, Error, Response, as_response
 from definitions.runtime import Clock, Runtime
 from server.engine import capture, hooks
 from server.engine.control import retry_input
@@ -121,6 +121,8 @@ class IterationRunner:
         outcome = self._outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
         )
+        if isinstance(response, Done) and response.message and transition.status == "SUCCEEDED":
+            outcome.status_message = response.message[:500]  # done(message=...): the last word
         retrying = transition.new_attempt and instance is not None
         if retrying and instance is not None and hooks.overrides(instance, "on_retry"):
             outcome.new_input = await self._on_retry(instance, row, transition, log_rows)

@@ -166,7 +166,7 @@ async def test_done_succeeds_with_output_logs_progress_and_status(make_app: Any)
     assert run.iterations == 1
     assert run.attempt == 0
     assert run.progress is not None and run.progress.display == "1 of 1 steps"
-    assert run.status_message == "all done"
+    assert run.status_message == "fine", "done(message=...) is the run's last status message"
     assert run.finished_at is not None and run.started_at is not None
     assert run.finished_at >= run.started_at
     assert run.worker_id is None
