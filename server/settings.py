@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(1024 * 1024, ge=1)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     introspection: bool = True
+    # Retention (server/maintenance.py): finished runs older than this many
+    # days are deleted daily; 0 keeps them forever. `maintenance` None: on
+    # unless the embedding code passes its own registry.
+    retention_days: float = Field(30, ge=0)
+    maintenance: bool | None = None
 
     @property
     def definition_modules(self) -> list[str]:

@@ -15,6 +15,7 @@ from server.engine.iteration import IterationRunner
 from server.engine.scheduler import Scheduler
 from server.engine.worker import Worker, WorkerOptions
 from server.events import EventHub
+from server.maintenance import retention_definition
 from server.service import TaskService
 from server.settings import Settings
 from server.store import queries
@@ -73,6 +74,7 @@ class Taskloom:
         self.hub = EventHub()
         await self.database.connect_hub(self.hub)
         self.service = TaskService(self.database, self.registry, self.hub)
+        self._add_maintenance()
         self.service.max_input_bytes = s.max_input_bytes
         self.tokens = TokenStore(self.database)
         self.authenticator = Authenticator(self.tokens, enabled=s.auth != "disabled")
@@ -100,6 +102,13 @@ class Taskloom:
             self.scheduler = Scheduler(self.service, self.database.clock)
             await self.scheduler.start()
         return self
+
+    def _add_maintenance(self) -> None:
+        s = self.settings
+        wanted = s.maintenance if s.maintenance is not None else self._registry is None
+        if wanted and s.retention_days > 0:
+            service = self.service
+            self.registry.add(retention_definition(service.purge_finished, s.retention_days))
 
     def _validate_child(self, ref: Any, raw: Any) -> tuple[str, dict[str, Any]]:
         definition = self.registry.resolve(ref)

@@ -114,3 +114,26 @@ async def test_a_transactional_trigger_commits_or_rolls_back_with_the_caller(
         assert await app.service.count_runs() == 1
     finally:
         await engine.dispose()
+
+
+async def test_the_built_in_retention_definition_is_scheduled_and_purges(make_app: Any) -> None:
+    app = await make_app(Noisy, maintenance=True, retention_days=30)
+    schedule = {s.definition_id: s for s in await app.service.schedules()}["taskloom.retention"]
+    assert schedule.enabled and schedule.expression == "17 3 * * *"
+    old = await app.service.trigger("ret-noisy", delay=3600)
+    await app.service.abort(old.id)
+    long_ago = time.time() - 31 * 86_400
+    await app.database.write_fn(
+        lambda conn: conn.execute(
+            update(runs).where(runs.c.id == old.id).values(finished_at=long_ago)
+        )
+    )
+    run = await app.service.trigger("taskloom.retention")
+    done = await app.service.wait(run.id, timeout=WAIT)
+    assert done.output == {"deleted": 1, "older_than_days": 30}
+    assert await app.service.find(old.id) is None
+
+
+async def test_maintenance_is_off_for_an_explicit_registry_by_default(make_app: Any) -> None:
+    app = await make_app(Noisy, worker=False)
+    assert [d.id for d in app.service.definitions()] == ["ret-noisy"]
