@@ -5,6 +5,7 @@ outcome to be written. Timeouts and task exceptions are handled here only."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -29,6 +30,33 @@ from server.store.rows import due_after, new_run_row
 ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ChildLister = Callable[[str], Awaitable[list[Any]]]
+
+
+def _not_json(t: Transition) -> str | None:
+    """Why the transition's output, state or error data cannot be stored."""
+    values = (("output", t.output), ("state", t.state), ("error data", t.error and t.error.data))
+    for what, value in values:
+        if value:
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                return f"the iteration's {what} cannot be stored as JSON: {exc}"
+    return None
+
+
+def _json_safe(data: Any) -> Any:
+    """Log data as JSON; what JSON cannot hold becomes its str()."""
+    if data is None or isinstance(data, str | int | float | bool):
+        return data
+    try:
+        json.dumps(data, allow_nan=False)
+        return data
+    except (TypeError, ValueError):
+        pass
+    try:
+        return json.loads(json.dumps(data, default=str, allow_nan=False))
+    except (TypeError, ValueError):
+        return str(data)
 
 
 class IterationRunner:
@@ -101,6 +129,13 @@ class IterationRunner:
         )
         now = self.wall_clock()
         transition = decide(position, response, now)
+        problem = _not_json(transition)
+        if problem is not None:
+            # What cannot be stored fails the iteration, instead of failing
+            # the write and leaving the run RUNNING.
+            if controller is not None:
+                controller.log.error(problem)
+            transition = decide(position, Error(problem, "NOT_JSON"), now)
         log_rows = self._drain_logs(row, controller)
         children: list[dict[str, Any]] = []
         # Only an iteration that succeeded (done or continue_) writes its
@@ -259,7 +294,7 @@ class IterationRunner:
                 "run_id": row["id"],
                 "level": e.level.value,
                 "message": e.message,
-                "data": e.data,
+                "data": _json_safe(e.data),
                 "iteration": row["iterations"],
                 "created_at": e.created_at,
             }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -135,7 +136,26 @@ class Budgeted(TaskDefinition[Any]):
         return controller.response.continue_(state={"steps": total})
 
 
+class NotJson(TaskDefinition[Any]):
+    """Answers with what JSON cannot hold, or logs it."""
+
+    id = "resp-not-json"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        what = controller.input.model_dump().get("what")
+        when = datetime(2030, 1, 2, tzinfo=UTC)
+        controller.log.info("odd data", data={"when": when})
+        if what == "output":
+            return {"when": when}
+        if what == "state":
+            return controller.response.continue_(state={"tags": {1, 2}})
+        if what == "nan":
+            return {"value": float("nan")}
+        return "only the log was odd"
+
+
 ALL = (
+    NotJson,
     Budgeted,
     Done,
     Plain,
@@ -322,3 +342,27 @@ async def test_is_close_to_timeout_lets_an_iteration_yield_before_the_hard_limit
     assert run.iterations == 2
     assert run.output["steps"] >= 2
     assert 0 < run.output["left"] <= 0.2
+
+
+async def test_an_answer_json_cannot_hold_fails_the_iteration(make_app: Any) -> None:
+    app = await start(make_app)
+    for what in ("output", "state", "nan"):
+        run = await app.service.trigger("resp-not-json", {"what": what})
+        run = await app.service.wait(run.id, timeout=WAIT)
+        assert run.status is TaskStatus.FAILED, what
+        assert run.error is not None
+        assert run.error.code == "NOT_JSON"
+        assert what.replace("nan", "output") in run.error.message
+        assert run.worker_id is None
+        errors = [e for e in (await app.service.logs(run.id)).items if e.level is LogLevel.ERROR]
+        assert [e.message for e in errors] == [run.error.message]
+
+
+async def test_log_data_json_cannot_hold_is_stored_as_text(make_app: Any) -> None:
+    app = await start(make_app)
+    run = await app.service.trigger("resp-not-json", {"what": "log"})
+    run = await app.service.wait(run.id, timeout=WAIT)
+    assert run.status is TaskStatus.SUCCEEDED
+    [line] = (await app.service.logs(run.id)).items
+    assert line.message == "odd data"
+    assert line.data == {"when": "2030-01-02 00:00:00+00:00"}
