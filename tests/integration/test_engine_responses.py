@@ -154,7 +154,18 @@ class NotJson(TaskDefinition[Any]):
         return "only the log was odd"
 
 
+class SyncSlow(TaskDefinition[Any]):
+    id = "resp-sync-slow"
+    iteration_timeout = 0.3
+    release: ClassVar[threading.Event] = threading.Event()
+
+    def run(self, controller: TaskController[Any]) -> Any:
+        SyncSlow.release.wait(WAIT)
+        return "too late"
+
+
 ALL = (
+    SyncSlow,
     NotJson,
     Budgeted,
     Done,
@@ -366,3 +377,16 @@ async def test_log_data_json_cannot_hold_is_stored_as_text(make_app: Any) -> Non
     [line] = (await app.service.logs(run.id)).items
     assert line.message == "odd data"
     assert line.data == {"when": "2030-01-02 00:00:00+00:00"}
+
+
+async def test_a_sync_run_past_its_timeout_is_recorded_as_timeout(make_app: Any) -> None:
+    SyncSlow.release.clear()
+    app = await start(make_app)
+    try:
+        run = await app.service.trigger("resp-sync-slow")
+        run = await app.service.wait(run.id, timeout=WAIT)
+    finally:
+        SyncSlow.release.set()  # the thread cannot be killed; let it end
+    assert run.status is TaskStatus.FAILED
+    assert run.error is not None and run.error.code == "TIMEOUT"
+    assert run.output is None

@@ -168,3 +168,17 @@ async def test_history_of_a_finished_run(app: Taskloom) -> None:
     assert record.finished_at == run.finished_at
     pending = await app.service.trigger("q-ok", delay=60)
     assert await app.service.history(pending.id) == []
+
+
+async def test_finished_at_order_pages_finished_runs_first(app: Taskloom) -> None:
+    finished = []
+    for _ in range(4):
+        run = await app.service.trigger("q-ok")
+        finished.append(await app.service.wait(run.id, timeout=WAIT))
+    waiting = [await app.service.trigger("q-ok", delay=60) for _ in range(3)]
+    seen = await collect(app, order="FINISHED_AT_DESC")
+    assert len(seen) == len({r.id for r in seen}) == 7
+    assert [r.id for r in seen[:4]] == [
+        r.id for r in sorted(finished, key=lambda r: (r.finished_at, r.id), reverse=True)
+    ]
+    assert {r.id for r in seen[4:]} == {r.id for r in waiting}
