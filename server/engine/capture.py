@@ -21,14 +21,13 @@ _installed: list[logging.Handler] = []
 
 
 def level_of(definition: Any) -> int | None:
-    """The capture level of a definition: its `log_capture_level` name."""
+    """The capture level of a definition: its `log_capture_level` name (an
+    unknown name falls back to WARNING rather than failing the iteration)."""
     name = getattr(definition, "log_capture_level", "WARNING")
     if name is None:
         return None
     level = logging.getLevelName(str(name).upper())
-    if not isinstance(level, int):
-        raise ValueError(f"unknown log_capture_level {name!r}")
-    return level
+    return level if isinstance(level, int) else logging.WARNING
 
 
 def as_run_level(levelno: int) -> LogLevel:

@@ -25,7 +25,7 @@ from server.engine import capture, hooks
 from server.engine.control import retry_input
 from server.engine.lifecycle import RunPosition, Transition, decide
 from server.store.outcome import Outcome
-from server.store.rows import due_after, new_run_row
+from server.store.rows import concurrency_key_of, due_after, new_run_row
 
 ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -325,9 +325,15 @@ class IterationRunner:
                     parent_id=row["id"],
                     created_by=row["created_by"],
                     simulate=bool(row["simulate"]),
+                    concurrency_key=self._child_key(child.definition_id, data),
                 )
             )
         return children
+
+    def _child_key(self, definition_id: str, data: dict[str, Any]) -> str | None:
+        if definition_id not in self.registry:
+            return None
+        return concurrency_key_of(self.registry.get(definition_id), data)
 
     async def _hook(
         self,
