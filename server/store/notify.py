@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -26,9 +27,11 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import ARRAY, Connection, Text, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.events import Event, EventHub
 from server.store.batch import WriteOp
+from server.store.database import Database
 
 log = logging.getLogger("taskloom.notify")
 
@@ -62,6 +65,15 @@ class NotifyOp(WriteOp[None]):
 def asyncpg_dsn(url: str) -> str:
     """The SQLAlchemy URL as a plain libpq URL for asyncpg."""
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def connect_kwargs(engine: AsyncEngine) -> dict[str, Any]:
+    """asyncpg.connect() arguments for the engine's URL, as SQLAlchemy reads
+    it (password escapes, host=/socket/dir, ssl=...), without the options
+    only SQLAlchemy's adapter understands."""
+    _args, params = engine.dialect.create_connect_args(engine.url)
+    accepted = inspect.signature(asyncpg.connect).parameters
+    return {key: value for key, value in params.items() if key in accepted}
 
 
 def _item(event: Event) -> list[Any]:
@@ -101,8 +113,8 @@ def encode(origin: str, seq: int, due: bool, items: list[list[Any]]) -> list[str
 class PgEventBridge:
     """The relay of one process's hub over LISTEN/NOTIFY."""
 
-    def __init__(self, url: str, hub: EventHub, database: Any) -> None:
-        self.dsn = asyncpg_dsn(url)
+    def __init__(self, database: Database, hub: EventHub) -> None:
+        self.connect_kwargs = connect_kwargs(database.engine)
         self.hub = hub
         self.database = database
         self.origin = f"{os.getpid()}-{os.urandom(4).hex()}"
@@ -141,7 +153,7 @@ class PgEventBridge:
     # --- listening ----------------------------------------------------------
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        conn = await asyncpg.connect(**self.connect_kwargs)
         conn.add_termination_listener(lambda _conn: self._lost.set())
         await conn.add_listener(CHANNEL, self._on_notify)
         self._conn = conn

@@ -93,7 +93,7 @@ class PostgresDatabase(Database):
         from server.store.notify import PgEventBridge
 
         if self._bridge is None:
-            self._bridge = PgEventBridge(self.url, hub, self)
+            self._bridge = PgEventBridge(self, hub)
             await self._bridge.start()
 
     # --- the database's clock -------------------------------------------------
