@@ -250,6 +250,15 @@ class IterationRunner:
             message = f"the iteration exceeded its {timeout:g} s timeout"
             controller.log.error(message)
             return Error(message, "TIMEOUT")
+        except asyncio.CancelledError as exc:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the worker cancelled it (shutdown): not the task's answer
+            # Task code let a CancelledError of its own escape: an error like
+            # any other, not a reason to leave the run RUNNING.
+            message, data = hooks.describe(exc)
+            controller.log.error(message, data)
+            return Error(str(exc) or "the iteration was cancelled", "CancelledError")
         except Exception as exc:
             message, data = hooks.describe(exc)
             controller.log.error(message, data)

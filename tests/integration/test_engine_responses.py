@@ -164,7 +164,19 @@ class SyncSlow(TaskDefinition[Any]):
         return "too late"
 
 
+class CancelsItself(TaskDefinition[Any]):
+    """Lets a CancelledError of its own escape."""
+
+    id = "resp-cancels-itself"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        inner = asyncio.ensure_future(asyncio.sleep(30))
+        inner.cancel()
+        await inner
+
+
 ALL = (
+    CancelsItself,
     SyncSlow,
     NotJson,
     Budgeted,
@@ -390,3 +402,18 @@ async def test_a_sync_run_past_its_timeout_is_recorded_as_timeout(make_app: Any)
     assert run.status is TaskStatus.FAILED
     assert run.error is not None and run.error.code == "TIMEOUT"
     assert run.output is None
+
+
+async def test_a_cancelled_error_from_task_code_is_an_error(make_app: Any) -> None:
+    app = await start(make_app)
+    run = await app.service.wait(
+        (await app.service.trigger("resp-cancels-itself")).id, timeout=WAIT
+    )
+    assert run.status is TaskStatus.FAILED
+    assert run.error is not None and run.error.code == "CancelledError"
+    assert run.worker_id is None
+    errors = [e for e in (await app.service.logs(run.id)).items if e.level is LogLevel.ERROR]
+    assert len(errors) == 1 and "traceback" in errors[0].data
+    # The worker is unharmed and keeps running other runs.
+    other = await app.service.wait((await app.service.trigger("resp-plain")).id, timeout=WAIT)
+    assert other.status is TaskStatus.SUCCEEDED
