@@ -33,6 +33,33 @@ class TaskDefinitionType:
     def input_schema(self) -> JSON:
         return JSON(self.definition.input_schema())
 
+    @strawberry.field(description="Whether its runs may be paused (pauseTask).")
+    def pausable(self) -> bool:
+        return bool(self.definition.pausable)
+
+    @strawberry.field(
+        description='"poll": the task stops at its next is_aborted() check; '
+        '"cancel": an abort cancels the iteration at once.'
+    )
+    def abort_mode(self) -> str:
+        return str(self.definition.abort_mode)
+
+    @strawberry.field(description="Result-history records kept per run (0: all, -1: none).")
+    def max_results(self) -> int:
+        return int(self.definition.max_results)
+
+    @strawberry.field(description="At most this many runs RUNNING at once (null: no cap).")
+    def concurrency(self) -> int | None:
+        return self.definition.concurrency
+
+    @strawberry.field(description="At most this many RUNNING per concurrency key (null: no cap).")
+    def concurrency_per_key(self) -> int | None:
+        return self.definition.concurrency_per_key
+
+    @strawberry.field(description="Its cron schedule, if it has one (see taskSchedules).")
+    def schedule(self) -> str | None:
+        return self.definition.schedule
+
     @classmethod
     def of(cls, definition: type[SdkDefinition[Any]]) -> TaskDefinitionType:
         policy = definition.retry

@@ -246,3 +246,25 @@ async def test_schedules_can_be_listed_and_switched(
     assert (await data(client, SCHEDULES))["taskSchedules"][0]["enabled"] is False
     missing = await error(client, ENABLE, {"def": "gql-fixed", "on": True})
     assert missing["extensions"]["code"] == "NOT_FOUND"
+
+
+DEFINITIONS = """{ taskDefinitions { id pausable abortMode maxResults concurrency
+  concurrencyPerKey schedule } }"""
+
+
+async def test_definitions_show_their_control_settings(
+    api: tuple[Taskloom, httpx.AsyncClient],
+) -> None:
+    _, client = api
+    listed = {d["id"]: d for d in (await data(client, DEFINITIONS))["taskDefinitions"]}
+    assert listed["gql-fixed"]["pausable"] is False
+    assert listed["gql-holding"] == {
+        "id": "gql-holding",
+        "pausable": True,
+        "abortMode": "poll",
+        "maxResults": 10,
+        "concurrency": None,
+        "concurrencyPerKey": None,
+        "schedule": None,
+    }
+    assert listed["gql-yearly"]["schedule"] == "0 0 1 1 *"
