@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
+from definitions import LogLevel, TaskController, TaskDefinition, TaskStatus, current_run
 from server.taskloom import Taskloom
 
 WAIT = 10.0
@@ -28,10 +28,15 @@ class Done(TaskDefinition[Any]):
         return controller.response.done(output={"ok": True}, message="fine")
 
 
+def deep_in_the_call_stack() -> None:
+    current_run().log.info("logged through current_run()")
+
+
 class Plain(TaskDefinition[Any]):
     id = "resp-plain"
 
     async def run(self, controller: TaskController[Any]) -> Any:
+        deep_in_the_call_stack()
         return [1, "two", {"three": 3}]
 
 
@@ -97,7 +102,7 @@ class SyncRun(TaskDefinition[Any]):
         SyncRun.thread.append(threading.current_thread().name)
         if not SyncRun.gate.wait(WAIT):
             raise TimeoutError("the gate never opened")
-        return {"sync": True, "current": controller.run.id}
+        return {"sync": True, "current": current_run().run.id}  # visible in the thread
 
 
 class SyncRaises(TaskDefinition[Any]):
@@ -225,6 +230,8 @@ async def test_a_plain_return_value_is_the_output(make_app: Any) -> None:
     run = await app.service.wait((await app.service.trigger("resp-plain")).id, timeout=WAIT)
     assert run.status is TaskStatus.SUCCEEDED
     assert run.output == [1, "two", {"three": 3}]
+    logs = (await app.service.logs(run.id)).items
+    assert [e.message for e in logs] == ["logged through current_run()"]
     none = await app.service.wait((await app.service.trigger("resp-plain-none")).id, timeout=WAIT)
     assert none.status is TaskStatus.SUCCEEDED
     assert none.output is None
