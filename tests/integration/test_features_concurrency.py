@@ -133,3 +133,22 @@ async def test_oldest_first_claims_bound_the_starvation_of_low_priorities(make_a
 
     assert await claim(oldest_first=True) == [old_low.id]
     assert await claim(oldest_first=False) != [old_low.id]
+
+
+async def test_the_cap_holds_across_two_workers(make_app: Any) -> None:
+    Gated.gate = asyncio.Event()
+    Gated.running.clear()
+    Gated.most.clear()
+    first = await make_app(Gated)
+    await make_app(Gated)
+    runs = [await first.service.trigger("conc-capped") for _ in range(6)]
+
+    async def two_running() -> bool:
+        return (await _statuses(first, "conc-capped"))[TaskStatus.RUNNING] == 2
+
+    await _until(two_running)
+    assert Gated.most["conc-capped"] == 2
+    Gated.gate.set()
+    for run in runs:
+        assert (await first.service.wait(run.id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
+    assert Gated.most["conc-capped"] == 2

@@ -94,3 +94,18 @@ async def test_disabled_schedules_do_not_fire(make_app: Any) -> None:
     user = Actor(owner="u", role=Role.USER)
     with pytest.raises(Forbidden):
         await app.service.set_schedule_enabled("sched-every5", False, actor=user)
+
+
+async def test_the_scheduler_loop_fires_a_due_tick_by_itself(make_app: Any) -> None:
+    app = await make_app(Every5)
+    await _pretend_downtime(app, hours=1)
+    assert app.scheduler is not None
+    app.scheduler.wake()
+    deadline = time.monotonic() + WAIT
+    where = RunFilter(definition_id="sched-every5")
+    while await app.service.count_runs(where) == 0:
+        assert time.monotonic() < deadline, "the scheduler did not fire"
+        await asyncio.sleep(0.05)
+    (run,) = (await app.service.list_runs(where)).items
+    assert (await app.service.wait(run.id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
+    assert await app.service.count_runs(where) == 1
