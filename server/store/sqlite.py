@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import queue
 import random
 import sqlite3
@@ -120,7 +121,11 @@ class SQLiteDatabase(Database):
     # --- the writer thread --------------------------------------------------
 
     def _serve(self) -> None:
-        with self._writer_engine.connect() as conn:
+        # Connected on the first batch, not at start: a connection refused
+        # (the file locked beyond every retry) fails that batch's callers,
+        # never the writer thread.
+        conn: Connection | None = None
+        try:
             while True:
                 job = self._queue.get()
                 if job is None:
@@ -136,10 +141,37 @@ class SQLiteDatabase(Database):
                         stop = True
                         break
                     jobs.append(more)
-                outcomes = run_batch(lambda fn: self._transaction(conn, fn), [j[0] for j in jobs])
+                if conn is None:
+                    try:
+                        conn = self._connect()
+                    except Exception as exc:  # still locked: these callers fail, later ones retry
+                        self._resolve(jobs, [(False, exc)] * len(jobs))
+                        if stop:
+                            return
+                        continue
+                outcomes = run_batch(
+                    functools.partial(self._transaction, conn), [j[0] for j in jobs]
+                )
                 self._resolve(jobs, outcomes)
                 if stop:
                     return
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _connect(self) -> Connection:
+        """The writer's connection; opening it runs the PRAGMAs (WAL mode),
+        which wait for a lock, so it is retried like a transaction."""
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                return self._writer_engine.connect()
+            except Exception as exc:
+                if not _is_locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
 
     def _transaction(self, conn: Connection, fn: Callable[[Connection], Any]) -> Any:
         """One committed transaction, retried with backoff while another

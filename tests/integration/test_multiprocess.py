@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +23,12 @@ from sqlalchemy import Connection, text
 
 from definitions import TaskStatus
 from definitions.registry import Registry
+from server.store import queries
+from server.store.migrate import migrate
 from server.store.paging import RunFilter
+from server.store.rows import new_run_row
+from server.store.sqlite import SQLiteDatabase
+from server.store.writes import InsertRuns
 from server.taskloom import Taskloom
 from tests.integration.multiproc_defs import (
     DUPLICATES_DDL,
@@ -338,3 +344,35 @@ async def test_the_runs_of_a_killed_worker_are_rescued_by_another_process(
         await rescuer.stop()
         await doomed.stop()
         await api.stop()
+
+
+async def test_sqlite_locks_held_by_another_process_never_reach_a_caller(tmp_path: Path) -> None:
+    """Another process holds the file exclusively for longer than the busy
+    timeout: reads and writes wait and retry instead of failing with
+    "database is locked"."""
+    path = tmp_path / "locked.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    setup = SQLiteDatabase(url)
+    await setup.start()
+    await migrate(setup)
+    await setup.close()
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("PRAGMA locking_mode=EXCLUSIVE")
+    blocker.execute("BEGIN EXCLUSIVE")
+    database = SQLiteDatabase(url, busy_timeout_ms=50)
+    await database.start()
+    try:
+        now = time.time()
+        row = new_run_row(definition_id="d", input={}, now=now, run_at=now)
+        write = asyncio.create_task(database.run_write(InsertRuns([row])))
+        read = asyncio.create_task(database.read(lambda c: queries.count_runs(c, RunFilter())))
+        done, _ = await asyncio.wait({write, read}, timeout=0.5)  # 10x the busy timeout
+        assert not done, [task.exception() for task in done]
+        blocker.execute("COMMIT")
+        blocker.close()  # the other process lets go of the file
+        await asyncio.wait_for(write, 30)
+        assert await asyncio.wait_for(read, 30) in (0, 1)
+        assert await database.read(lambda c: queries.get_run(c, row["id"])) is not None
+    finally:
+        blocker.close()
+        await database.close()
