@@ -15,6 +15,7 @@ import typer
 
 from definitions.errors import TaskloomError
 from server.auth.cli import prepare_serve, token_app
+from server.cli_client import register as register_client_commands
 from server.settings import Settings
 from server.taskloom import Taskloom
 
@@ -60,11 +61,13 @@ def serve(
     import uvicorn
 
     from server.app import create_app
+    from server.logformat import configure_logging
 
+    configure_logging(Settings().log_format)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
     application = create_app(Taskloom(worker=worker))
     typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
-    uvicorn.run(application, host=host, port=port, log_level="info", lifespan="on")
+    uvicorn.run(application, host=host, port=port, log_level="info", log_config=None, lifespan="on")
 
 
 @app.command("worker")
@@ -72,6 +75,10 @@ def worker_command(
     concurrency: Annotated[int | None, typer.Option(help="Runs at once")] = None,
 ) -> None:
     """Run a worker without HTTP until SIGTERM or SIGINT."""
+
+    from server.logformat import configure_logging
+
+    configure_logging(Settings().log_format)
 
     async def work() -> None:
         overrides: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
@@ -100,48 +107,6 @@ def migrate() -> None:
     typer.echo(f"migrated {Settings().database_url}")
 
 
-def _parse_input(raw: str | None) -> Any:
-    if raw is None:
-        return None
-    text = raw
-    if raw.startswith("@"):
-        with open(raw[1:], encoding="utf-8") as handle:
-            text = handle.read()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        typer.echo(f"error: --input is not valid JSON: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-@app.command()
-def trigger(
-    definition: Annotated[str, typer.Argument(help="Definition id")],
-    input: Annotated[str | None, typer.Option("--input", "-i", help="JSON or @file")] = None,
-    name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
-    priority: Annotated[int, typer.Option(help="Higher runs first")] = 0,
-) -> None:
-    """Trigger a run and print it."""
-    data = _parse_input(input)
-
-    async def work() -> Any:
-        async with Taskloom(worker=False) as taskloom:
-            return await taskloom.service.trigger(definition, data, name=name, priority=priority)
-
-    _print_json(_run(work))
-
-
-@app.command()
-def show(run_id: Annotated[str, typer.Argument(help="Run id")]) -> None:
-    """Print one run."""
-
-    async def work() -> Any:
-        async with Taskloom(worker=False) as taskloom:
-            return await taskloom.service.get(run_id)
-
-    _print_json(_run(work))
-
-
 @app.command("schema")
 def schema_command() -> None:
     """Print the GraphQL schema (SDL), as committed in schema.graphql."""
@@ -150,6 +115,7 @@ def schema_command() -> None:
     typer.echo(sdl(), nl=False)
 
 
+register_client_commands(app)
 app.add_typer(token_app, name="token")
 
 
