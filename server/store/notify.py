@@ -76,17 +76,21 @@ def connect_kwargs(engine: AsyncEngine) -> dict[str, Any]:
     return {key: value for key, value in params.items() if key in accepted}
 
 
-def _item(event: Event) -> list[Any]:
-    item: list[Any] = [event.kind, event.run_id, event.status, event.data]
-    encoded = json.dumps(item, separators=(",", ":"), default=str)
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def encode_event(event: Event) -> str:
+    encoded = _json([event.kind, event.run_id, event.status, event.data])
     if len(encoded.encode()) > MAX_EVENT:
-        item[3] = {"truncated": True}
-    return item
+        encoded = _json([event.kind, event.run_id, event.status, {"truncated": True}])
+    return encoded
 
 
-def encode(origin: str, seq: int, due: bool, items: list[list[Any]]) -> list[str]:
+def encode(origin: str, seq: int, due: bool, items: list[str]) -> list[str]:
     """Payloads under MAX_PAYLOAD bytes: {"o": origin, "n": seq, "d": due,
-    "e": [[kind, run_id, status, data] | ["request", run_id, request], ...]}."""
+    "e": [[kind, run_id, status, data] | ["request", run_id, request], ...]},
+    from items already encoded as JSON."""
     payloads: list[str] = []
     head = {"o": origin, "n": seq, "d": int(due)}
     batch: list[str] = []
@@ -99,12 +103,12 @@ def encode(origin: str, seq: int, due: bool, items: list[list[Any]]) -> list[str
         head["d"] = 0  # the wake-up travels once
         batch, size = [], 0
 
-    for item in items:
-        encoded = json.dumps(item, separators=(",", ":"), default=str)
-        if size + len(encoded.encode()) + 1 > MAX_PAYLOAD - 100 and batch:
+    for encoded in items:
+        length = len(encoded.encode()) + 1
+        if size + length > MAX_PAYLOAD - 100 and batch:
             flush()
         batch.append(encoded)
-        size += len(encoded.encode()) + 1
+        size += length
     if batch or due:
         flush()
     return payloads
@@ -120,7 +124,7 @@ class PgEventBridge:
         self.origin = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.received = 0
         self._seq = 0
-        self._items: list[list[Any]] = []
+        self._items: list[str] = []
         self._due = False
         self._conn: asyncpg.Connection | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -198,7 +202,7 @@ class PgEventBridge:
     # --- sending (the hub's Relay) -------------------------------------------
 
     def event(self, event: Event) -> None:
-        self._items.append(_item(event))
+        self._items.append(encode_event(event))
         self._schedule()
 
     def due(self) -> None:
@@ -206,7 +210,7 @@ class PgEventBridge:
         self._schedule()
 
     def request(self, run_id: str, request: str) -> None:
-        self._items.append(["request", run_id, request])
+        self._items.append(_json(["request", run_id, request]))
         self._schedule()
 
     def _schedule(self) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from definitions import TaskController, TaskDefinition, TaskStatus
 from server.events import Event
 from server.store.database import open_database
-from server.store.notify import MAX_PAYLOAD, asyncpg_dsn, encode
+from server.store.notify import MAX_PAYLOAD, asyncpg_dsn, encode, encode_event
 from server.store.postgres import PostgresDatabase
 from server.store.rows import new_run_row
 from server.store.writes import Claim, InsertRuns
@@ -146,7 +146,7 @@ async def test_many_and_large_events_fit_in_notifications(make_app: Any) -> None
 
 
 def test_payloads_stay_under_the_notify_limit() -> None:
-    items: list[list[Any]] = [["log", f"r{i}", None, {"message": "y" * 500}] for i in range(100)]
+    items = [encode_event(Event("log", f"r{i}", None, {"message": "y" * 500})) for i in range(100)]
     payloads = encode("origin", 0, True, items)
     assert len(payloads) > 1
     assert all(len(p.encode()) < MAX_PAYLOAD for p in payloads)
