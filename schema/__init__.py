@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.context import Context
@@ -16,6 +17,7 @@ from schema.errors import classify_all
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.subscriptions import Subscription
+from schema.tokens import TokenQueries
 
 
 class TaskloomSchema(strawberry.Schema):
@@ -26,7 +28,8 @@ class TaskloomSchema(strawberry.Schema):
 
 
 def build_schema(**options: Any) -> TaskloomSchema:
-    return TaskloomSchema(query=Query, mutation=Mutation, subscription=Subscription, **options)
+    query = merge_types("Query", (Query, TokenQueries))
+    return TaskloomSchema(query=query, mutation=Mutation, subscription=Subscription, **options)
 
 
 schema = build_schema()

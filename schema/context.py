@@ -28,6 +28,7 @@ class Context:
     actor: Any = None
     auth_required: bool = False
     connection_params: Any = None
+    tokens: Any = None  # the TokenStore, for schema/tokens.py
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

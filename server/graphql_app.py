@@ -118,6 +118,7 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             cache=not isinstance(request, WebSocket),
             actor=actor,
             auth_required=authenticator.enabled,
+            tokens=self.taskloom.tokens,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

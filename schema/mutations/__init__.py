@@ -9,7 +9,8 @@ from strawberry.tools import merge_types
 
 from schema.mutations.control import ControlMutations
 from schema.mutations.runs import RunMutations
+from schema.tokens import TokenMutations
 
-CONCERNS: tuple[type, ...] = (RunMutations, ControlMutations)
+CONCERNS: tuple[type, ...] = (RunMutations, ControlMutations, TokenMutations)
 
 Mutation = merge_types("Mutation", CONCERNS)

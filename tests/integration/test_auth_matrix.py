@@ -189,6 +189,40 @@ QUERIES_AND_MUTATIONS = [
     ),
 ]
 
+
+async def throwaway_token(server: Server, owner: str) -> dict[str, Any]:
+    return {"id": (await server.taskloom.tokens.create(f"spare-{owner}", "user")).info.id}
+
+
+QUERIES_AND_MUTATIONS += [
+    Op("viewer", "viewer", "{ viewer { owner role tokenName } }", no_run, scoped=False),
+    Op(
+        "apiTokens",
+        "apiTokens",
+        "{ apiTokens(includeRevoked: true) { id name role owner prefix } }",
+        no_run,
+        scoped=False,
+        admin_only=True,
+    ),
+    Op(
+        "createApiToken",
+        "createApiToken",
+        'mutation { createApiToken(name: "made", role: USER, owner: "zoe")'
+        " { secret token { id owner role } } }",
+        no_run,
+        scoped=False,
+        admin_only=True,
+    ),
+    Op(
+        "revokeApiToken",
+        "revokeApiToken",
+        "mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }",
+        throwaway_token,
+        scoped=False,
+        admin_only=True,
+    ),
+]
+
 SUBSCRIPTIONS = [
     Op(
         "taskRunUpdated",
@@ -245,8 +279,14 @@ async def execute(
     return (results[0].get(op.field) if results else None), ws_errors(messages)
 
 
-def check(
-    op: Op, role: str, owner: str, data: Any, errors: list[dict[str, Any]], ids: dict[str, Any]
+async def check(
+    server: Server,
+    op: Op,
+    role: str,
+    owner: str,
+    data: Any,
+    errors: list[dict[str, Any]],
+    ids: dict[str, Any],
 ) -> None:
     outcome = expected(op, role, owner)
     if outcome in ("ok", "null", "hidden"):
@@ -272,6 +312,20 @@ def check(
         assert "log of alice" in messages
     if op.name == "triggerTask":
         assert data["createdBy"] == me
+    if op.name == "viewer":
+        assert data == {
+            "owner": me,
+            "role": "USER" if role == "alice" else role.upper(),
+            "tokenName": me,
+        }
+    if op.name == "apiTokens":
+        assert {"admin", "developer", "alice", "bob"} <= {t["name"] for t in data}
+        assert all(t["prefix"].startswith("tlk_") and len(t["prefix"]) < 20 for t in data)
+    if op.name == "createApiToken":
+        assert data["token"]["owner"] == "zoe" and data["token"]["role"] == "USER"
+        assert await server.taskloom.tokens.authenticate(data["secret"]) is not None
+    if op.name == "revokeApiToken":
+        assert data["id"] == ids["id"] and data["revokedAt"] is not None
 
 
 @pytest.mark.parametrize(
@@ -282,7 +336,7 @@ async def test_queries_and_mutations(
 ) -> None:
     ids = await op.setup(server, owner)
     data, errors = await execute(server, op, role, ids, transport)
-    check(op, role, owner, data, errors, ids)
+    await check(server, op, role, owner, data, errors, ids)
 
 
 @pytest.mark.parametrize(("op", "role", "owner", "transport"), cases(SUBSCRIPTIONS, ("ws",)))
