@@ -431,10 +431,13 @@ class TaskService(RunControl):
         query; later pages: `list_runs(parent_id=..., order="CREATED_AT_ASC")`."""
         size = page_size(first)
         found = await self.database.read(lambda c: queries.children_for_runs(c, parent_ids, size))
-        return [
-            _first_page(PageSlice(found[p][:size], len(found[p]) > size), self._view)
-            for p in parent_ids
-        ]
+        more = {p: len(found[p]) > size for p in parent_ids}
+        if owner_scope(self.actor) is not None:  # a user: leave out children others triggered
+            found = {
+                p: [r for r in rows if may_see(self.actor, r["created_by"])]
+                for p, rows in found.items()
+            }
+        return [_first_page(PageSlice(found[p][:size], more[p]), self._view) for p in parent_ids]
 
     async def logs_pages(
         self, run_ids: Sequence[str], first: int | None = None, levels: Sequence[str] = ()

@@ -395,3 +395,18 @@ async def test_a_revoked_token_is_refused_at_once(server: Server) -> None:
         await server.taskloom.tokens.revoke(created.info.id)
         after = await post(client, "{ taskDefinitions { id } }", token=created.secret)
     assert after.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_user_does_not_see_children_others_triggered_under_its_run(server: Server) -> None:
+    service = server.taskloom.service
+    parent_id = await subject(server, "alice")
+    await service.trigger("sec-hold", delay=3600, parent_id=parent_id, created_by="developer")
+    await service.trigger("sec-hold", delay=3600, parent_id=parent_id, created_by="alice")
+    query = "query($id: ID!) { taskRun(id: $id) { children { edges { node { createdBy } } } } }"
+    seen = {}
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        for role in ("alice", "developer"):
+            body = (await post(client, query, {"id": parent_id}, server.tokens[role])).json()
+            edges = body["data"]["taskRun"]["children"]["edges"]
+            seen[role] = sorted(edge["node"]["createdBy"] for edge in edges)
+    assert seen == {"alice": ["alice"], "developer": ["alice", "developer"]}
