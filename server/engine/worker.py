@@ -227,7 +227,11 @@ class Worker:
                     last_renew = now
                     if self._inflight:
                         await self.database.run_write(
-                            RenewLeases(self.worker_id, self.database.clock() + opts.lease_seconds)
+                            RenewLeases(
+                                self.worker_id,
+                                self.database.clock() + opts.lease_seconds,
+                                list(self._inflight),
+                            )
                         )
                 if now - last_rescue >= min(opts.lease_seconds / 2, 5.0):
                     last_rescue = now

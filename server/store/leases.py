@@ -16,16 +16,20 @@ PENDING = "PENDING"
 
 
 class RenewLeases(WriteOp[int]):
-    def __init__(self, worker_id: str, until: float) -> None:
+    """Extends the leases of the runs a worker is running now. `run_ids`
+    limits it to those: a run the worker holds but no longer runs (its
+    outcome could not be saved) must lose its lease so rescue can act."""
+
+    def __init__(self, worker_id: str, until: float, run_ids: list[str] | None = None) -> None:
         self.worker_id = worker_id
         self.until = until
+        self.run_ids = run_ids
 
     def apply(self, conn: Connection) -> int:
-        result = conn.execute(
-            update(runs)
-            .where(runs.c.worker_id == self.worker_id, runs.c.status == RUNNING)
-            .values(lease_expires_at=self.until)
-        )
+        query = update(runs).where(runs.c.worker_id == self.worker_id, runs.c.status == RUNNING)
+        if self.run_ids is not None:
+            query = query.where(runs.c.id.in_(self.run_ids))
+        result = conn.execute(query.values(lease_expires_at=self.until))
         return int(result.rowcount)
 
 

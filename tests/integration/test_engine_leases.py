@@ -151,3 +151,39 @@ async def test_a_live_worker_keeps_renewing_its_lease(make_app: Any) -> None:
     done = await app.service.wait(run.id, timeout=WAIT)
     assert done.status is TaskStatus.SUCCEEDED
     assert await lease_losses(app, run.id) == 0
+
+
+async def test_a_run_whose_outcome_cannot_be_saved_does_not_stay_running(
+    make_app: Any,
+) -> None:
+    """The save fails (a value the database refuses); the run must not keep
+    a lease renewed by a worker that no longer runs it, even while that
+    worker is busy with other runs."""
+    gate = asyncio.Event()
+
+    class Busy(TaskDefinition[Any]):
+        id = "lease-busy"
+
+        async def run(self, controller: TaskController[Any]) -> Any:
+            await asyncio.wait_for(gate.wait(), WAIT)
+            return "done"
+
+    class Unsavable(TaskDefinition[Any]):
+        id = "lease-unsavable"
+
+        async def run(self, controller: TaskController[Any]) -> Any:
+            # Too large an integer for SQLite, too long units for PostgreSQL.
+            controller.progress(10**30, None, "u" * 200)
+            return None
+
+    app: Taskloom = await make_app(Busy, Unsavable, lease_seconds=0.6, max_lease_losses=2)
+    busy = await app.service.trigger(Busy.id)
+    await until(app, busy.id, lambda r: r.status is TaskStatus.RUNNING)
+    run = await app.service.trigger(Unsavable.id)
+    try:
+        ended = await until(app, run.id, lambda r: r.status.is_terminal)
+    finally:
+        gate.set()
+    assert ended.status is TaskStatus.FAILED
+    assert ended.error is not None and ended.error.code == "WORKER_LOST"
+    assert (await app.service.wait(busy.id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
