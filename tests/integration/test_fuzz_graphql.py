@@ -7,8 +7,8 @@ Each is sent as admin, as a `user` and without a token. Whatever comes in,
 the server answers below 500, with JSON, never `INTERNAL_SERVER_ERROR`, and
 never a traceback, SQL or a file path.
 
-Each of the four tests sends `TASKLOOM_FUZZ_EXAMPLES` documents (default 75,
-so 300 in all), each as one of the three callers; `TASKLOOM_FUZZ_REPORT=path`
+Each of the four tests sends `TASKLOOM_FUZZ_EXAMPLES` documents (default 60,
+so 240 in all), each as one of the three callers; `TASKLOOM_FUZZ_REPORT=path`
 writes how many were sent and which error codes they got.
 """
 
@@ -41,7 +41,7 @@ from server.app import create_app
 from server.taskloom import Taskloom
 from tests.integration.security_support import DEFINITIONS
 
-EXAMPLES = int(os.environ.get("TASKLOOM_FUZZ_EXAMPLES", "75"))
+EXAMPLES = int(os.environ.get("TASKLOOM_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
