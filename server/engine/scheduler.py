@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from server.events import Event
-from server.store.rows import new_run_row
-from server.store.schedules import FireTick, SyncSchedules, due_schedules
+from server.store.rows import concurrency_key_of, new_run_row
+from server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
 if TYPE_CHECKING:
     from definitions.definition import TaskDefinition
@@ -117,6 +117,33 @@ class Scheduler:
         upcoming = [next_tick(e, tz, now) for e, tz in self.schedules.values()]
         return max(0.05, min([MAX_SLEEP, *(t - now for t in upcoming)]))
 
+    async def _fire(self, row: Any, now: float, following: float) -> str | None:
+        """Triggers the latest due tick of one schedule; the run's id if this
+        call created it (None: another worker already had)."""
+        ident = row["definition_id"]
+        expression, timezone = self.schedules[ident]
+        tick = min(max(latest_tick(expression, timezone, now), float(row["next_run_at"])), now)
+        definition: type[TaskDefinition[Any]] = self.service.registry.get(ident)
+        data = await self.service.prepare_input(definition, definition.schedule_input)
+        key = "schedule:" + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
+        run = new_run_row(
+            definition_id=ident,
+            input=data,
+            now=now,
+            run_at=now,
+            name=f"{ident} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
+            idempotency_key=key,
+            concurrency_key=concurrency_key_of(definition, data),
+        )
+        created, saved = await self.service.database.run_write(
+            FireTick(ident, tick, following, run, now)
+        )
+        if not created:
+            return None
+        payload = {"definition_id": ident, "triggered": True}
+        self.service.hub.publish(Event("run", saved["id"], "PENDING", payload))
+        return str(saved["id"])
+
     async def fire_due(self) -> list[str]:
         """Fires every due schedule once; returns the ids of runs created."""
         now = self.clock()
@@ -126,25 +153,17 @@ class Scheduler:
         for row in due:
             ident = row["definition_id"]
             expression, timezone = self.schedules[ident]
-            tick = max(latest_tick(expression, timezone, now), float(row["next_run_at"]))
-            tick = min(tick, now)
-            definition: type[TaskDefinition[Any]] = self.service.registry.get(ident)
-            data = await self.service.prepare_input(definition, definition.schedule_input)
-            key = "schedule:" + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
-            run = new_run_row(
-                definition_id=ident,
-                input=data,
-                now=now,
-                run_at=now,
-                name=f"{ident} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
-                idempotency_key=key,
-            )
-            fire = FireTick(ident, tick, next_tick(expression, timezone, now), run, now)
-            was_created, saved = await database.run_write(fire)
-            if was_created:
-                created.append(saved["id"])
-                payload = {"definition_id": ident, "triggered": True}
-                self.service.hub.publish(Event("run", saved["id"], "PENDING", payload))
+            following = next_tick(expression, timezone, now)
+            try:
+                run_id = await self._fire(row, now, following)
+            except Exception:
+                # A tick that cannot be triggered (e.g. its input is refused)
+                # is skipped, so it neither repeats nor holds up the others.
+                log.exception("schedule of %s: the tick could not be triggered", ident)
+                await database.run_write(SkipTick(ident, following, now))
+                continue
+            if run_id is not None:
+                created.append(run_id)
         if created:
             self.service.hub.notify_due()
         return created

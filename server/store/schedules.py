@@ -92,6 +92,22 @@ class FireTick(WriteOp[tuple[bool, RowMapping]]):
         return created, run
 
 
+class SkipTick(WriteOp[None]):
+    """Moves a schedule on without a run (its tick could not be triggered)."""
+
+    def __init__(self, definition_id: str, next_run_at: float, now: float) -> None:
+        self.definition_id = definition_id
+        self.next_run_at = next_run_at
+        self.now = now
+
+    def apply(self, conn: Connection) -> None:
+        conn.execute(
+            update(schedules)
+            .where(schedules.c.definition_id == self.definition_id)
+            .values(next_run_at=self.next_run_at, updated_at=self.now)
+        )
+
+
 class SetScheduleEnabled(WriteOp[RowMapping]):
     """Turns a schedule on or off. Turning it on starts from the next tick
     after now: ticks missed while it was off are not caught up."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import update
 
 from definitions import Forbidden, NotFound, TaskController, TaskDefinition, TaskStatus
@@ -109,3 +110,29 @@ async def test_the_scheduler_loop_fires_a_due_tick_by_itself(make_app: Any) -> N
     (run,) = (await app.service.list_runs(where)).items
     assert (await app.service.wait(run.id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
     assert await app.service.count_runs(where) == 1
+
+
+class NeedsTarget(BaseModel):
+    target: str
+
+
+class Misconfigured(TaskDefinition[NeedsTarget]):
+    """Its schedule_input is refused by its own input model."""
+
+    id = "sched-misconfigured"
+    schedule = "*/5 * * * *"
+
+    async def run(self, controller: TaskController[NeedsTarget]) -> Any:
+        return None
+
+
+async def test_a_tick_that_cannot_be_triggered_is_skipped(make_app: Any) -> None:
+    app = await make_app(Misconfigured, Every5, worker=True)
+    past = time.time() - 3600
+    await app.database.write_fn(lambda c: c.execute(update(schedules).values(next_run_at=past)))
+    assert app.scheduler is not None
+    await app.scheduler.fire_due()
+    assert await app.service.count_runs(RunFilter(definition_id="sched-every5")) == 1
+    assert await app.service.count_runs(RunFilter(definition_id="sched-misconfigured")) == 0
+    moved = {s.definition_id: s for s in await app.service.schedules()}["sched-misconfigured"]
+    assert moved.next_run_at is not None and moved.next_run_at.timestamp() > time.time()
