@@ -163,6 +163,18 @@ def test_abort_a_long_run_from_its_detail(page: Page, taskloom_server: ServerPro
     expect(detail.get_by_test_id("run-error")).to_contain_text("ABORTED")
     expect(detail.get_by_test_id("action-abort")).to_have_count(0)
 
+    # an aborted run can be retried, then paused, resumed and aborted again
+    detail.get_by_test_id("action-retry").click()
+    expect(row_status(page, run_id)).not_to_have_text("ABORTED")
+    expect(detail.get_by_test_id("action-retry")).to_have_count(0)
+    detail.get_by_test_id("action-pause").click()
+    expect(row_status(page, run_id)).to_have_text("PAUSED", timeout=LIVE_TIMEOUT_MS)
+    expect(detail.get_by_test_id("action-pause")).to_have_count(0)
+    detail.get_by_test_id("action-resume").click()
+    expect(row_status(page, run_id)).not_to_have_text("PAUSED")
+    detail.get_by_test_id("action-abort").click()
+    expect(row_status(page, run_id)).to_have_text("ABORTED", timeout=LIVE_TIMEOUT_MS)
+
 
 def test_invalid_input_shows_the_error_next_to_its_field(
     page: Page, taskloom_server: ServerProcess

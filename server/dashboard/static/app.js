@@ -541,8 +541,8 @@ async function control(action, id) {
     const run = data[action.mutation];
     banner("");
     upsertRun(run, run.id !== id);
-    if (run.id !== id) selectRun(run.id);
-    else refreshDetail(id);
+    // selecting again (re)starts the live log stream of a run that is back in play
+    await selectRun(run.id);
   } catch (err) {
     reportError(err);
   }
