@@ -34,5 +34,19 @@ test: $(STAMP) system-deps lint
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
+# `make bench`: Taskloom against Huey (SqliteHuey) and procrastinate, side
+# by side in one run (bench/run.py); the peers live in bench/.venv.
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
+
+$(BENCH_STAMP):
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q 'huey==3.5.*' 'procrastinate==3.10.*' 'psycopg[binary]>=3.2'
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP) system-deps
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

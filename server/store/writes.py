@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, 
 from sqlalchemy.engine import RowMapping
 
 from server.store.batch import WriteOp
+from server.store.fast import FastStatement
 from server.store.models import logs, results, runs
 from server.store.outcome import Outcome
 
@@ -27,8 +28,26 @@ class InsertRuns(WriteOp[None]):
     def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
         rows = [row for op in ops for row in op.rows]
         if rows:
-            conn.execute(insert(runs), rows)
+            insert_rows(conn, runs, rows)
         return [None] * len(ops)
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}
+
+
+def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT of rows that all name the same columns, as one executemany on
+    the driver (see server/store/fast.py); mixed rows take the Core path."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    if any(len(row) != len(keys) for row in rows) or any(tuple(row) != keys for row in rows):
+        conn.execute(insert(table), list(rows))
+        return
+    statement = _INSERTS.get((table.name, keys))
+    if statement is None:
+        statement = _INSERTS[(table.name, keys)] = FastStatement(insert(table), keys)
+    statement.execute_many(conn, rows)
 
 
 class InsertLogs(WriteOp[list[int]]):
@@ -60,11 +79,16 @@ class Claim(WriteOp[list[RowMapping]]):
             select(runs.c.id)
             .where(runs.c.status == PENDING, runs.c.run_at <= self.now)
             .where(runs.c.definition_id.in_(self.definitions))
-            .order_by(runs.c.priority.desc(), runs.c.run_at, runs.c.id)
             .limit(self.limit)
         )
         if conn.dialect.name == "postgresql":
+            due = due.order_by(runs.c.priority.desc(), runs.c.run_at, runs.c.id)
             due = due.with_for_update(skip_locked=True)
+        else:
+            # SQLite walks ix_task_runs_claim (status, priority DESC, run_at)
+            # in order, ties by rowid (insertion order): no sort. An `id`
+            # tie-breaker would sort every run due at the same instant.
+            due = due.order_by(runs.c.priority.desc(), runs.c.run_at)
         claim = (
             update(runs)
             .where(runs.c.id.in_(due.scalar_subquery()))
@@ -81,7 +105,7 @@ class Claim(WriteOp[list[RowMapping]]):
         return list(conn.execute(claim).mappings())
 
 
-_OUTCOME_UPDATE = (
+_OUTCOME_UPDATE_CORE = (
     update(runs)
     .where(runs.c.id == bindparam("b_id"))
     .values(
@@ -115,6 +139,8 @@ _OUTCOME_UPDATE = (
         status_message=func.coalesce(bindparam("b_status_message"), runs.c.status_message),
     )
 )
+
+_OUTCOME_UPDATE = FastStatement(_OUTCOME_UPDATE_CORE)
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
@@ -164,7 +190,7 @@ class SaveOutcome(WriteOp[bool]):
         owners: dict[str, str | None] = {run_id: worker for run_id, worker in owned}
         held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
         if held:
-            conn.execute(_OUTCOME_UPDATE, [_outcome_params(o) for o in held])
+            _OUTCOME_UPDATE.execute_many(conn, [_outcome_params(o) for o in held])
             write_dependents(conn, held)
         return [owners.get(o.run_id) == o.worker_id for o in outcomes]
 
@@ -173,10 +199,10 @@ def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     """Logs, result history (capped) and children of the given outcomes."""
     log_rows = [row for o in outcomes for row in o.logs]
     if log_rows:
-        conn.execute(insert(logs), log_rows)
+        insert_rows(conn, logs, log_rows)
     children = [row for o in outcomes for row in o.children]
     if children:
-        conn.execute(insert(runs), children)
+        insert_rows(conn, runs, children)
     changed_inputs = [o for o in outcomes if o.new_input is not None]
     if changed_inputs:
         conn.execute(
@@ -185,7 +211,7 @@ def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
         )
     history = [o for o in outcomes if o.history is not None and o.max_results != -1]
     if history:
-        conn.execute(insert(results), [o.history for o in history if o.history])
+        insert_rows(conn, results, [o.history for o in history if o.history])
         # A run has at most attempt + 1 records, so most need no trimming.
         capped = [o for o in history if 0 < o.max_results < o.attempt + 1]
         for o in capped:

@@ -1,0 +1,10 @@
+"""The benchmark's definitions, registered for `taskloom serve`
+(TASKLOOM_DEFINITIONS=bench.definitions)."""
+
+from __future__ import annotations
+
+from bench.taskloom_embedded import REGISTRY
+from definitions import register
+
+for _definition in REGISTRY:
+    register(_definition)
