@@ -73,6 +73,12 @@ function duration(ms) {
   return Math.floor(s / 60) + " m " + String(Math.floor(s % 60)).padStart(2, "0") + " s";
 }
 
+// run ids are UUIDv7: the front is a timestamp shared by runs made together,
+// so the distinctive part is the end
+function shortId(id) {
+  return "…" + id.slice(-8);
+}
+
 function json(value) {
   return JSON.stringify(value, null, 2);
 }
@@ -391,7 +397,7 @@ function renderRuns() {
       class: state.selected && state.selected.id === run.id ? "selected" : null,
       tabindex: "0",
     },
-    el("td", { class: "mono", title: run.id }, run.id.slice(0, 8), run.name ? el("div", { class: "run-name" }, run.name) : null),
+    el("td", { class: "mono", title: run.id }, shortId(run.id), run.name ? el("div", { class: "run-name" }, run.name) : null),
     el("td", {}, run.definitionId),
     el("td", {}, statusBadge(run)),
     el("td", {}, progressBar(run)),
@@ -474,7 +480,7 @@ function renderDetail() {
   const panel = $("detail");
   if (!run) { panel.hidden = true; return; }
   panel.hidden = false;
-  $("detail-title").textContent = (run.name || run.definitionId) + " · " + run.id.slice(0, 8);
+  $("detail-title").textContent = (run.name || run.definitionId) + " · " + shortId(run.id);
   const actions = ACTIONS.filter((a) => state.mutations.has(a.mutation)).map((a) => {
     const allowed = state.runFields.has(a.allowed) ? Boolean(run[a.allowed]) : a.fallback(run);
     return allowed ? el("button", { type: "button", class: "action action-" + a.name, "data-testid": "action-" + a.name,
@@ -493,7 +499,7 @@ function renderDetail() {
       ["Started", time(run.startedAt)],
       ["Finished", time(run.finishedAt)],
       ["Duration", duration(run.durationMs)],
-      ["Parent", run.parentId ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); selectRun(run.parentId); } }, run.parentId.slice(0, 8)) : null],
+      ["Parent", run.parentId ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); selectRun(run.parentId); } }, shortId(run.parentId)) : null],
     ].filter(([, v]) => v !== null && v !== undefined && v !== "")
      .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const parts = [el("div", { class: "actions" }, actions), facts];
@@ -513,7 +519,7 @@ function renderDetail() {
   if (run.children && run.children.totalCount) {
     parts.push(section(`Children (${run.children.totalCount})`, el("ul", { class: "children" },
       ...run.children.edges.map((e) => el("li", {}, el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); selectRun(e.node.id); } },
-        e.node.id.slice(0, 8)), " ", e.node.definitionId, " ", el("span", { class: "badge status-" + e.node.status.toLowerCase() }, e.node.status))))));
+        shortId(e.node.id)), " ", e.node.definitionId, " ", el("span", { class: "badge status-" + e.node.status.toLowerCase() }, e.node.status))))));
   }
   const logBox = document.getElementById("log-lines") || el("ol", { id: "log-lines", class: "logs", "data-testid": "run-logs" });
   parts.push(section(TERMINAL.has(run.status) ? "Logs" : "Logs (live)", logBox));
