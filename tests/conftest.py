@@ -50,9 +50,10 @@ def pg_cluster() -> Iterator[PgCluster]:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database per test, once per backend: a SQLite file in
-    the test's temporary folder, or a new database on the session's
-    PostgreSQL server (dropped afterwards)."""
+    """A fresh database per test, once per backend: a new SQLite file in the
+    test's temporary folder, or a new database on the session's PostgreSQL
+    server, copied from a template that Taskloom's migrations brought to
+    head, dropped afterwards. `-m "not postgres"` runs the SQLite side only."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'taskloom.db'}"
         return
