@@ -15,7 +15,7 @@ from typing import Any
 _run: ContextVar[tuple[str, str] | None] = ContextVar("taskloom_log_run", default=None)
 
 RUN_FIELDS = ("run_id", "definition")
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def bind_run(run_id: str, definition: str) -> None:

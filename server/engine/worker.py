@@ -192,7 +192,12 @@ class Worker:
                 for child in outcome.children:
                     child_data = {"definition_id": child["definition_id"], "triggered": True}
                     self.hub.publish(Event("run", child["id"], "PENDING", child_data))
-                log.debug("iteration ended: %s in %.3f s", outcome.status, seconds)
+                if outcome.finished:
+                    level = logging.WARNING if outcome.status == "FAILED" else logging.INFO
+                    error = f": {outcome.error_message}" if outcome.error_message else ""
+                    log.log(level, "run %s %s%s", outcome.run_id, outcome.status, error)
+                else:
+                    log.debug("iteration ended: %s in %.3f s", outcome.status, seconds)
                 for log_row in outcome.logs:
                     self.hub.publish(Event("log", outcome.run_id, data=log_row))
                 if outcome.status == "PENDING" or outcome.children:

@@ -163,3 +163,27 @@ def test_json_log_lines_carry_run_id_and_definition() -> None:
     assert first["run_id"] == "run-1" and first["definition"] == "countdown"
     assert first["level"] == "WARNING" and first["logger"] == "taskloom.test-json"
     assert second["run_id"] == "run-2" and "definition" not in second
+
+
+async def test_engine_lines_carry_run_id_and_definition(make_app: Any) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RunContextFilter())
+    logger = logging.getLogger("taskloom.worker")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        app = await make_app(Stepper)
+        run = await app.service.trigger("stepper", {"fail": True})
+        assert (await app.service.wait(run.id, timeout=20)).status is TaskStatus.FAILED
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    finished = [line for line in lines if line.get("run_id") == run.id]
+    assert finished, lines
+    assert finished[-1]["definition"] == "stepper"
+    assert finished[-1]["level"] == "WARNING"
+    assert "FAILED: asked to fail" in finished[-1]["message"]
