@@ -7,7 +7,6 @@ event hub. Every refusal is a `Conflict` (GraphQL: CONFLICT)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +129,9 @@ class RunControl:
         )
         definition = self._definition_of(definition_id)
         pausable = definition is None or bool(getattr(definition, "pausable", True))
-        action, row = await self.database.run_write(Pause(run_id, time.time(), pausable=pausable))
+        action, row = await self.database.run_write(
+            Pause(run_id, self.database.clock(), pausable=pausable)
+        )
         if action == "requested":
             self.hub.notify_request(run_id, "PAUSE")
         self._changed(row)
@@ -139,7 +140,7 @@ class RunControl:
     async def resume(self, run_id: str, *, actor: Actor | None = None) -> RunView:
         """A PAUSED run is PENDING again and continues from its saved state."""
         await self.get(run_id, actor=actor)
-        row = await self.database.run_write(Resume(run_id, time.time()))
+        row = await self.database.run_write(Resume(run_id, self.database.clock()))
         self._changed(row)
         self.hub.notify_due()
         return self._view(row)
@@ -151,7 +152,9 @@ class RunControl:
         await self.get(run_id, actor=actor)
         current = await self.database.read(lambda c: load_run(c, run_id))
         if current["status"] not in ("FAILED", "ABORTED"):
-            refused: RowMapping = await self.database.run_write(Retry(run_id, time.time()))
+            refused: RowMapping = await self.database.run_write(
+                Retry(run_id, self.database.clock())
+            )
             return self._view(refused)
         new_input = None
         definition = self._definition_of(current["definition_id"])
@@ -162,7 +165,7 @@ class RunControl:
                     current["error_message"] or "", current["error_code"], current["error_data"]
                 )
             new_input = await retry_input(definition(), current["input"], error)
-        row = await self.database.run_write(Retry(run_id, time.time(), new_input))
+        row = await self.database.run_write(Retry(run_id, self.database.clock(), new_input))
         self._changed(row)
         self.hub.notify_due()
         return self._view(row)
@@ -178,7 +181,7 @@ class RunControl:
                 errors=[{"loc": ["priority"], "message": "out of range"}],
             )
         await self.get(run_id, actor=actor)
-        row = await self.database.run_write(SetPriority(run_id, priority, time.time()))
+        row = await self.database.run_write(SetPriority(run_id, priority, self.database.clock()))
         self._changed(row)
         return self._view(row)
 
@@ -203,7 +206,7 @@ class RunControl:
                 "older_than_days must be >= 0 and batch_size >= 1",
                 errors=[{"loc": ["older_than_days"], "message": "out of range"}],
             )
-        before = time.time() - older_than_days * 86_400
+        before = self.database.clock() - older_than_days * 86_400
         total = 0
         while True:
             deleted = await self.database.run_write(PurgeFinished(before, batch_size))
@@ -237,7 +240,7 @@ class RunControl:
                     "level": chosen.value,
                     "message": str(message),
                     "data": data,
-                    "created_at": time.time(),
+                    "created_at": self.database.clock(),
                 }
             )
         )
@@ -264,7 +267,7 @@ class RunControl:
         if not expression:
             raise NotFound(f"definition {definition_id!r} has no schedule")
         timezone = str(getattr(definition, "schedule_timezone", "UTC") or "UTC")
-        now = time.time()
+        now = self.database.clock()
         row = await self.database.run_write(
             SetScheduleEnabled(definition_id, enabled, next_tick(expression, timezone, now), now)
         )

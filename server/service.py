@@ -175,7 +175,7 @@ class TaskService(RunControl):
             priority=priority,
             parent_id=parent_id,
             created_by=created_by,
-            now=time.time(),
+            now=self.database.clock(),
             idempotency_key=idempotency_key,
             simulate=simulate,
         )
@@ -208,7 +208,7 @@ class TaskService(RunControl):
         require_trigger(who, chosen.id, chosen.roles)
         if who is not None:
             created_by = who.owner
-        now = time.time()
+        now = self.database.clock()
         rows = [
             await self._row(
                 definition,
@@ -242,7 +242,7 @@ class TaskService(RunControl):
         """A waiting run is ABORTED at once; a running one when its
         iteration ends. Aborting a finished run is a Conflict."""
         await self.get(run_id, actor=actor)
-        action, row = await self.database.run_write(Abort(run_id, message, time.time()))
+        action, row = await self.database.run_write(Abort(run_id, message, self.database.clock()))
         if action == "requested":
             self.hub.notify_request(run_id, "ABORT")
         else:
@@ -283,7 +283,7 @@ class TaskService(RunControl):
                             "message": f"hook on_abort failed: {message}",
                             "data": data,
                             "iteration": row["iterations"],
-                            "created_at": time.time(),
+                            "created_at": self.database.clock(),
                         }
                     ]
                 )
