@@ -299,8 +299,9 @@ def main() -> None:
     figures = measure(args.quick)
     figures["seconds"] = round(time.perf_counter() - started)
     (OUT / "results.json").write_text(json.dumps(figures, indent=2))
+    (OUT / "results.md").write_text(render(figures) + "\n")
     print(render(figures))
-    print(f"\n({figures['seconds']} s; raw figures in bench/out/results.json)")
+    print(f"\n({figures['seconds']} s; also in bench/out/results.json and results.md)")
 
 
 if __name__ == "__main__":

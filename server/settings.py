@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./taskloom.db"
     definitions: str = Field("", description="comma-separated modules to import")
     load_entry_points: bool = True
-    concurrency: int = Field(100, ge=1, le=10_000)
+    concurrency: int = Field(256, ge=1, le=10_000)
     lease_seconds: float = Field(30.0, gt=0)
     poll_interval: float = Field(1.0, gt=0)
     max_lease_losses: int = Field(3, ge=1)

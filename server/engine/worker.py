@@ -34,7 +34,7 @@ log = logging.getLogger("taskloom.worker")
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    concurrency: int = 100
+    concurrency: int = 256
     lease_seconds: float = 30.0
     poll_interval: float = 1.0
     max_lease_losses: int = 3

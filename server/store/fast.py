@@ -90,3 +90,81 @@ class FastStatement:
             # As Connection.execute reports it: the writer rolls the batch
             # back and the store turns it into a StoreError.
             raise StatementError(str(exc), compiled.sql, None, exc) from exc
+
+
+# --- the worker's two per-batch statements, on SQLite ---------------------------
+
+_CHUNK = 500
+
+
+def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | None]:
+    """`{run id: worker id}` of those of `run_ids` that are RUNNING (SQLite)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    owners: dict[str, str | None] = {}
+    for start in range(0, len(run_ids), _CHUNK):
+        chunk = list(run_ids[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT id, worker_id FROM task_runs WHERE status = 'RUNNING' AND id IN ({marks})"
+        try:
+            owners.update(driver.execute(sql, chunk).fetchall())
+        except Exception as exc:
+            raise StatementError(str(exc), sql, None, exc) from exc
+    return owners
+
+
+class _RowReader:
+    """Turns driver rows of every column of a table into dicts, with
+    SQLAlchemy's own result processors (JSON columns)."""
+
+    def __init__(self, table: Any, dialect: Dialect) -> None:
+        self.names = [c.name for c in table.columns]
+        self.processors = [c.type._cached_result_processor(dialect, None) for c in table.columns]
+
+    def read(self, values: Sequence[Any]) -> dict[str, Any]:
+        return {
+            name: value if process is None else process(value)
+            for name, process, value in zip(self.names, self.processors, values, strict=True)
+        }
+
+
+_READERS: dict[tuple[str, int], _RowReader] = {}
+
+
+def claim_due(
+    conn: Connection,
+    table: Any,
+    *,
+    worker_id: str,
+    limit: int,
+    now: float,
+    lease_until: float,
+    definitions: Sequence[str],
+) -> list[dict[str, Any]]:
+    """`writes.Claim` on SQLite, on the driver: one UPDATE … RETURNING that
+    walks ix_task_runs_claim in order (priority, due time, then insertion)."""
+    if not definitions or limit <= 0:
+        return []
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    key = (table.name, id(conn.dialect))
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = _RowReader(table, conn.dialect)
+    marks = ", ".join("?" * len(definitions))
+    columns = ", ".join(reader.names)
+    sql = (
+        "UPDATE task_runs SET status = 'RUNNING', worker_id = ?, lease_expires_at = ?, "
+        "started_at = coalesce(started_at, ?), "
+        "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
+        "WHERE id IN (SELECT id FROM task_runs INDEXED BY ix_task_runs_claim "
+        "WHERE status = 'PENDING' AND run_at <= ? "
+        f"AND definition_id IN ({marks}) ORDER BY priority DESC, run_at LIMIT ?) "
+        f"RETURNING {columns}"
+    )
+    params = [worker_id, lease_until, now, now, now, now, *definitions, limit]
+    try:
+        rows = driver.execute(sql, params).fetchall()
+    except Exception as exc:
+        raise StatementError(str(exc), sql, None, exc) from exc
+    return [reader.read(row) for row in rows]

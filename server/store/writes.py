@@ -4,13 +4,13 @@ transaction; the ones that come in bulk merge into executemany statements."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from server.store.batch import WriteOp
-from server.store.fast import FastStatement
+from server.store.fast import FastStatement, claim_due, running_owners
 from server.store.models import logs, results, runs
 from server.store.outcome import Outcome
 
@@ -75,6 +75,18 @@ class Claim(WriteOp[list[RowMapping]]):
         self.definitions = definitions
 
     def apply(self, conn: Connection) -> list[RowMapping]:
+        if conn.dialect.name == "sqlite":
+            claimed = claim_due(
+                conn,
+                runs,
+                worker_id=self.worker_id,
+                limit=self.limit,
+                now=self.now,
+                lease_until=self.lease_until,
+                definitions=self.definitions,
+            )
+            # Plain dicts: read by key like RowMapping, without its cost.
+            return cast(list[RowMapping], claimed)
         due = (
             select(runs.c.id)
             .where(runs.c.status == PENDING, runs.c.run_at <= self.now)
@@ -179,15 +191,19 @@ class SaveOutcome(WriteOp[bool]):
     @classmethod
     def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
         outcomes: list[Outcome] = [op.outcome for op in ops]
-        query = select(runs.c.id, runs.c.worker_id).where(
-            runs.c.id.in_([o.run_id for o in outcomes]), runs.c.status == RUNNING
-        )
-        if conn.dialect.name == "postgresql":
-            # Lock the rows (in id order) so that a rescue or an abort in
-            # another process cannot change them between check and write.
-            query = query.order_by(runs.c.id).with_for_update()
-        owned = conn.execute(query)
-        owners: dict[str, str | None] = {run_id: worker for run_id, worker in owned}
+        owners: dict[str, str | None]
+        if conn.dialect.name == "sqlite":
+            # BEGIN IMMEDIATE already serialises every writer on SQLite.
+            owners = running_owners(conn, [o.run_id for o in outcomes])
+        else:
+            query = select(runs.c.id, runs.c.worker_id).where(
+                runs.c.id.in_([o.run_id for o in outcomes]), runs.c.status == RUNNING
+            )
+            if conn.dialect.name == "postgresql":
+                # Lock the rows (in id order) so that a rescue or an abort in
+                # another process cannot change them between check and write.
+                query = query.order_by(runs.c.id).with_for_update()
+            owners = {run_id: worker for run_id, worker in conn.execute(query)}
         held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
         if held:
             _OUTCOME_UPDATE.execute_many(conn, [_outcome_params(o) for o in held])
