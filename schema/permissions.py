@@ -38,6 +38,8 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from schema.memo import validation_memo
+
 UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
@@ -139,4 +141,6 @@ def security_extensions(limits: Limits) -> list[ExtensionFactory]:
     ]
     if not limits.introspection:
         factories.append(DisableIntrospection)
+    # The rules above are fixed from here on: validate each document once.
+    factories.append(validation_memo())
     return factories
