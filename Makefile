@@ -45,7 +45,9 @@ $(BENCH_STAMP):
 	$(BENCH_VENV)/bin/python -m pip install -q 'huey==3.5.*' 'procrastinate==3.10.*' 'psycopg[binary]>=3.2'
 	touch $(BENCH_STAMP)
 
-bench: $(STAMP) $(BENCH_STAMP) system-deps
+bench: $(STAMP) $(BENCH_STAMP)
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
