@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from definitions import Registry, TaskController, TaskDefinition
 from server.store.paging import RunFilter
 from server.taskloom import Taskloom
 
-ACTIVE = ["PENDING", "RUNNING"]
+ACTIVE = ("PENDING", "RUNNING")
 
 
 class Noop(TaskDefinition[Any]):
@@ -43,7 +44,7 @@ class Loop(TaskDefinition[Any]):
 
     async def run(self, controller: TaskController[Any]) -> Any:
         i = controller.state.get("i", 0)
-        if i >= controller.input.n:  # type: ignore[attr-defined]
+        if i >= controller.input.n:
             return controller.response.done(output={"iterations": i})
         return controller.response.continue_(state={"i": i + 1})
 
@@ -69,7 +70,7 @@ def _app(url: str, *, worker: bool, **options: Any) -> Taskloom:
 
 async def _wait_drained(app: Taskloom, poll: float = 0.02, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
-    active = RunFilter(statuses=ACTIVE)  # type: ignore[arg-type]
+    active = RunFilter(statuses=ACTIVE)
     while await app.service.count_runs(active):
         if time.monotonic() > deadline:
             raise TimeoutError("runs did not drain")
@@ -77,7 +78,7 @@ async def _wait_drained(app: Taskloom, poll: float = 0.02, timeout: float = 600.
 
 
 async def _succeeded(app: Taskloom) -> int:
-    return await app.service.count_runs(RunFilter(statuses=["SUCCEEDED"]))  # type: ignore[list-item]
+    return await app.service.count_runs(RunFilter(statuses=("SUCCEEDED",)))
 
 
 def rss_mb() -> float:
@@ -228,7 +229,7 @@ async def memory(
     return out
 
 
-WORKLOADS = {
+WORKLOADS: dict[str, Callable[..., Coroutine[Any, Any, dict[str, Any]]]] = {
     "noop": noop_throughput,
     "iterations": iterations,
     "latency": latency,

@@ -19,7 +19,7 @@ from server.store.paging import RunFilter
 
 async def _remaining(url: str) -> int:
     async with _app(url, worker=False) as app:
-        return await app.service.count_runs(RunFilter(statuses=ACTIVE))  # type: ignore[arg-type]
+        return await app.service.count_runs(RunFilter(statuses=ACTIVE))
 
 
 async def _trigger(url: str, runs: int, bulk: bool) -> float:
@@ -36,7 +36,7 @@ async def _trigger(url: str, runs: int, bulk: bool) -> float:
 
 async def _wait(url: str, deadline: float) -> None:
     async with _app(url, worker=False) as app:
-        active = RunFilter(statuses=ACTIVE)  # type: ignore[arg-type]
+        active = RunFilter(statuses=ACTIVE)
         while await app.service.count_runs(active):
             if time.monotonic() > deadline:
                 raise TimeoutError("runs did not drain")
