@@ -15,7 +15,7 @@ import typer
 
 from definitions.errors import TaskloomError
 from server.auth.cli import prepare_serve, token_app
-from server.cli_client import register as register_client_commands
+from server.client import register as register_client_commands
 from server.settings import Settings
 from server.taskloom import Taskloom
 

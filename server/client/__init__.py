@@ -1,0 +1,24 @@
+"""The operator commands of `taskloom`: definitions, runs, show, logs,
+trigger, wait, abort, pause, resume, retry.
+
+Each talks to a running server over GraphQL (`--url` / `TASKLOOM_URL`, with
+`--token` / `TASKLOOM_TOKEN` sent as a bearer token) or, when given
+`--database-url` or no URL at all, straight to the database through
+`TaskService` (the database of `TASKLOOM_DATABASE_URL` by default).
+
+Both ways give the same records: a run is a dict with the snake_case keys of
+`server.views.RunView` (`id`, `definition_id`, `status`, `progress`, ...),
+which is what `--json` prints.
+
+Exit codes: 0 success; 1 an error (unreachable server, unknown run, invalid
+input, conflict); 3 the run FAILED; 4 the run was ABORTED; 5 `wait` timed out.
+"""
+
+# the reading commands first: `taskloom --help` lists them in this order
+from server.client import queries
+
+# isort: split
+from server.client import actions
+from server.client.options import app, register
+
+__all__ = ["actions", "app", "queries", "register"]

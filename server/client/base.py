@@ -1,0 +1,50 @@
+"""What every part of the client shares: exit codes, the consoles, the
+error it raises, and the calls a backend (GraphQL or database) answers."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Protocol
+
+from rich.console import Console
+
+EXIT_ERROR = 1
+EXIT_FAILED = 3
+EXIT_ABORTED = 4
+EXIT_TIMEOUT = 5
+TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED")
+POLL_SECONDS = 0.25
+
+# piped output is not cut to 80 columns: tables stay whole for grep and less
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False)
+
+
+class CliError(Exception):
+    def __init__(
+        self, message: str, *, errors: list[dict[str, Any]] | None = None, code: int = 1
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+        self.code = code
+
+
+class Backend(Protocol):
+    def definitions(self) -> list[dict[str, Any]]: ...
+
+    def runs(self, where: dict[str, Any], first: int) -> tuple[list[dict[str, Any]], int]: ...
+
+    def get(self, run_id: str) -> dict[str, Any]: ...
+
+    def logs(
+        self, run_id: str, after: str | None, first: int
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    def trigger(
+        self, definition: str, data: Any, name: str | None, priority: int, delay: int | None
+    ) -> dict[str, Any]: ...
+
+    def control(self, action: str, run_id: str, message: str | None) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,135 @@
+"""Runs, logs and statuses as Rich text and tables for the terminal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from server.client.base import EXIT_ABORTED, EXIT_FAILED
+from server.client.records import json_default
+
+STATUS_STYLE = {
+    "PENDING": "yellow",
+    "RUNNING": "cyan",
+    "PAUSED": "magenta",
+    "SUCCEEDED": "green",
+    "FAILED": "red",
+    "ABORTED": "bright_black",
+}
+
+
+def status_text(run: dict[str, Any]) -> Text:
+    status = str(run["status"])
+    text = Text(status, style=STATUS_STYLE.get(status, ""))
+    if run.get("requested"):
+        text.append(f" ({str(run['requested']).lower()} requested)", style="dim")
+    return text
+
+
+def progress_text(run: dict[str, Any], width: int = 12) -> Text:
+    progress = run.get("progress")
+    if not progress:
+        return Text("")
+    percent = progress.get("percent")
+    label = progress.get("display") or f"{progress['current']:g}"
+    if percent is None:
+        return Text(label)
+    filled = round(width * percent / 100)
+    return Text.assemble(
+        ("█" * filled, "green"), ("░" * (width - filled), "bright_black"), f" {label}"
+    )
+
+
+def _when(value: Any) -> str:
+    if not value:
+        return ""
+    return str(value).replace("T", " ")[:19]
+
+
+def _duration(ms: Any) -> str:
+    if ms is None:
+        return ""
+    seconds = ms / 1000
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def run_table(runs: list[dict[str, Any]], title: str) -> Table:
+    named = any(run.get("name") for run in runs)
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("DEFINITION", min_width=10)
+    if named:
+        table.add_column("NAME")
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("PROGRESS", min_width=14)
+    table.add_column("CREATED", no_wrap=True)
+    table.add_column("DURATION", no_wrap=True, justify="right")
+    for run in runs:
+        cells: list[Any] = [run["id"], run["definition_id"]]
+        if named:
+            cells.append(run.get("name") or "")
+        cells += [
+            status_text(run),
+            progress_text(run, 8),
+            _when(run.get("created_at"))[5:],
+            _duration(run.get("duration_ms")),
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def run_details(run: dict[str, Any]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+
+    def row(label: str, value: Any) -> None:
+        if value is None or value == "" or value == {}:
+            return
+        if isinstance(value, dict | list):
+            value = json.dumps(value, default=json_default)
+        table.add_row(label, value if isinstance(value, Text) else str(value))
+
+    row("id", run["id"])
+    row("definition", run["definition_id"])
+    row("name", run.get("name"))
+    row("status", status_text(run))
+    row("message", run.get("status_message"))
+    row("progress", progress_text(run, 20) if run.get("progress") else None)
+    row("iterations", run.get("iterations"))
+    row("attempt", run.get("attempt"))
+    row("priority", run.get("priority"))
+    row("input", run.get("input"))
+    row("state", run.get("state"))
+    row("output", run.get("output"))
+    error = run.get("error")
+    if error:
+        row("error", f"{error.get('code') or 'ERROR'}: {error.get('message')}")
+    row("created", _when(run.get("created_at")))
+    row("started", _when(run.get("started_at")))
+    row("finished", _when(run.get("finished_at")))
+    row("duration", _duration(run.get("duration_ms")))
+    row("parent", run.get("parent_id"))
+    return table
+
+
+def log_line(line: dict[str, Any]) -> Text:
+    level = str(line["level"])
+    style = {"ERROR": "red", "WARNING": "yellow", "DEBUG": "bright_black"}.get(level, "")
+    text = Text.assemble(
+        (_when(line.get("created_at"))[11:] + " ", "bright_black"),
+        (f"{level:<7} ", style),
+        (f"#{line.get('iteration', 0)} ", "bright_black"),
+        line["message"],
+    )
+    if line.get("data") is not None:
+        text.append(" " + json.dumps(line["data"], default=json_default), style="bright_black")
+    return text
+
+
+def exit_code_for(run: dict[str, Any]) -> int:
+    return {"FAILED": EXIT_FAILED, "ABORTED": EXIT_ABORTED}.get(str(run["status"]), 0)
