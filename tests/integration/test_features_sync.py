@@ -64,9 +64,10 @@ def test_many_threads_at_once(tasks: SyncTaskService) -> None:
 def test_transactional_trigger_through_a_sync_session(
     tasks: SyncTaskService, database_url: str
 ) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("no synchronous PostgreSQL driver is installed")
-    engine = create_engine(database_url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:"))
+    sync_url = database_url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:").replace(
+        "postgresql+asyncpg:", "postgresql+psycopg:"
+    )
+    engine = create_engine(sync_url)
     try:
         with Session(engine) as session:
             session.execute(text("SELECT 1"))
