@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from definitions.definition import TaskDefinition
 from definitions.errors import InvalidInput, NotFound, WaitTimeout
-from definitions.records import TERMINAL_STATUSES, RunError, RunInfo, TaskStatus
+from definitions.records import TERMINAL_STATUSES, RunError, TaskStatus
 from definitions.registry import Registry
 from server.auth.identity import Actor, may_see, owner_scope, require_trigger
 from server.control_service import RunControl
@@ -257,16 +257,10 @@ class TaskService(RunControl):
         instance = self.registry.get(row["definition_id"])()
         if not hooks.overrides(instance, "on_abort"):
             return
-        info = RunInfo(
-            id=row["id"],
-            definition_id=row["definition_id"],
-            name=row["name"],
-            iteration=row["iterations"],
+        info = hooks.run_info(
+            row,
             attempt=row["attempt"],
-            parent_id=row["parent_id"],
-            created_by=row["created_by"],
             status=TaskStatus.ABORTED,
-            input=row["input"],
             state=row["state"],
             error=RunError(row["error_message"] or "", "ABORTED"),
         )

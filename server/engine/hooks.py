@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
 
 from definitions.definition import TaskDefinition
+from definitions.records import RunError, RunInfo, TaskStatus
 
 
 def overrides(instance: TaskDefinition[Any], name: str) -> bool:
@@ -35,3 +36,30 @@ def describe(exc: BaseException) -> tuple[str, dict[str, Any]]:
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return message, {"type": type(exc).__name__, "traceback": trace}
+
+
+def run_info(
+    row: Mapping[Any, Any],
+    *,
+    attempt: int,
+    state: dict[str, Any],
+    status: TaskStatus = TaskStatus.RUNNING,
+    output: Any = None,
+    error: RunError | None = None,
+) -> RunInfo:
+    """The RunInfo that task code sees for a task run row; the caller says
+    which attempt, state and outcome it is at."""
+    return RunInfo(
+        id=row["id"],
+        definition_id=row["definition_id"],
+        name=row["name"],
+        iteration=row["iterations"],
+        attempt=attempt,
+        parent_id=row["parent_id"],
+        created_by=row["created_by"],
+        status=status,
+        input=row["input"],
+        state=state,
+        output=output,
+        error=error,
+    )

@@ -17,7 +17,7 @@ from sqlalchemy.engine import RowMapping
 from definitions.controller import TaskController
 from definitions.definition import TaskDefinition
 from definitions.errors import TaskloomError
-from definitions.records import LogLevel, RunError, RunInfo, TaskStatus
+from definitions.records import LogLevel, RunError, TaskStatus
 from definitions.registry import Registry
 from definitions.responses import Aborted, Done, Error, Response, as_response
 from definitions.runtime import Clock, Runtime
@@ -208,17 +208,7 @@ class IterationRunner:
         return TaskController(
             input=definition.parse_input(row["input"]),
             state=dict(row["state"] or {}),
-            run=RunInfo(
-                id=run_id,
-                definition_id=row["definition_id"],
-                name=row["name"],
-                iteration=row["iterations"],
-                attempt=row["attempt"],
-                parent_id=row["parent_id"],
-                created_by=row["created_by"],
-                input=row["input"],
-                state=row["state"] or {},
-            ),
+            run=hooks.run_info(row, attempt=row["attempt"], state=row["state"] or {}),
             runtime=runtime,
             validate_child=self.validate_child,
             list_children=list_children,
@@ -352,16 +342,10 @@ class IterationRunner:
         log_rows: list[dict[str, Any]],
     ) -> None:
         assert transition.hook is not None
-        info = RunInfo(
-            id=row["id"],
-            definition_id=row["definition_id"],
-            name=row["name"],
-            iteration=row["iterations"],
+        info = hooks.run_info(
+            row,
             attempt=transition.attempt,
-            parent_id=row["parent_id"],
-            created_by=row["created_by"],
             status=TaskStatus(transition.status),
-            input=row["input"],
             state=transition.state,
             output=transition.output,
             error=transition.error,

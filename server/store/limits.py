@@ -26,11 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
 from server.store.batch import WriteOp
 from server.store.models import runs
+from server.store.writes import lease
 
 FIFO_EVERY = 10
 SCAN_PER_KEY = 500
@@ -140,17 +141,11 @@ class FairClaim(WriteOp[list[RowMapping]]):
         ids = [r["id"] for r in candidates[: self.limit]]
         if not ids:
             return []
-        claim = (
-            update(runs)
-            .where(runs.c.id.in_(ids), runs.c.status == "PENDING")
-            .values(
-                status="RUNNING",
-                worker_id=self.worker_id,
-                lease_expires_at=self.lease_until,
-                started_at=func.coalesce(runs.c.started_at, self.now),
-                attempt_started_at=func.coalesce(runs.c.attempt_started_at, self.now),
-                updated_at=self.now,
-            )
-            .returning(*runs.c)
+        claim = lease(
+            runs.c.id.in_(ids),
+            runs.c.status == "PENDING",
+            worker_id=self.worker_id,
+            now=self.now,
+            lease_until=self.lease_until,
         )
         return list(conn.execute(claim).mappings())

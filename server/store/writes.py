@@ -6,8 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from server.store.batch import WriteOp
 from server.store.fast import FastStatement, claim_due, running_owners
@@ -101,20 +113,33 @@ class Claim(WriteOp[list[RowMapping]]):
             # in order, ties by rowid (insertion order): no sort. An `id`
             # tie-breaker would sort every run due at the same instant.
             due = due.order_by(runs.c.priority.desc(), runs.c.run_at)
-        claim = (
-            update(runs)
-            .where(runs.c.id.in_(due.scalar_subquery()))
-            .values(
-                status=RUNNING,
-                worker_id=self.worker_id,
-                lease_expires_at=self.lease_until,
-                started_at=func.coalesce(runs.c.started_at, self.now),
-                attempt_started_at=func.coalesce(runs.c.attempt_started_at, self.now),
-                updated_at=self.now,
-            )
-            .returning(*runs.c)
+        claim = lease(
+            runs.c.id.in_(due.scalar_subquery()),
+            worker_id=self.worker_id,
+            now=self.now,
+            lease_until=self.lease_until,
         )
         return list(conn.execute(claim).mappings())
+
+
+def lease(
+    *where: ColumnElement[bool], worker_id: str, now: float, lease_until: float
+) -> ReturningUpdate[Any]:
+    """The UPDATE that makes the runs matching `where` RUNNING, leased to
+    `worker_id` until `lease_until`, and returns them whole."""
+    return (
+        update(runs)
+        .where(*where)
+        .values(
+            status=RUNNING,
+            worker_id=worker_id,
+            lease_expires_at=lease_until,
+            started_at=func.coalesce(runs.c.started_at, now),
+            attempt_started_at=func.coalesce(runs.c.attempt_started_at, now),
+            updated_at=now,
+        )
+        .returning(*runs.c)
+    )
 
 
 _OUTCOME_UPDATE_CORE = (
