@@ -23,6 +23,7 @@ from definitions.responses import Aborted, Done, Error, Response, as_response
 from definitions.runtime import Clock, Runtime
 from server.engine import capture, hooks
 from server.engine.control import retry_input
+from server.engine.deadlines import Deadlines
 from server.engine.lifecycle import RunPosition, Transition, decide
 from server.store.outcome import Outcome
 from server.store.rows import concurrency_key_of, due_after, new_run_row
@@ -59,6 +60,15 @@ def _json_safe(data: Any) -> Any:
         return str(data)
 
 
+class _Traits:
+    """What the runner asks of a definition class on every iteration."""
+
+    def __init__(self, definition: type[TaskDefinition[Any]]) -> None:
+        self.timeout = float(definition.iteration_timeout)
+        self.is_async = definition.is_async()
+        self.capture_level = capture.level_of(definition)
+
+
 class IterationRunner:
     def __init__(
         self,
@@ -81,10 +91,19 @@ class IterationRunner:
         # Controllers of the iterations running now, by run id: the worker
         # flushes their progress and status during long iterations.
         self.live: dict[str, TaskController[Any]] = {}
+        self.deadlines = Deadlines()
+        self._traits: dict[type[TaskDefinition[Any]], _Traits] = {}
         capture.install()
 
+    def _traits_of(self, definition: type[TaskDefinition[Any]]) -> _Traits:
+        traits = self._traits.get(definition)
+        if traits is None:
+            traits = self._traits[definition] = _Traits(definition)
+        return traits
+
     def runtime_for(self, row: RowMapping) -> Runtime:
-        timeout = float(getattr(self._definition(row), "iteration_timeout", 300.0))
+        definition = self._definition(row)
+        timeout = self._traits_of(definition).timeout if definition else 300.0
         return Runtime(
             timeout,
             clock=self.clock,
@@ -112,10 +131,13 @@ class IterationRunner:
             except TaskloomError as exc:
                 response = Error(exc.message, "INVALID_INPUT", exc.details)
             else:
-                controller.capture_level = capture.level_of(definition)
+                traits = self._traits_of(definition)
+                controller.capture_level = traits.capture_level
                 self.live[row["id"]] = controller
                 try:
-                    response = await self._call(instance, controller, definition.iteration_timeout)
+                    response = await self._call(
+                        instance, controller, traits.timeout, traits.is_async
+                    )
                 finally:
                     self.live.pop(row["id"], None)
         position = RunPosition(
@@ -215,34 +237,40 @@ class IterationRunner:
         )
 
     async def _call(
-        self, instance: TaskDefinition[Any], controller: TaskController[Any], timeout: float
+        self,
+        instance: TaskDefinition[Any],
+        controller: TaskController[Any],
+        timeout: float,
+        is_async: bool,
     ) -> Response:
         if controller.runtime.is_aborted():
             return Aborted("aborted on request")
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        watch = self.deadlines.watch(task, loop.time() + timeout)
         try:
-            async with asyncio.timeout(timeout):
-                if instance.is_async() and instance.abort_mode == "cancel":
-                    return await self._call_cancellable(instance, controller)
-                if instance.is_async():
-                    token = controller.activate()
-                    try:
-                        return as_response(await instance.run(controller))
-                    finally:
-                        controller.deactivate(token)
+            if is_async and instance.abort_mode == "cancel":
+                response = await self._call_cancellable(instance, controller)
+            elif is_async:
+                token = controller.activate()
+                try:
+                    response = as_response(await instance.run(controller))
+                finally:
+                    controller.deactivate(token)
+            else:
                 context = copy_context()
                 context.run(controller.activate)
-                loop = asyncio.get_running_loop()
                 value = await loop.run_in_executor(
                     self.executor, context.run, instance.run, controller
                 )
-                return as_response(value)
-        except TimeoutError:
-            message = f"the iteration exceeded its {timeout:g} s timeout"
-            controller.log.error(message)
-            return Error(message, "TIMEOUT")
+                response = as_response(value)
         except asyncio.CancelledError as exc:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
+            if watch.expired and task.uncancel() == 0:
+                message = f"the iteration exceeded its {timeout:g} s timeout"
+                controller.log.error(message)
+                return Error(message, "TIMEOUT")
+            if task.cancelling():
                 raise  # the worker cancelled it (shutdown): not the task's answer
             # Task code let a CancelledError of its own escape: an error like
             # any other, not a reason to leave the run RUNNING.
@@ -253,6 +281,11 @@ class IterationRunner:
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
             return Error(str(exc) or type(exc).__name__, type(exc).__name__)
+        finally:
+            self.deadlines.done(watch)
+        if watch.expired:
+            task.uncancel()  # the iteration swallowed its timeout and answered
+        return response
 
     @staticmethod
     async def _call_cancellable(

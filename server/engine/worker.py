@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.engine import RowMapping
 from definitions.runtime import Runtime
 from server.engine.iteration import IterationRunner
 from server.engine.progress import ProgressFlusher
+from server.engine.saver import OutcomeSaver
 from server.events import Event, EventHub
 from server.logformat import bind_run
 from server.store import queries
@@ -27,7 +29,7 @@ from server.store.database import Database
 from server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
 from server.store.limits import FIFO_EVERY, FairClaim, limits_of
 from server.store.run_control import FlushProgress
-from server.store.writes import Claim, SaveOutcome
+from server.store.writes import Claim
 
 log = logging.getLogger("taskloom.worker")
 
@@ -77,6 +79,7 @@ class Worker:
         self._progress = ProgressFlusher()
         self._limits = limits_of(runner.registry)
         self._claims = 0
+        self._saver = OutcomeSaver(database, hub, self._done)
         hub.on_due(self._wake.set)
         hub.on_request(self._pass_request)
 
@@ -101,14 +104,16 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         grace = self.options.shutdown_grace if grace is None else grace
-        pending = {f.task for f in self._inflight.values()}
+        pending = {f.task for f in self._inflight.values() if not f.task.done()}
         if pending:
             await asyncio.wait(pending, timeout=grace)
+        running = [f.task for f in self._inflight.values() if not f.task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await self._saver.drain()
         leftover = list(self._inflight)
-        for run_id in leftover:
-            self._inflight[run_id].task.cancel()
         if leftover:
-            await asyncio.gather(*(f.task for f in self._inflight.values()), return_exceptions=True)
             released = await self.database.run_write(
                 ReleaseRuns(self.worker_id, leftover, self.database.clock())
             )
@@ -180,39 +185,18 @@ class Worker:
         started = time.monotonic()
         try:
             outcome = await self.runner.run(row, self.worker_id, runtime)
-            seconds = time.monotonic() - started
-            saved = await self.database.run_write(SaveOutcome(outcome))
-            if saved:
-                data = {
-                    "definition_id": row["definition_id"],
-                    "seconds": seconds,
-                    "finished": outcome.finished,
-                }
-                self.hub.publish(Event("run", outcome.run_id, outcome.status, data))
-                for child in outcome.children:
-                    child_data = {"definition_id": child["definition_id"], "triggered": True}
-                    self.hub.publish(Event("run", child["id"], "PENDING", child_data))
-                if outcome.finished:
-                    level = logging.WARNING if outcome.status == "FAILED" else logging.INFO
-                    error = f": {outcome.error_message}" if outcome.error_message else ""
-                    log.log(level, "run %s %s%s", outcome.run_id, outcome.status, error)
-                else:
-                    log.debug("iteration ended: %s in %.3f s", outcome.status, seconds)
-                for log_row in outcome.logs:
-                    self.hub.publish(Event("log", outcome.run_id, data=log_row))
-                if outcome.status == "PENDING" or outcome.children:
-                    self.hub.notify_due()
-            else:
-                log.warning("run %s: lease lost before its outcome was saved", row["id"])
-        except asyncio.CancelledError:
-            raise
-        except Exception:
+        except Exception:  # (a CancelledError, from stop(), leaves it to be released)
             log.exception("run %s: the engine failed to finish its iteration", row["id"])
-        finally:
-            self._inflight.pop(row["id"], None)
-            self._slot_free.set()
-            if row["definition_id"] in self._limits:
-                self._wake.set()
+            self._done(row)
+            return
+        # The slot stays taken until the saver has written the outcome.
+        self._saver.add(row, outcome, time.monotonic() - started)
+
+    def _done(self, row: Mapping[Any, Any]) -> None:
+        self._inflight.pop(row["id"], None)
+        self._slot_free.set()
+        if row["definition_id"] in self._limits:
+            self._wake.set()
 
     # --- leases, requests, rescue ---------------------------------------------
 

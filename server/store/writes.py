@@ -236,6 +236,33 @@ class SaveOutcome(WriteOp[bool]):
         return [owners.get(o.run_id) == o.worker_id for o in outcomes]
 
 
+class SaveOutcomes(WriteOp[list[bool | Exception]]):
+    """A worker's finished iterations, one op for the batch: for each, True
+    (saved), False (lease lost) or the exception that kept it from being
+    saved. A failing outcome is retried alone, inside a savepoint, so it
+    fails only itself, as separate `SaveOutcome` ops would."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        self.outcomes = outcomes
+
+    def apply(self, conn: Connection) -> list[bool | Exception]:
+        ops = [SaveOutcome(o) for o in self.outcomes]
+        try:
+            with conn.begin_nested():
+                return list(SaveOutcome.apply_many(conn, ops))
+        except Exception as exc:
+            if len(ops) == 1:
+                return [exc]
+        results: list[bool | Exception] = []
+        for op in ops:
+            try:
+                with conn.begin_nested():
+                    results.append(SaveOutcome.apply_many(conn, [op])[0])
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+
 def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     """Logs, result history (capped) and children of the given outcomes."""
     log_rows = [row for o in outcomes for row in o.logs]

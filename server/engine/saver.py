@@ -1,0 +1,102 @@
+"""Writes the outcomes of finished iterations, many per transaction.
+
+An iteration hands its outcome over and its task ends; one flusher task
+writes whatever has gathered as a single `SaveOutcomes` and, once it is
+committed, announces each outcome and frees its slot. Iterations that end
+while a write is in flight go into the next one (group commit without a
+future, a queue entry and a task wake-up per run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from server.events import Event, EventHub
+from server.store.database import Database
+from server.store.outcome import Outcome
+from server.store.writes import SaveOutcomes
+
+log = logging.getLogger("taskloom.worker")
+
+Finished = tuple[Mapping[Any, Any], Outcome, float]  # the claimed row, its outcome, seconds
+
+
+class OutcomeSaver:
+    def __init__(
+        self, database: Database, hub: EventHub, on_done: Callable[[Mapping[Any, Any]], None]
+    ) -> None:
+        self.database = database
+        self.hub = hub
+        self.on_done = on_done
+        self._pending: list[Finished] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def add(self, row: Mapping[Any, Any], outcome: Outcome, seconds: float) -> None:
+        self._pending.append((row, outcome, seconds))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="taskloom-outcomes")
+
+    async def drain(self) -> None:
+        """Returns once every outcome handed over so far is written."""
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await self.database.run_write(
+                        SaveOutcomes([outcome for _row, outcome, _s in batch])
+                    )
+                except Exception as exc:
+                    results = [exc] * len(batch)
+                due = False
+                for (row, outcome, seconds), result in zip(batch, results, strict=True):
+                    try:
+                        due = self._announce(row, outcome, seconds, result) or due
+                    finally:
+                        self.on_done(row)
+                if due:
+                    self.hub.notify_due()
+        finally:
+            self._flusher = None
+
+    def _announce(
+        self, row: Mapping[Any, Any], outcome: Outcome, seconds: float, result: bool | Exception
+    ) -> bool:
+        """Publishes what a saved outcome changed; True if runs became due."""
+        extra = {"run_id": row["id"], "definition": row["definition_id"]}
+        if isinstance(result, Exception):
+            log.error(
+                "run %s: the engine failed to save its iteration",
+                row["id"],
+                exc_info=result,
+                extra=extra,
+            )
+            return False
+        if not result:
+            log.warning("run %s: lease lost before its outcome was saved", row["id"], extra=extra)
+            return False
+        data = {
+            "definition_id": row["definition_id"],
+            "seconds": seconds,
+            "finished": outcome.finished,
+        }
+        self.hub.publish(Event("run", outcome.run_id, outcome.status, data))
+        for child in outcome.children:
+            child_data = {"definition_id": child["definition_id"], "triggered": True}
+            self.hub.publish(Event("run", child["id"], "PENDING", child_data))
+        if outcome.finished:
+            level = logging.WARNING if outcome.status == "FAILED" else logging.INFO
+            if log.isEnabledFor(level):
+                error = f": {outcome.error_message}" if outcome.error_message else ""
+                log.log(level, "run %s %s%s", outcome.run_id, outcome.status, error, extra=extra)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug("iteration ended: %s in %.3f s", outcome.status, seconds, extra=extra)
+        for log_row in outcome.logs:
+            self.hub.publish(Event("log", outcome.run_id, data=log_row))
+        return outcome.status == "PENDING" or bool(outcome.children)
