@@ -3,7 +3,7 @@
 A claimed batch starts hundreds of iterations in one tick with the same
 budget; `asyncio.timeout` per iteration would arm (and cancel) one timer
 each. Here iterations whose deadlines fall in the same 10 ms slot share a
-timer, so most of them only join and leave a set. When a slot's timer
+timer (at most 100 a second), so most of them only join and leave a set. When a slot's timer
 fires, each iteration still in it is marked expired and its task cancelled;
 the iteration runner turns that cancellation into a TIMEOUT error.
 """
@@ -28,10 +28,9 @@ class Watch:
 
 
 class _Slot:
-    __slots__ = ("timer", "watches")
+    __slots__ = ("watches",)
 
-    def __init__(self, timer: asyncio.TimerHandle) -> None:
-        self.timer = timer
+    def __init__(self) -> None:
         self.watches: set[Watch] = set()
 
 
@@ -45,21 +44,18 @@ class Deadlines:
         key = math.ceil(deadline / SLOT)
         slot = self._slots.get(key)
         if slot is None:
-            loop = asyncio.get_running_loop()
-            slot = _Slot(loop.call_at(key * SLOT, self._expire, key))
-            self._slots[key] = slot
+            slot = self._slots[key] = _Slot()
+            asyncio.get_running_loop().call_at(key * SLOT, self._expire, key)
         watch = Watch(task, key)
         slot.watches.add(watch)
         return watch
 
     def done(self, watch: Watch) -> None:
+        # An emptied slot keeps its timer: the next iteration started in the
+        # same 10 ms joins it instead of arming another.
         slot = self._slots.get(watch.slot)
-        if slot is None:
-            return
-        slot.watches.discard(watch)
-        if not slot.watches:
-            slot.timer.cancel()
-            del self._slots[watch.slot]
+        if slot is not None:
+            slot.watches.discard(watch)
 
     def _expire(self, key: int) -> None:
         slot = self._slots.pop(key, None)
@@ -68,6 +64,3 @@ class Deadlines:
         for watch in slot.watches:
             watch.expired = True
             watch.task.cancel()
-
-    def __len__(self) -> int:
-        return sum(len(slot.watches) for slot in self._slots.values())

@@ -14,10 +14,11 @@ asyncpg) take the ordinary `Connection.execute` path.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import JSON, Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
@@ -25,22 +26,74 @@ from sqlalchemy.sql import Executable
 Processor = Callable[[Any], Any] | None
 
 
+def _json_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's bind processor, with the values most rows carry
+    (None, an empty dict) answered from what it gave once."""
+    null, empty = process(None), process({})
+
+    def fast(value: Any) -> Any:
+        if value is None:
+            return null
+        if type(value) is dict and not value:
+            return empty
+        return process(value)
+
+    return fast
+
+
+def _json_result(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's result processor, with "null" and "{}" read directly."""
+
+    def fast(value: Any) -> Any:
+        if value is None or value == "null":
+            return None
+        if value == "{}":
+            return {}
+        return process(value)
+
+    return fast
+
+
+def _result_processor(column: Any, dialect: Dialect) -> Processor:
+    process: Processor = column.type._cached_result_processor(dialect, None)
+    if isinstance(column.type, JSON) and process is not None:
+        return _json_result(process)
+    return process
+
+
 _FROM_ROW = object()
 
 
 class _Compiled:
+    """The positional parameters of a compiled statement: the row's values
+    fetched in one C call, fixed values slotted in, then only the columns
+    that have a processor (JSON, booleans) converted."""
+
     def __init__(
         self, sql: str, names: list[str], fixed: list[Any], processors: list[Processor]
     ) -> None:
         self.sql = sql
-        self.plan = list(zip(names, fixed, processors, strict=True))
+        from_row = [name for name, value in zip(names, fixed, strict=True) if value is _FROM_ROW]
+        self._get = _getter(from_row)
+        self._fixed = [(i, value) for i, value in enumerate(fixed) if value is not _FROM_ROW]
+        self._process = [(i, p) for i, p in enumerate(processors) if p is not None]
 
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        values = []
-        for name, fixed, process in self.plan:
-            value = row[name] if fixed is _FROM_ROW else fixed
-            values.append(value if process is None else process(value))
-        return tuple(values)
+    def params(self, row: dict[str, Any]) -> list[Any]:
+        values = self._get(row)
+        for i, value in self._fixed:
+            values.insert(i, value)
+        for i, process in self._process:
+            values[i] = process(values[i])
+        return values
+
+
+def _getter(names: list[str]) -> Callable[[dict[str, Any]], list[Any]]:
+    if not names:
+        return lambda _row: []
+    get = operator.itemgetter(*names)
+    if len(names) == 1:
+        return lambda row: [get(row)]
+    return lambda row: list(get(row))
 
 
 class FastStatement:
@@ -67,7 +120,10 @@ class FastStatement:
             # A bind with a value of its own (`.values(worker_id=None)`) is
             # fixed; the others come from each row.
             fixed.append(_FROM_ROW if bind.required else bind.effective_value)
-            processors.append(bind.type._cached_bind_processor(dialect))
+            process = bind.type._cached_bind_processor(dialect)
+            if isinstance(bind.type, JSON) and process is not None:
+                process = _json_bind(process)
+            processors.append(process)
         made = _Compiled(compiled.string, names, fixed, processors)
         self._compiled[id(dialect)] = made
         return made
@@ -115,17 +171,18 @@ def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | 
 
 class _RowReader:
     """Turns driver rows of every column of a table into dicts, with
-    SQLAlchemy's own result processors (JSON columns)."""
+    SQLAlchemy's own result processors (JSON columns, booleans)."""
 
     def __init__(self, table: Any, dialect: Dialect) -> None:
         self.names = [c.name for c in table.columns]
-        self.processors = [c.type._cached_result_processor(dialect, None) for c in table.columns]
+        processors = [(c.name, _result_processor(c, dialect)) for c in table.columns]
+        self._process = [(name, p) for name, p in processors if p is not None]
 
     def read(self, values: Sequence[Any]) -> dict[str, Any]:
-        return {
-            name: value if process is None else process(value)
-            for name, process, value in zip(self.names, self.processors, values, strict=True)
-        }
+        row = dict(zip(self.names, values, strict=True))
+        for name, process in self._process:
+            row[name] = process(row[name])
+        return row
 
 
 _READERS: dict[tuple[str, int], _RowReader] = {}
