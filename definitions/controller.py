@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime
@@ -32,16 +33,20 @@ def current_run() -> TaskController[Any]:
     return controller
 
 
-def new_id() -> str:
-    """A time-ordered id (UUIDv7 layout) so ids sort by creation."""
-    import os
-    import time
+_RAND_BITS = (1 << 76) - 1
+_VERSION_7 = 0x7 << 76
+_VARIANT_CLEAR = ~(0xC << 60)
+_VARIANT_RFC = 0x8 << 60
 
+
+def new_id() -> str:
+    """A time-ordered id (UUIDv7 layout) so ids sort by creation; the same
+    text as `str(uuid.UUID(...))`, formatted directly (triggers make many)."""
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms << 80) | (0x7 << 76) | (rand & ((1 << 76) - 1))
-    value = (value & ~(0xC << 60)) | (0x8 << 60)
-    return str(uuid.UUID(int=value))
+    value = (ms << 80) | _VERSION_7 | (rand & _RAND_BITS)
+    h = f"{(value & _VARIANT_CLEAR) | _VARIANT_RFC:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class TaskController(Generic[InputT]):

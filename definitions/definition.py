@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable
 from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
@@ -15,6 +16,10 @@ from definitions.responses import Response
 from definitions.retry import NO_RETRY, Retry
 
 InputT = TypeVar("InputT", bound=BaseModel)
+
+# Per input model: whether `parse_input(None).model_dump(mode="json")` is
+# known to be `{}` without running pydantic (see `TaskDefinition.empty_input`).
+_EMPTY_INPUT: dict[type[BaseModel], bool] = {}
 
 
 class AnyInput(BaseModel):
@@ -90,6 +95,18 @@ class TaskDefinition(Generic[InputT]):
             raise InvalidInput(f"invalid input for {cls.id!r}", errors=errors) from None
 
     @classmethod
+    def empty_input(cls) -> dict[str, Any] | None:
+        """A fresh `{}` when that is what `parse_input(None).model_dump(mode=
+        "json")` gives without a doubt: the input model declares no fields,
+        validators, serializers or post-init hook and overrides neither
+        validation nor dumping. None otherwise (then validate as usual)."""
+        model = cls.input_model
+        known = _EMPTY_INPUT.get(model)
+        if known is None:
+            known = _EMPTY_INPUT[model] = _plain_empty(model)
+        return {} if known else None
+
+    @classmethod
     def input_schema(cls) -> dict[str, Any]:
         return cls.input_model.model_json_schema()
 
@@ -124,6 +141,23 @@ class TaskDefinition(Generic[InputT]):
     def concurrency_key(self, input: InputT) -> str | None:
         """The key `concurrency_per_key` counts runs by (None: not limited)."""
         return None
+
+
+def _plain_empty(model: type[BaseModel]) -> bool:
+    decorators = model.__pydantic_decorators__
+    return (
+        not model.model_fields
+        and not model.model_computed_fields
+        and not any(getattr(decorators, f.name) for f in dataclasses.fields(decorators))
+        and model.__pydantic_post_init__ is None
+        and not getattr(model, "__pydantic_root_model__", False)
+        and not any(
+            name in vars(klass)
+            for klass in model.__mro__[: model.__mro__.index(BaseModel)]
+            for name in ("model_validate", "model_dump", "__init__")
+        )
+        and model.__pydantic_complete__
+    )
 
 
 DefinitionRef = type[TaskDefinition[Any]] | str

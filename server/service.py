@@ -22,7 +22,7 @@ from server.store import queries
 from server.store.control import Abort
 from server.store.database import Database
 from server.store.paging import LogFilter, PageSlice, RunFilter, encode_cursor, page_size
-from server.store.rows import concurrency_key_of, due_after, new_run_row
+from server.store.rows import another_run_row, concurrency_key_of, due_after, new_run_row
 from server.store.run_control import InsertIdempotent
 from server.store.writes import InsertLogs, InsertRuns
 from server.views import LogView, Page, ResultView, RunView
@@ -73,6 +73,18 @@ class TaskService(RunControl):
         """Validates input and applies the definition's own checks and its
         `on_before_trigger`; returns the input as it will be stored."""
         definition = self.registry.resolve(ref)
+        return await self._prepare_input(definition, raw, _hookless(definition))
+
+    async def _prepare_input(
+        self, definition: type[TaskDefinition[Any]], raw: Any, hookless: bool
+    ) -> dict[str, Any]:
+        """`prepare_input` of a resolved definition; `hookless`: it has no
+        input checks or `on_before_trigger` of its own (`_hookless`), so no
+        input (None) needs no validation when the model is empty."""
+        if raw is None and hookless:
+            empty = definition.empty_input()
+            if empty is not None:
+                return empty
         model = definition.parse_input(raw)
         instance = definition()
         try:
@@ -103,24 +115,9 @@ class TaskService(RunControl):
         simulate: bool = False,
     ) -> dict[str, Any]:
         definition = self.registry.resolve(ref)
-        if raw is not None and not isinstance(raw, str | int | float | bool):
-            try:
-                size = len(json.dumps(raw, default=str).encode())
-            except (TypeError, ValueError):
-                size = 0
-            if size > self.max_input_bytes:
-                raise _bad("input", f"must be at most {self.max_input_bytes} bytes of JSON")
-        if delay is not None and delay < 0:
-            raise _bad("delay", "must not be negative")
-        if delay is not None and run_at is not None:
-            raise _bad("runAt", "give either a delay or a time, not both")
-        if name is not None and len(name) > 500:
-            raise _bad("name", "must be at most 500 characters")
-        if not -1_000_000 <= priority <= 1_000_000:
-            raise _bad("priority", "must be between -1000000 and 1000000")
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
-            raise _bad("idempotencyKey", "must be 1 to 200 characters")
-        data = await self.prepare_input(definition, raw)
+        self._check_size(raw)
+        self._check_options(name, delay, run_at, priority, idempotency_key)
+        data = await self._prepare_input(definition, raw, _hookless(definition))
         return new_run_row(
             definition_id=definition.id,
             input=data,
@@ -134,6 +131,34 @@ class TaskService(RunControl):
             simulate=simulate,
             concurrency_key=concurrency_key_of(definition, data),
         )
+
+    def _check_size(self, raw: Any) -> None:
+        if raw is not None and not isinstance(raw, str | int | float | bool):
+            try:
+                size = len(json.dumps(raw, default=str).encode())
+            except (TypeError, ValueError):
+                size = 0
+            if size > self.max_input_bytes:
+                raise _bad("input", f"must be at most {self.max_input_bytes} bytes of JSON")
+
+    @staticmethod
+    def _check_options(
+        name: str | None,
+        delay: float | None,
+        run_at: datetime | None,
+        priority: int,
+        idempotency_key: str | None,
+    ) -> None:
+        if delay is not None and delay < 0:
+            raise _bad("delay", "must not be negative")
+        if delay is not None and run_at is not None:
+            raise _bad("runAt", "give either a delay or a time, not both")
+        if name is not None and len(name) > 500:
+            raise _bad("name", "must be at most 500 characters")
+        if not -1_000_000 <= priority <= 1_000_000:
+            raise _bad("priority", "must be between -1000000 and 1000000")
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
+            raise _bad("idempotencyKey", "must be 1 to 200 characters")
 
     async def trigger(
         self,
@@ -183,11 +208,11 @@ class TaskService(RunControl):
             await self._insert_in_session(session, row)
             return self._view(row)
         if idempotency_key is not None:
-            created, found = await self.database.run_write(InsertIdempotent(row))
+            created, found = await self.database.run_write(InsertIdempotent(row), inline=True)
             if not created:
                 return self._view(found)
         else:
-            await self.database.run_write(InsertRuns([row]))
+            await self.database.run_write(InsertRuns([row]), inline=True)
         self._announce([row])
         return self._view(row)
 
@@ -209,24 +234,55 @@ class TaskService(RunControl):
         if who is not None:
             created_by = who.owner
         now = self.database.clock()
-        rows = [
-            await self._row(
-                definition,
-                raw,
-                name=None,
-                delay=delay,
-                run_at=run_at,
-                priority=priority,
-                parent_id=None,
-                created_by=created_by,
-                now=now,
-            )
-            for raw in inputs
-        ]
-        if rows:
-            await self.database.run_write(InsertRuns(rows))
-            self._announce(rows)
-        return [self._view(row) for row in rows]
+        # What is the same for every run is checked and built once, in the
+        # order `_row` checks it: the first input's size comes first.
+        hookless = _hookless(chosen)
+        keyed = getattr(chosen, "concurrency_per_key", None) is not None
+        template: dict[str, Any] | None = None
+        rows: list[dict[str, Any]] = []
+        for raw in inputs:
+            self._check_size(raw)
+            if template is None:
+                self._check_options(None, delay, run_at, priority, None)
+            data = await self._prepare_input(chosen, raw, hookless)
+            key = concurrency_key_of(chosen, data) if keyed else None
+            if template is None:
+                template = new_run_row(
+                    definition_id=chosen.id,
+                    input=data,
+                    now=now,
+                    run_at=due_after(now, run_at if run_at is not None else delay),
+                    priority=priority,
+                    created_by=created_by,
+                    concurrency_key=key,
+                )
+                rows.append(template)
+            else:
+                rows.append(another_run_row(template, data, key))
+        if not rows:
+            return []
+        await self.database.run_write(InsertRuns(rows), inline=True)
+        self._announce(rows)
+        return self._sibling_views(rows)
+
+    def _sibling_views(self, rows: list[dict[str, Any]]) -> list[RunView]:
+        """The views of rows made by `another_run_row` from `rows[0]`: equal
+        but for id and input, so the others are copies of the first view
+        with those two fields set as `RunView.from_row` sets them (a test
+        holds them to `from_row`)."""
+        first = self._view(rows[0])
+        views = [first]
+        base = getattr(first, "__dict__", None)
+        if base is None:  # a view without __dict__ (slots): build each
+            return views + [self._view(row) for row in rows[1:]]
+        for row in rows[1:]:
+            view = object.__new__(RunView)  # frozen: fill its fields directly
+            fields = vars(view)
+            fields.update(base)
+            fields["id"] = row["id"]
+            fields["input"] = row["input"] or {}
+            views.append(view)
+        return views
 
     def _announce(self, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
@@ -242,7 +298,9 @@ class TaskService(RunControl):
         """A waiting run is ABORTED at once; a running one when its
         iteration ends. Aborting a finished run is a Conflict."""
         await self.get(run_id, actor=actor)
-        action, row = await self.database.run_write(Abort(run_id, message, self.database.clock()))
+        action, row = await self.database.run_write(
+            Abort(run_id, message, self.database.clock()), inline=True
+        )
         if action == "requested":
             self.hub.notify_request(run_id, "ABORT")
         else:
@@ -469,6 +527,18 @@ class TaskService(RunControl):
         from server.live import follow_logs
 
         return follow_logs(self, run_id)
+
+
+def _hookless(definition: type[TaskDefinition[Any]]) -> bool:
+    """True when preparing an input runs no code of the definition's own: it
+    overrides neither `validate_input` nor `on_before_trigger`, nor how an
+    instance is made."""
+    return (
+        definition.validate_input is TaskDefinition.validate_input
+        and definition.on_before_trigger is TaskDefinition.on_before_trigger
+        and definition.__init__ is TaskDefinition.__init__
+        and definition.__new__ is TaskDefinition.__new__
+    )
 
 
 def _first_page(found: PageSlice, view: Callable[[Any], T]) -> Page[T]:

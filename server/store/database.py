@@ -1,7 +1,9 @@
 """The connector interface: one per database, the same for every caller.
 
 `write` sends an operation to the process's single writer, which commits it
-together with whatever else is queued (group commit). `read` runs a function
+together with whatever else is queued (group commit); `write_inline` may
+commit a single caller-facing write on the caller's thread instead, when
+that cannot wait (SQLite). `read` runs a function
 on a pooled connection. Driver errors never leave this package: they are
 wrapped in `StoreError`.
 """
@@ -53,9 +55,20 @@ class Database(abc.ABC):
         has no such channel: other processes' changes are seen by polling."""
         del hub
 
-    async def run_write(self, op: WriteOp[T]) -> T:
+    async def write_inline(self, op: WriteOp[Any]) -> Any:
+        """`write` for one caller-facing write (a trigger, an abort) that
+        wants the shortest path to its commit. Databases that have one (see
+        SQLiteDatabase) commit it on the caller's thread when that cannot
+        wait on anyone; the others, and every other case, queue it to the
+        writer like `write`. The caller sees the same results and errors."""
+        return await self.write(op)
+
+    async def run_write(self, op: WriteOp[T], *, inline: bool = False) -> T:
+        """`write`, with driver errors wrapped in StoreError; `inline`:
+        through `write_inline` (only for single user-facing writes: the
+        engine's own writes rely on group commit)."""
         try:
-            result: T = await self.write(op)
+            result: T = await (self.write_inline(op) if inline else self.write(op))
             return result
         except TaskloomError:
             raise

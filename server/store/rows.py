@@ -75,3 +75,16 @@ def concurrency_key_of(definition: Any, input: dict[str, Any]) -> str | None:
         return None
     key = definition().concurrency_key(definition.parse_input(input))
     return None if key is None else str(key)[:200]
+
+
+def another_run_row(
+    template: dict[str, Any], input: dict[str, Any], concurrency_key: str | None
+) -> dict[str, Any]:
+    """A new run like `template` (from `new_run_row`, of a bulk trigger) but
+    for its own id, input and concurrency key; same keys in the same order."""
+    row = template.copy()
+    row["id"] = new_id()
+    row["input"] = input
+    row["state"] = {}
+    row["concurrency_key"] = concurrency_key
+    return row

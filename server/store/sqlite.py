@@ -1,9 +1,17 @@
 """SQLite: one writer thread on the stdlib driver, readers on aiosqlite.
 
-Every write of the process goes through one thread that holds one
-connection and commits whatever is queued as one transaction (`BEGIN
-IMMEDIATE`), so callers that arrive together share a commit. Reads use the
-async engine (aiosqlite) and WAL lets them run beside the writer.
+Writes of the process go through one thread that holds one connection and
+commits whatever is queued as one transaction (`BEGIN IMMEDIATE`), so
+callers that arrive together share a commit. Reads use the async engine
+(aiosqlite) and WAL lets them run beside the writer.
+
+A single caller-facing write (`write_inline`: a trigger, an abort) skips the
+hop to that thread when nothing is queued: it is committed on the caller's
+thread, on a second connection whose `busy_timeout` is 0, so its `BEGIN
+IMMEDIATE` either gets the write lock at once or fails at once ("database
+is locked": the writer thread or another process is writing), and then the
+write is queued as usual. The event loop never waits on a lock. Only with
+`synchronous` NORMAL or OFF, where a commit does not fsync.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import queue
 import random
 import sqlite3
@@ -21,9 +30,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from definitions.errors import StoreError
-from server.store.batch import WriteOp, run_batch
+from server.store.batch import WriteOp, apply_grouped, run_batch
 from server.store.database import Database
 
 T = TypeVar("T")
@@ -32,6 +42,8 @@ MAX_BATCH = 2_000
 CHECKPOINT_EVERY = 200  # commits
 CHECKPOINT_SECONDS = 1.0
 LOCK_RETRY_SECONDS = 30.0
+# Levels at which a commit does not fsync, so it may run on the event loop.
+INLINE_SYNCHRONOUS = frozenset({"OFF", "NORMAL"})
 
 
 def _pragmas(
@@ -84,9 +96,22 @@ class SQLiteDatabase(Database):
         self._thread: threading.Thread | None = None
         self._busy_timeout_ms = busy_timeout_ms
         self._checkpointer: threading.Thread | None = None
-        self._commits = 0
+        self._commits = itertools.count(1)  # next() is atomic: both paths count
         self._checkpoint_due = threading.Event()
         self._stop_checkpoints = threading.Event()
+        # The inline path (write_inline): its own connection, never waiting.
+        path = self._writer_engine.url.database
+        self._inline_enabled = synchronous.upper() in INLINE_SYNCHRONOUS and bool(
+            path and path != ":memory:" and not path.startswith("file:")
+        )
+        self._inline_engine: Engine = create_engine(
+            _sync_url(url), poolclass=NullPool, connect_args={"check_same_thread": False}
+        )
+        event.listen(self._inline_engine, "connect", _pragmas(synchronous.upper(), 0, writer=True))
+        self._inline_conn: Connection | None = None
+        # Held only while an inline write runs, taken without waiting: event
+        # loops in several threads may share this object.
+        self._inline_lock = threading.Lock()
 
     @staticmethod
     def _begin_immediate(conn: Connection) -> None:
@@ -117,6 +142,13 @@ class SQLiteDatabase(Database):
             self._checkpoint_due.set()
             await asyncio.to_thread(self._checkpointer.join)
             self._checkpointer = None
+        # An inline write of another thread's loop may be finishing.
+        await asyncio.to_thread(self._inline_lock.acquire)
+        try:
+            self._drop_inline()
+        finally:
+            self._inline_lock.release()
+        self._inline_engine.dispose()
         self._writer_engine.dispose()
         await self.engine.dispose()
 
@@ -142,6 +174,70 @@ class SQLiteDatabase(Database):
         future: asyncio.Future[Any] = loop.create_future()
         self._queue.put((op, future, loop))
         return await future
+
+    async def write_inline(self, op: WriteOp[Any]) -> Any:
+        """Commits `op` on the caller's thread when nothing is queued and the
+        write lock is free at once; otherwise (or with synchronous FULL or
+        EXTRA) queues it to the writer thread. Same results and errors as
+        `write`; never waits on a lock."""
+        if (
+            self._inline_enabled
+            and self._thread is not None
+            and self._queue.empty()
+            and self._inline_lock.acquire(blocking=False)
+        ):
+            try:
+                outcome = self._apply_inline(op)
+            finally:
+                self._inline_lock.release()
+            if outcome is not None:
+                ok, value = outcome
+                if ok:
+                    return value
+                raise value
+        return await self.write(op)
+
+    def _apply_inline(self, op: WriteOp[Any]) -> tuple[bool, Any] | None:
+        """(ok, result or exception) as `run_batch` gives for one op, or None
+        when the write lock was not free at once: nothing was written."""
+        conn = self._inline_conn
+        if conn is None:
+            try:
+                # The PRAGMAs (WAL) may need a lock: failing, the writer copes.
+                conn = self._inline_conn = self._inline_engine.connect()
+            except Exception:
+                return None
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            driver.execute("BEGIN IMMEDIATE")  # busy_timeout=0: fails at once
+        except Exception as exc:
+            if not _is_locked(exc):  # not the lock: start again on a new connection
+                self._drop_inline()
+            return None
+        try:
+            # The pysqlite dialect's own BEGIN is a no-op; commit and rollback
+            # end the transaction begun above.
+            with conn.begin():
+                value = apply_grouped(conn, [op])[0]
+        except Exception as exc:
+            if driver.in_transaction:  # not ended by the rollback: start afresh
+                self._drop_inline()
+            if _is_locked(exc):  # rolled back: the writer thread retries it
+                return None
+            return (False, exc)
+        self._count_commit()
+        return (True, value)
+
+    def _drop_inline(self) -> None:
+        conn, self._inline_conn = self._inline_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _count_commit(self) -> None:
+        if next(self._commits) % CHECKPOINT_EVERY == 0:
+            self._checkpoint_due.set()
 
     # --- the writer thread --------------------------------------------------
 
@@ -178,10 +274,7 @@ class SQLiteDatabase(Database):
                     functools.partial(self._transaction, conn), [j[0] for j in jobs]
                 )
                 self._resolve(jobs, outcomes)
-                self._commits += 1
-                if self._commits >= CHECKPOINT_EVERY:
-                    self._commits = 0
-                    self._checkpoint_due.set()
+                self._count_commit()
                 if stop:
                     return
         finally:
