@@ -28,6 +28,7 @@ from server.engine.lifecycle import RunPosition, Transition, decide
 from server.store.outcome import Outcome
 from server.store.rows import concurrency_key_of, due_after, new_run_row
 
+HOOKS = ("on_done", "on_abort", "on_error", "on_max_iterations", "on_retry")
 ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ChildLister = Callable[[str], Awaitable[list[Any]]]
@@ -67,6 +68,8 @@ class _Traits:
         self.timeout = float(definition.iteration_timeout)
         self.is_async = definition.is_async()
         self.capture_level = capture.level_of(definition)
+        instance = definition()
+        self.hooks = frozenset(name for name in HOOKS if hooks.overrides(instance, name))
 
 
 class IterationRunner:
@@ -173,7 +176,8 @@ class IterationRunner:
                 text = exc.message if isinstance(exc, TaskloomError) else str(exc)
                 failed = Error(text or type(exc).__name__, type(exc).__name__)
                 transition = decide(position, failed, now)
-        if instance is not None and transition.hook and hooks.overrides(instance, transition.hook):
+        overridden = self._traits_of(definition).hooks if definition else frozenset()
+        if instance is not None and transition.hook in overridden:
             await self._hook(instance, transition, row, log_rows)
         outcome = self._outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
@@ -181,7 +185,7 @@ class IterationRunner:
         if isinstance(response, Done) and response.message and transition.status == "SUCCEEDED":
             outcome.status_message = response.message[:500]  # done(message=...): the last word
         retrying = transition.new_attempt and instance is not None
-        if retrying and instance is not None and hooks.overrides(instance, "on_retry"):
+        if retrying and instance is not None and "on_retry" in overridden:
             outcome.new_input = await self._on_retry(instance, row, transition, log_rows)
         return outcome
 

@@ -15,7 +15,7 @@ from definitions.retry import Retry
 from server.store.rows import due_after
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunPosition:
     """What the engine knows of the run when its iteration ends."""
 
@@ -28,7 +28,7 @@ class RunPosition:
     pause_requested: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Transition:
     status: str
     state: dict[str, Any]

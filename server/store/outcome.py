@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """The end of one iteration of one run, written in one transaction with
     its logs, its result-history record and the children it triggered."""
