@@ -18,7 +18,7 @@ from server.store.leases import RescueExpired
 from server.store.models import runs
 from server.store.outcome import Outcome
 from server.store.rows import new_run_row
-from server.store.writes import Claim, InsertRuns, SaveOutcome
+from server.store.writes import Claim, InsertRuns, SaveOutcome, SaveOutcomes
 from server.taskloom import Taskloom
 
 
@@ -192,3 +192,22 @@ async def test_a_failing_read_is_a_store_error(app: Taskloom) -> None:
 
     with pytest.raises(StoreError, match="read failed"):
         await app.database.read(broken)
+
+
+async def test_a_batch_of_outcomes_isolates_one_that_cannot_be_written(app: Taskloom) -> None:
+    made = await app.service.trigger_many(Job.id, [{} for _ in range(3)])
+    assert len(await claim(app, "saver", limit=3)) == 3
+    now = time.time()
+    # A child whose id is taken: its parent's outcome cannot be written.
+    clash = new_run_row(run_id=made[0].id, definition_id=Job.id, input={}, now=now, run_at=now)
+    outcomes = [
+        outcome(made[0].id, "saver"),
+        outcome(made[1].id, "saver", children=[clash]),
+        outcome(made[2].id, "intruder"),
+    ]
+    saved = await app.database.run_write(SaveOutcomes(outcomes))
+    assert saved[0] is True
+    assert isinstance(saved[1], Exception)
+    assert saved[2] is False
+    statuses = [(await app.service.get(run.id)).status for run in made]
+    assert statuses == [TaskStatus.SUCCEEDED, TaskStatus.RUNNING, TaskStatus.RUNNING]
