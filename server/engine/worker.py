@@ -54,6 +54,7 @@ def new_worker_id() -> str:
 class InFlight:
     task: asyncio.Task[None]
     runtime: Runtime
+    row: RowMapping
 
 
 class Worker:
@@ -72,6 +73,10 @@ class Worker:
         self.executor = executor
         self.worker_id = new_worker_id()
         self._inflight: dict[str, InFlight] = {}
+        # Of those, runs whose iteration has ended and whose outcome the
+        # saver is writing: their slots count as free, so the next claim
+        # can share a transaction with that write.
+        self._saving = 0
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._stopping = False
@@ -79,13 +84,13 @@ class Worker:
         self._progress = ProgressFlusher()
         self._limits = limits_of(runner.registry)
         self._claims = 0
-        self._saver = OutcomeSaver(database, hub, self._done)
+        self._saver = OutcomeSaver(database, hub, self._saved)
         hub.on_due(self._wake.set)
         hub.on_request(self._pass_request)
 
     @property
     def busy(self) -> int:
-        return len(self._inflight)
+        return len(self._inflight) - self._saving
 
     def wake(self) -> None:
         self._wake.set()
@@ -128,8 +133,8 @@ class Worker:
         definitions = [d.id for d in self.runner.registry]
         low_water = max(1, self.options.concurrency // 4)
         while not self._stopping:
-            free = self.options.concurrency - len(self._inflight)
-            if free < low_water and self._inflight:
+            free = self.options.concurrency - self.busy
+            if free < low_water and self.busy:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
@@ -163,7 +168,7 @@ class Worker:
         for row in rows:
             runtime = self.runner.runtime_for(row)
             task = asyncio.create_task(self._execute(row, runtime))
-            self._inflight[row["id"]] = InFlight(task, runtime)
+            self._inflight[row["id"]] = InFlight(task, runtime, row)
             self.hub.publish(Event("run", row["id"], "RUNNING"))
         return rows
 
@@ -189,11 +194,22 @@ class Worker:
             log.exception("run %s: the engine failed to finish its iteration", row["id"])
             self._done(row)
             return
-        # The slot stays taken until the saver has written the outcome.
+        # The run stays in _inflight (its lease renewed) until the saver has
+        # written the outcome; its slot is free for the next claim now.
+        self._saving += 1
+        self._slot_free.set()
         self._saver.add(row, outcome, time.monotonic() - started)
 
+    def _saved(self, row: Mapping[Any, Any]) -> None:
+        self._saving -= 1
+        self._done(row)
+
     def _done(self, row: Mapping[Any, Any]) -> None:
-        self._inflight.pop(row["id"], None)
+        # By identity: once its outcome is committed, the run may already
+        # have been claimed again (a continue_) under the same id.
+        entry = self._inflight.get(row["id"])
+        if entry is not None and entry.row is row:
+            del self._inflight[row["id"]]
         self._slot_free.set()
         if row["definition_id"] in self._limits:
             self._wake.set()
