@@ -1,53 +1,64 @@
-"""Validation, once per distinct document.
+"""Parsing and validation, once per distinct document.
 
-graphql-core validates every request's document against every rule (the
-standard ones plus the depth, alias and introspection limits), which costs
-more than executing a small query. The rules are fixed when the schema is
-built, so the result depends on the document text alone: `ValidationMemo`
-remembers it (errors or none) for the last `size` distinct documents.
-strawberry's own `ValidationCache` cannot, because the limiters create new
-rule classes for every operation and the cache key includes them.
+graphql-core parses and validates every request's document (validation
+against every rule: the standard ones plus the depth, alias and
+introspection limits), which costs more than executing a small query. The
+parse options and the rules are fixed when the schema is built, so both
+results depend on the document text alone: `DocumentMemo` remembers the
+parsed document (when it parsed) and the validation errors (none when
+valid) for the last `size` distinct documents. strawberry's own
+`ValidationCache` cannot, because its limiters create new rule classes for
+every operation and the cache key includes them.
+
+graphql-core never changes a parsed `DocumentNode`, so one may serve many
+requests (strawberry's `ParserCache` relies on the same).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
+from graphql import DocumentNode
 
-Memo = OrderedDict[str, list[Any]]
-
-
-def validation_memo(size: int = 1_000) -> Callable[[], SchemaExtension]:
-    """A factory of extensions sharing one memo of `size` documents."""
-    memo: Memo = OrderedDict()
-
-    def make() -> SchemaExtension:
-        return ValidationMemo(memo, size)
-
-    return make
+# Documents larger than this are parsed every time (they are rare, and a
+# memo of large syntax trees would hold a lot of memory).
+MAX_MEMO_DOCUMENT = 20_000
 
 
-class ValidationMemo(SchemaExtension):
-    def __init__(self, memo: Memo, size: int) -> None:
-        self.memo = memo
+class DocumentMemo:
+    """Parsed documents and validation results by document text (LRU)."""
+
+    def __init__(self, size: int = 1_000) -> None:
         self.size = size
+        self.documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        self.validations: OrderedDict[str, list[Any]] = OrderedDict()
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        query = context.query
-        known = self.memo.get(query) if query is not None else None
-        if known is not None and context.pre_execution_errors is None:
-            self.memo.move_to_end(query)  # type: ignore[arg-type]
-            # A list (empty when valid) tells strawberry not to validate again.
-            context.pre_execution_errors = list(known)
-            yield
-            return
-        yield
-        errors = context.pre_execution_errors
-        if query is not None and errors is not None and known is None:
-            self.memo[query] = list(errors)
-            if len(self.memo) > self.size:
-                self.memo.popitem(last=False)
+    def document(self, query: str) -> DocumentNode | None:
+        found = self.documents.get(query)
+        if found is not None:
+            self.documents.move_to_end(query)
+        return found
+
+    def remember_document(self, query: str, document: DocumentNode) -> None:
+        if len(query) <= MAX_MEMO_DOCUMENT:
+            _put(self.documents, query, document, self.size)
+
+    def validation(self, query: str) -> list[Any] | None:
+        """The errors validation found in `query` (empty: valid), or None
+        when it was not validated yet."""
+        found = self.validations.get(query)
+        if found is not None:
+            self.validations.move_to_end(query)
+            return list(found)
+        return None
+
+    def remember_validation(self, query: str, errors: list[Any]) -> None:
+        _put(self.validations, query, list(errors), self.size)
+
+
+def _put(memo: OrderedDict[str, Any], key: str, value: Any, size: int) -> None:
+    memo[key] = value
+    memo.move_to_end(key)
+    while len(memo) > size:
+        memo.popitem(last=False)

@@ -1,16 +1,16 @@
 """Who may call the API, and how much one operation may ask for.
 
-* `RequireAuthentication`: with authentication on, every operation needs the
+* `OperationGuard`: with authentication on, every operation needs the
   actor that `server/auth` put on the context (`UNAUTHENTICATED` otherwise);
   only pure introspection (`__schema`, `__type`, `__typename`) is answered
   without one, so GraphiQL can show the docs before a token is pasted.
   What an authenticated actor may do is decided by the service it acts
   through (`info.context.service` is bound to the actor): `NOT_FOUND` for a
   user's view of other people's runs, `FORBIDDEN` for what its role may not do.
-* `security_extensions(limits)`: strawberry's own `QueryDepthLimiter`,
-  `MaxAliasesLimiter` (which counts aliases reached through fragment spreads)
-  and `MaxTokensLimiter`, a cap on the document's size, and optionally
-  `DisableIntrospection`.
+* `security_extensions(limits)`: the same extension also applies the rules
+  of strawberry's own `QueryDepthLimiter`, `MaxAliasesLimiter` (which counts
+  aliases reached through fragment spreads) and `MaxTokensLimiter`, a cap on
+  the document's size, and optionally `DisableIntrospection`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -38,7 +40,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from schema.memo import validation_memo
+from schema.memo import DocumentMemo
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 
@@ -96,9 +98,65 @@ def unauthenticated() -> GraphQLError:
     )
 
 
-class RequireAuthentication(SchemaExtension):
-    """Refuses to execute an operation without an actor when the context says
-    authentication is required (`context.auth_required`)."""
+class OperationGuard(SchemaExtension):
+    """Every per-operation check in one extension (strawberry runs each
+    extension's hooks around every phase of every operation, so one
+    extension costs less than six):
+
+    * refuses a document larger than `max_document_bytes` before parsing it;
+    * parses with strawberry's `MaxTokensLimiter` limit and validates with
+      the rules of its `QueryDepthLimiter`, `MaxAliasesLimiter` and (when
+      introspection is off) `DisableIntrospection`, built once;
+    * parses and validates each distinct document once (`DocumentMemo`);
+    * refuses to execute an operation without an actor when the context says
+      authentication is required (`context.auth_required`).
+    """
+
+    def __init__(self, shared: GuardSettings) -> None:
+        self.shared = shared
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        shared = self.shared
+        query = context.query
+        if query is not None and len(query.encode("utf-8", "replace")) > shared.max_bytes:
+            raise GraphQLError(
+                f"Document is larger than {shared.max_bytes} bytes",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        context.parse_options["max_tokens"] = shared.max_tokens
+        context.validation_rules = context.validation_rules + shared.rules
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query
+        if query is None or context.graphql_document is not None:
+            yield
+            return
+        known = self.shared.memo.document(query)
+        if known is not None:
+            context.graphql_document = known  # strawberry then skips parsing
+            yield
+            return
+        yield
+        if context.graphql_document is not None:
+            self.shared.memo.remember_document(query, context.graphql_document)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query
+        memo = self.shared.memo
+        known = memo.validation(query) if query is not None else None
+        if known is not None and context.pre_execution_errors is None:
+            # A list (empty when valid) tells strawberry not to validate again.
+            context.pre_execution_errors = known
+            yield
+            return
+        yield
+        errors = context.pre_execution_errors
+        if query is not None and errors is not None and known is None:
+            memo.remember_validation(query, errors)
 
     def on_execute(self) -> Iterator[None]:
         context: Any = self.execution_context.context
@@ -110,37 +168,33 @@ class RequireAuthentication(SchemaExtension):
         yield
 
 
-class DocumentSizeLimiter(SchemaExtension):
-    """Refuses a document larger than `max_bytes` before parsing it."""
+@dataclass(frozen=True)
+class GuardSettings:
+    """What every `OperationGuard` of one schema shares."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-
-    def on_operation(self) -> Iterator[None]:
-        query = self.execution_context.query
-        if query is not None and len(query.encode("utf-8", "replace")) > self.max_bytes:
-            raise GraphQLError(
-                f"Document is larger than {self.max_bytes} bytes",
-                extensions={"code": "BAD_USER_INPUT"},
-            )
-        yield
+    max_bytes: int
+    max_tokens: int
+    rules: tuple[type[ASTValidationRule], ...]
+    memo: DocumentMemo
 
 
 ExtensionFactory = Callable[[], SchemaExtension]
 
 
 def security_extensions(limits: Limits) -> list[ExtensionFactory]:
-    """Factories of the schema extensions that enforce authentication and
-    `limits` (strawberry builds fresh extensions for every operation)."""
-    factories: list[ExtensionFactory] = [
-        partial(DocumentSizeLimiter, limits.max_document_bytes),
-        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
-        RequireAuthentication,
+    """The factory of the extension that enforces authentication and
+    `limits` (strawberry builds fresh extensions for every operation). The
+    validation rules are strawberry's own limiters', fixed from here on."""
+    limiters: list[AddValidationRules] = [
+        QueryDepthLimiter(max_depth=limits.max_depth),
+        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
     ]
     if not limits.introspection:
-        factories.append(DisableIntrospection)
-    # The rules above are fixed from here on: validate each document once.
-    factories.append(validation_memo())
-    return factories
+        limiters.append(DisableIntrospection())
+    shared = GuardSettings(
+        max_bytes=limits.max_document_bytes,
+        max_tokens=MaxTokensLimiter(max_token_count=limits.max_tokens).max_token_count,
+        rules=tuple(rule for limiter in limiters for rule in limiter.validation_rules),
+        memo=DocumentMemo(),
+    )
+    return [partial(OperationGuard, shared)]

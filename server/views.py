@@ -99,6 +99,14 @@ class RunView:
             progress = ProgressView(
                 row["progress_current"], row["progress_total"], row["progress_units"]
             )
+        created, run_at, scheduled, started, finished, updated = _datetimes(
+            row["created_at"],
+            row["run_at"],
+            row["scheduled_at"],
+            row["started_at"],
+            row["finished_at"],
+            row["updated_at"],
+        )
         return cls(
             id=row["id"],
             definition_id=row["definition_id"],
@@ -114,12 +122,12 @@ class RunView:
             priority=row["priority"],
             progress=progress,
             status_message=row["status_message"],
-            created_at=_dt(row["created_at"]),
-            run_at=_dt(row["run_at"]),
-            scheduled_at=_dt(row["scheduled_at"]),
-            started_at=to_datetime(row["started_at"]),
-            finished_at=to_datetime(row["finished_at"]),
-            updated_at=_dt(row["updated_at"]),
+            created_at=created,
+            run_at=run_at,
+            scheduled_at=scheduled,
+            started_at=started,
+            finished_at=finished,
+            updated_at=updated,
             worker_id=row["worker_id"],
             parent_id=row["parent_id"],
             created_by=row["created_by"],
@@ -178,6 +186,23 @@ def _end(run: RunView) -> float:
 
 def _dt(value: float) -> datetime:
     return _EPOCH + timedelta(microseconds=math.floor(value * 1e6))
+
+
+def _datetimes(*values: float | None) -> list[Any]:
+    """`to_datetime` of each value, converting equal ones once: a run's
+    created, scheduled and due times are usually one instant, and so are its
+    finished and updated times (datetimes are immutable, so sharing is safe)."""
+    converted: dict[float, datetime] = {}
+    out: list[datetime | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        found = converted.get(value)
+        if found is None:
+            found = converted[value] = _dt(value)
+        out.append(found)
+    return out
 
 
 @dataclass(frozen=True)

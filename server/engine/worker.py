@@ -146,6 +146,8 @@ class Worker:
                 await asyncio.sleep(self.options.poll_interval)
                 continue
             if len(claimed) < free:
+                if claimed:
+                    await asyncio.sleep(0)  # let the claimed iterations start first
                 await self._idle(definitions)
 
     async def _claim(self, definitions: list[str], limit: int) -> list[RowMapping]:

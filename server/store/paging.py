@@ -13,8 +13,12 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
 
+# One encoder for all cursors (json.dumps with options builds one per call).
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def encode_cursor(values: list[Any]) -> str:
-    raw = json.dumps(values, separators=(",", ":")).encode()
+    raw = _compact(values).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

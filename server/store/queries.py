@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select, tuple_
+import aiosqlite
+from sqlalchemy import JSON, ColumnElement, Connection, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_only
 
 from server.period import resolve_period
 from server.store.models import logs, results, runs
@@ -30,23 +35,47 @@ def get_runs(conn: Connection, run_ids: Sequence[str]) -> dict[str, RowMapping]:
     return {row["id"]: row for row in rows}
 
 
-def _run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
+def _run_checks(f: RunFilter) -> list[tuple[str, Any, Callable[[Any], ColumnElement[bool]]]]:
     c = runs.c
-    checks: list[tuple[Any, ColumnElement[bool]]] = [
-        (f.definition_id, c.definition_id == f.definition_id),
-        (f.statuses, c.status.in_(f.statuses or ())),
-        (f.parent_id, c.parent_id == f.parent_id),
-        (f.name_contains, c.name.icontains(f.name_contains or "", autoescape=True)),
-        (f.has_errors, c.has_errors == bool(f.has_errors)),
-        (f.created_after, c.created_at >= (f.created_after or 0)),
-        (f.created_before, c.created_at < (f.created_before or 0)),
-        (f.started_after, c.started_at >= (f.started_after or 0)),
-        (f.started_before, c.started_at < (f.started_before or 0)),
-        (f.finished_after, c.finished_at >= (f.finished_after or 0)),
-        (f.finished_before, c.finished_at < (f.finished_before or 0)),
-        (f.created_by, c.created_by == f.created_by),
+    return [
+        ("definition_id", f.definition_id, lambda v: c.definition_id == v),
+        ("statuses", f.statuses, lambda v: c.status.in_(v)),
+        ("parent_id", f.parent_id, lambda v: c.parent_id == v),
+        ("name_contains", f.name_contains, lambda v: c.name.icontains(v, autoescape=True)),
+        ("has_errors", _bool(f.has_errors), lambda v: c.has_errors == v),
+        ("created_after", f.created_after, lambda v: c.created_at >= v),
+        ("created_before", f.created_before, lambda v: c.created_at < v),
+        ("started_after", f.started_after, lambda v: c.started_at >= v),
+        ("started_before", f.started_before, lambda v: c.started_at < v),
+        ("finished_after", f.finished_after, lambda v: c.finished_at >= v),
+        ("finished_before", f.finished_before, lambda v: c.finished_at < v),
+        ("created_by", f.created_by, lambda v: c.created_by == v),
     ]
-    return [condition for value, condition in checks if value is not None]
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
+    """The conditions of the filter's set fields (only those are built:
+    building an unused SQL expression costs as much as running the query)."""
+    return [condition(v) for _, v, condition in _run_checks(f) if v is not None]
+
+
+def _bound_run_conditions(f: RunFilter) -> tuple[list[ColumnElement[bool]], dict[str, Any]] | None:
+    """The same conditions, each value bound under its field's name, and
+    those values: the SQL then depends on which fields are set, not on their
+    values. None when it depends on values (a name pattern, which SQLAlchemy
+    escapes as it builds the expression, or a list of statuses)."""
+    if f.name_contains is not None or f.statuses is not None:
+        return None
+    conditions, params = [], {}
+    for name, value, condition in _run_checks(f):
+        if value is not None:
+            params[name] = value
+            conditions.append(condition(bindparam(name, value)))
+    return conditions, params
 
 
 def _page(
@@ -56,14 +85,87 @@ def _page(
     desc: bool,
     first: int,
     after: str | None,
+    bound: tuple[tuple[Any, ...], dict[str, Any]] | None = None,
 ) -> PageSlice:
+    """A page in the order of `keys` after the cursor `after`. `bound`: when
+    `query` binds its values by name, what its SQL depends on (its shape)
+    and those values; the page may then take `_fetch`'s shorter path."""
+    params = None if bound is None else bound[1]
     if after is not None:
         values = decode_cursor(after, len(keys))
-        bound = tuple_(*keys) < tuple_(*values) if desc else tuple_(*keys) > tuple_(*values)
-        query = query.where(bound)
+        start: list[Any] = values
+        if params is not None:
+            names = [f"after_{i}" for i in range(len(keys))]
+            start = [
+                bindparam(n, v, type_=k.type) for n, k, v in zip(names, keys, values, strict=True)
+            ]
+            params = {**params, **dict(zip(names, values, strict=True))}
+        query = query.where(
+            tuple_(*keys) < tuple_(*start) if desc else tuple_(*keys) > tuple_(*start)
+        )
     ordering = [k.desc() for k in keys] if desc else list(keys)
-    rows = list(conn.execute(query.order_by(*ordering).limit(first + 1)).mappings())
+    query = query.order_by(*ordering)
+    if bound is None or params is None:
+        rows = list(conn.execute(query.limit(first + 1)).mappings())
+    else:
+        params = {**params, "page_limit": first + 1}
+        shape = (*bound[0], after is not None)
+        rows = _fetch(conn, query.limit(bindparam("page_limit", first + 1)), shape, params)
     return PageSlice(rows=rows[:first], has_next=len(rows) > first)
+
+
+# --- one hop to the SQLite reader's thread ------------------------------------
+#
+# On SQLite the readers are aiosqlite connections, and every await is a hop to
+# the connection's thread and back: SQLAlchemy's execute of one SELECT makes
+# seven (BEGIN on a cursor of its own, then cursor, execute, fetchall, close).
+# A page is one statement and needs no transaction, so on an aiosqlite
+# connection outside a transaction its SQL (compiled once per distinct SQL:
+# the values are bound by name) runs with aiosqlite's `execute_fetchall`, one
+# hop, and its rows get the same result processing as through SQLAlchemy.
+# Not while anything observes the engine's statements (echo, or listeners of
+# cursor executions such as tracing): those see every statement as before.
+
+_Compiled = tuple[str, tuple[str, ...], dict[str, Any], list[tuple[str, Any]]]
+# Per dialect (so per engine), as long as the engine lives.
+_compiled: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Compiled]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_COMPILED = 512
+
+
+def _fetch(
+    conn: Connection, query: Select[Any], shape: tuple[Any, ...], params: dict[str, Any]
+) -> list[Any]:
+    """The rows of `query`, whose SQL depends only on `shape`, and which binds
+    `params` by name: dicts, as SQLAlchemy's mappings would give them."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, aiosqlite.Connection) or conn.in_transaction() or _observed(conn):
+        return list(conn.execute(query).mappings())
+    dialect = conn.dialect
+    compiled = _compiled.setdefault(dialect, {})
+    key = (*shape, *params)
+    known = compiled.get(key)
+    if known is None:
+        known = _compile(dialect, query, params)
+        if known is None:
+            return list(conn.execute(query).mappings())
+        if len(compiled) < _MAX_COMPILED:
+            compiled[key] = known
+    sql, positions, constants, columns = known
+    values = {**constants, **params}
+    args = tuple(values[name] for name in positions)
+    try:
+        rows = await_only(driver.execute_fetchall(sql, args))
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
+    return [
+        {
+            name: value if process is None else process(value)
+            for (name, process), value in zip(columns, row, strict=True)
+        }
+        for row in rows
+    ]
 
 
 def run_cursor(row: RowMapping, order: str) -> str:
@@ -79,8 +181,13 @@ def list_runs(
     conn: Connection, where: RunFilter, first: int, after: str | None, order: str
 ) -> PageSlice:
     keys, desc = RUN_ORDERS[order]
-    query = select(runs).where(*_run_conditions(where))
-    return _page(conn, query, keys, desc, first, after)
+    bound = _bound_run_conditions(where)
+    if bound is None:
+        query = select(runs).where(*_run_conditions(where))
+        return _page(conn, query, keys, desc, first, after)
+    conditions, params = bound
+    query = select(runs).where(*conditions)
+    return _page(conn, query, keys, desc, first, after, (("task_runs", order), params))
 
 
 def count_runs(conn: Connection, where: RunFilter) -> int:
@@ -191,3 +298,45 @@ def next_due_at(conn: Connection, definitions: list[str]) -> float | None:
     )
     value = conn.execute(query).scalar()
     return None if value is None else float(value)
+
+
+def _compile(dialect: Any, query: Select[Any], params: dict[str, Any]) -> _Compiled | None:
+    """The SQL of `query`, the names of its parameters in order, the values of
+    those it binds as constants, and its columns' result processors. None if
+    it binds a value by name that `params` does not give, or expands lists."""
+    compiled = query.compile(dialect=dialect)
+    sql, positions = str(compiled), compiled.positiontup
+    constants = {name: b.value for name, b in compiled.binds.items() if b.unique}
+    named = {name for name, b in compiled.binds.items() if not b.unique}
+    if positions is None or "POSTCOMPILE" in sql or named != set(params):
+        return None
+    columns: list[tuple[str, Callable[[Any], Any] | None]] = []
+    for column in query.selected_columns:
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if isinstance(column.type, JSON) and process is not None and not _custom_json(dialect):
+            columns.append((column.name, _json_shortcut(process)))
+        else:
+            columns.append((column.name, process))
+    return sql, tuple(positions), constants, columns
+
+
+# What most JSON cells of a run hold (an empty input or state, no output):
+# the values json.loads would give, without its parser.
+_JSON_CONSTANTS: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": lambda: None}
+
+
+def _custom_json(dialect: Any) -> bool:
+    return getattr(dialect, "_json_deserializer", None) is not None
+
+
+def _json_shortcut(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def shortcut(value: Any) -> Any:
+        make = _JSON_CONSTANTS.get(value) if isinstance(value, str) else None
+        return process(value) if make is None else make()
+
+    return shortcut
+
+
+def _observed(conn: Connection) -> bool:
+    dispatch = conn.dispatch
+    return bool(conn.engine.echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute)
