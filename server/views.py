@@ -107,7 +107,11 @@ class RunView:
             row["finished_at"],
             row["updated_at"],
         )
-        return cls(
+        # A frozen dataclass's __init__ sets each of the 27 fields through
+        # object.__setattr__, which costs more than the rest of this method:
+        # a page of 50 runs is built here, so the fields go in at once.
+        view = object.__new__(cls)
+        view.__dict__.update(
             id=row["id"],
             definition_id=row["definition_id"],
             name=row["name"],
@@ -136,6 +140,7 @@ class RunView:
             idempotency_key=row["idempotency_key"],
             pausable=pausable,
         )
+        return view
 
     @property
     def has_ended(self) -> bool:

@@ -1,0 +1,72 @@
+"""`RunView.from_row` builds the same view as the dataclass's constructor,
+with every field set, and converts equal instants once."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from definitions.records import RunRequest, TaskStatus
+from server.store.rows import new_run_row
+from server.views import RunView, to_datetime
+
+
+def _row(**changes: Any) -> dict[str, Any]:
+    row = new_run_row(
+        definition_id="d", input={"a": 1}, now=1_700_000_000.1234567, run_at=1_700_000_000.1234567
+    )
+    row.update(changes)
+    return row
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "status": "SUCCEEDED",
+            "started_at": 1_700_000_001.5,
+            "finished_at": 1_700_000_002.25,
+            "updated_at": 1_700_000_002.25,
+        },
+        {
+            "status": "FAILED",
+            "error_message": "boom",
+            "error_code": "E",
+            "error_data": {"x": 1},
+            "requested": "ABORT",
+        },
+        {
+            "progress_current": 3.0,
+            "progress_total": 10.0,
+            "progress_units": "steps",
+            "has_errors": 1,
+            "simulate": 1,
+        },
+        {"input": None, "state": None, "run_at": 1_700_000_100.0},
+    ],
+)
+def test_from_row_equals_the_constructor(changes: dict[str, Any]) -> None:
+    row = _row(**changes)
+    view = RunView.from_row(row, pausable=False)
+    rebuilt = RunView(**{f.name: getattr(view, f.name) for f in dataclasses.fields(RunView)})
+    assert view == rebuilt
+    assert set(vars(view)) == {f.name for f in dataclasses.fields(RunView)}
+    assert view.pausable is False
+    assert view.status is TaskStatus(row["status"])
+    assert view.requested == (RunRequest(row["requested"]) if row["requested"] else None)
+    for name in ("created_at", "run_at", "scheduled_at", "started_at", "finished_at", "updated_at"):
+        assert getattr(view, name) == to_datetime(row[name])
+    assert view.input == (row["input"] or {}) and view.state == (row["state"] or {})
+    assert isinstance(view.has_errors, bool) and isinstance(view.simulate, bool)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.status = TaskStatus.PENDING  # type: ignore[misc]
+
+
+def test_times_are_truncated_to_the_microsecond() -> None:
+    view = RunView.from_row(_row())
+    assert view.created_at == datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=UTC)
+    assert view.created_at == view.run_at == view.scheduled_at
