@@ -9,6 +9,12 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 
+def _not_null(column: str) -> dict[str, Any]:
+    """The dialect options of an index on the rows where `column` is set."""
+    where = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 class TaskRunRow(SQLModel, table=True):
     __tablename__ = "task_runs"
     __table_args__ = (
@@ -16,13 +22,17 @@ class TaskRunRow(SQLModel, table=True):
         Index("ix_task_runs_created", "created_at", "id"),
         Index("ix_task_runs_definition_created", "definition_id", "created_at"),
         Index("ix_task_runs_finished", "finished_at"),
-        Index("ix_task_runs_worker", "worker_id"),
         Index("ix_task_runs_running_key", "status", "definition_id", "concurrency_key"),
+        # Partial: most runs have no worker, parent or key, and an index entry
+        # less is a page less for every trigger's commit to write.
+        Index("ix_task_runs_worker", "worker_id", **_not_null("worker_id")),
+        Index("ix_task_runs_parent_id", "parent_id", **_not_null("parent_id")),
         Index(
             "ux_task_runs_idempotency",
             "definition_id",
             "idempotency_key",
             unique=True,
+            **_not_null("idempotency_key"),
         ),
     )
 
@@ -58,7 +68,7 @@ class TaskRunRow(SQLModel, table=True):
     lease_losses: int = 0
     parent_id: str | None = Field(
         default=None,
-        sa_column=Column(String(36), ForeignKey("task_runs.id", ondelete="SET NULL"), index=True),
+        sa_column=Column(String(36), ForeignKey("task_runs.id", ondelete="SET NULL")),
     )
     created_by: str | None = Field(default=None, sa_column=Column(String(200)))
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))

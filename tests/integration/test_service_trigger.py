@@ -3,7 +3,6 @@ written, all-or-none batches, not-found errors, due times."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,14 +57,15 @@ async def count(app: Taskloom) -> int:
 
 
 async def test_trigger_writes_a_pending_run_with_validated_input(app: Taskloom) -> None:
-    before = time.time()
+    before = app.database.clock()
     run = await app.service.trigger("svc-mail", {"to": "a@b.c"}, name="welcome", priority=7)
     assert run.status is TaskStatus.PENDING
     assert run.definition_id == "svc-mail"
     assert run.input == {"to": "a@b.c", "subject": "hello", "copies": 1}
     assert (run.name, run.priority) == ("welcome", 7)
     assert (run.iterations, run.attempt, run.state, run.output, run.error) == (0, 0, {}, None, None)
-    assert before <= run.created_at.timestamp() <= time.time()
+    # By the database's clock (PostgreSQL's), which stamps the run.
+    assert before <= run.created_at.timestamp() <= app.database.clock()
     assert run.run_at == run.created_at
     assert run.started_at is None and run.finished_at is None
     stored = await app.service.get(run.id)
