@@ -30,7 +30,7 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
 from server.store.batch import WriteOp
-from server.store.models import runs
+from server.store.models import RUNNING_ONLY, runs
 from server.store.writes import lease
 
 FIFO_EVERY = 10
@@ -103,7 +103,7 @@ class FairClaim(WriteOp[list[RowMapping]]):
     def _admitted(self, conn: Connection, definition_id: str, limit: Limit) -> list[RowMapping]:
         running = conn.execute(
             select(runs.c.concurrency_key, func.count())
-            .where(runs.c.status == "RUNNING", runs.c.definition_id == definition_id)
+            .where(text(RUNNING_ONLY), runs.c.definition_id == definition_id)
             .group_by(runs.c.concurrency_key)
         ).all()
         per_key: Counter[str | None] = Counter({key: int(n) for key, n in running})

@@ -1,7 +1,7 @@
-"""partial indexes on worker, parent and idempotency key
+"""partial indexes: running key, worker, parent and idempotency key
 
-Most runs have none of the three, so their index entries only cost every
-trigger's commit a page.
+Most runs are not running and have no worker, parent or key, so their
+entries in these indexes only cost each commit a page.
 
 Revision ID: 0003_partial_indexes
 Revises: 0002_run_control, 0002_api_tokens
@@ -18,17 +18,24 @@ down_revision = ("0002_run_control", "0002_api_tokens")
 branch_labels = None
 depends_on = None
 
+RUNNING_KEY = ["status", "definition_id", "concurrency_key"]
 INDEXES = (
-    ("ix_task_runs_worker", ["worker_id"], False, "worker_id"),
-    ("ix_task_runs_parent_id", ["parent_id"], False, "parent_id"),
-    ("ux_task_runs_idempotency", ["definition_id", "idempotency_key"], True, "idempotency_key"),
+    ("ix_task_runs_running_key", RUNNING_KEY, False, "status = 'RUNNING'"),
+    ("ix_task_runs_worker", ["worker_id"], False, "worker_id IS NOT NULL"),
+    ("ix_task_runs_parent_id", ["parent_id"], False, "parent_id IS NOT NULL"),
+    (
+        "ux_task_runs_idempotency",
+        ["definition_id", "idempotency_key"],
+        True,
+        "idempotency_key IS NOT NULL",
+    ),
 )
 
 
 def upgrade() -> None:
     for name, columns, unique, where in INDEXES:
         op.drop_index(name, table_name="task_runs")
-        condition = sa.text(f"{where} IS NOT NULL")
+        condition = sa.text(where)
         op.create_index(
             name,
             "task_runs",
