@@ -31,7 +31,7 @@ from sqlalchemy.engine import RowMapping
 
 from server.store.batch import WriteOp
 from server.store.models import RUNNING_ONLY, runs
-from server.store.writes import lease
+from server.store.writes import Claim, lease
 
 FIFO_EVERY = 10
 SCAN_PER_KEY = 500
@@ -53,6 +53,14 @@ def limits_of(definitions: Any) -> dict[str, Limit]:
         if concurrency is not None or per_key is not None:
             found[definition.id] = Limit(concurrency, per_key)
     return found
+
+
+def _one_priority(conn: Connection) -> bool:
+    """Whether all PENDING runs share one priority: two index probes."""
+    pending = select(runs.c.priority).where(runs.c.status == "PENDING").limit(1)
+    highest = conn.execute(pending.order_by(runs.c.priority.desc())).scalar()
+    lowest = conn.execute(pending.order_by(runs.c.priority)).scalar()
+    return highest == lowest
 
 
 class FairClaim(WriteOp[list[RowMapping]]):
@@ -128,6 +136,11 @@ class FairClaim(WriteOp[list[RowMapping]]):
     def apply(self, conn: Connection) -> list[RowMapping]:
         if self.limit <= 0:
             return []
+        if not self.limits and _one_priority(conn):
+            # Every pending run has the same priority: the claim index's own
+            # order (priority, then due time) is already oldest first.
+            op = Claim(self.worker_id, self.limit, self.now, self.lease_until, self.definitions)
+            return op.apply(conn)
         if self.limits and conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
         free_running = [d for d in self.definitions if d not in self.limits]
