@@ -1,11 +1,12 @@
 """One iteration of one run: build the controller, call `run()` within its
 time budget, decide what the answer means, run the hook, and hand back the
-outcome to be written. Timeouts and task exceptions are handled here only."""
+outcome to be written. Timeouts and task exceptions are handled here only;
+the rows the iteration leaves behind are built in `leftovers`, its hooks
+called in `transition_hooks`."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -17,48 +18,26 @@ from sqlalchemy.engine import RowMapping
 from definitions.controller import TaskController
 from definitions.definition import TaskDefinition
 from definitions.errors import TaskloomError
-from definitions.records import LogLevel, RunError, TaskStatus
 from definitions.registry import Registry
 from definitions.responses import Aborted, Done, Error, Response, as_response
 from definitions.runtime import Clock, Runtime
 from server.engine import capture, hooks
-from server.engine.control import retry_input
 from server.engine.deadlines import Deadlines
-from server.engine.lifecycle import RunPosition, Transition, decide
+from server.engine.leftovers import (
+    ChildFinisher,
+    build_outcome,
+    child_rows,
+    drain_logs,
+    error_row,
+    not_json,
+)
+from server.engine.lifecycle import RunPosition, decide
+from server.engine.transition_hooks import call_hook, next_input
 from server.store.outcome import Outcome
-from server.store.rows import concurrency_key_of, due_after, new_run_row
 
 HOOKS = ("on_done", "on_abort", "on_error", "on_max_iterations", "on_retry")
 ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
-ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 ChildLister = Callable[[str], Awaitable[list[Any]]]
-
-
-def _not_json(t: Transition) -> str | None:
-    """Why the transition's output, state or error data cannot be stored."""
-    values = (("output", t.output), ("state", t.state), ("error data", t.error and t.error.data))
-    for what, value in values:
-        if value:
-            try:
-                json.dumps(value, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                return f"the iteration's {what} cannot be stored as JSON: {exc}"
-    return None
-
-
-def _json_safe(data: Any) -> Any:
-    """Log data as JSON; what JSON cannot hold becomes its str()."""
-    if data is None or isinstance(data, str | int | float | bool):
-        return data
-    try:
-        json.dumps(data, allow_nan=False)
-        return data
-    except (TypeError, ValueError):
-        pass
-    try:
-        return json.loads(json.dumps(data, default=str, allow_nan=False))
-    except (TypeError, ValueError):
-        return str(data)
 
 
 class _Traits:
@@ -154,74 +133,43 @@ class IterationRunner:
         )
         now = self.wall_clock()
         transition = decide(position, response, now)
-        problem = _not_json(transition)
+        problem = not_json(transition)
         if problem is not None:
             # What cannot be stored fails the iteration, instead of failing
             # the write and leaving the run RUNNING.
             if controller is not None:
                 controller.log.error(problem)
             transition = decide(position, Error(problem, "NOT_JSON"), now)
-        log_rows = self._drain_logs(row, controller)
+        log_rows = drain_logs(row, controller)
         children: list[dict[str, Any]] = []
         # Only an iteration that succeeded (done or continue_) writes its
         # children: a failed one, retried or not, must not leave any behind.
         if transition.error is None and transition.status in ("PENDING", "PAUSED", "SUCCEEDED"):
             try:
-                children = await self._children(row, controller, now, log_rows)
+                children = await child_rows(row, controller, now, self.finish_child, self.registry)
             except Exception as exc:
                 # A child refused by its definition's validate_input or
                 # on_before_trigger fails the iteration like an exception.
                 message, data = hooks.describe(exc)
-                log_rows.append(self._error_row(row, f"a child run was refused: {message}", data))
+                refused = f"a child run was refused: {message}"
+                log_rows.append(error_row(row, refused, data, self.wall_clock()))
                 text = exc.message if isinstance(exc, TaskloomError) else str(exc)
                 failed = Error(text or type(exc).__name__, type(exc).__name__)
                 transition = decide(position, failed, now)
         overridden = self._traits_of(definition).hooks if definition else frozenset()
         if instance is not None and transition.hook in overridden:
-            await self._hook(instance, transition, row, log_rows)
-        outcome = self._outcome(
+            await call_hook(instance, transition, row, log_rows, self.executor, self.wall_clock)
+        outcome = build_outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
         )
         if isinstance(response, Done) and response.message and transition.status == "SUCCEEDED":
             outcome.status_message = response.message[:500]  # done(message=...): the last word
         retrying = transition.new_attempt and instance is not None
         if retrying and instance is not None and "on_retry" in overridden:
-            outcome.new_input = await self._on_retry(instance, row, transition, log_rows)
-        return outcome
-
-    async def _on_retry(
-        self,
-        instance: TaskDefinition[Any],
-        row: RowMapping,
-        transition: Transition,
-        log_rows: list[dict[str, Any]],
-    ) -> dict[str, Any] | None:
-        """The input for the next attempt from `on_retry` (None: unchanged)."""
-        try:
-            return await retry_input(instance, row["input"], transition.error, self.executor)
-        except Exception as exc:
-            message, data = hooks.describe(exc)
-            log_rows.append(
-                {
-                    "run_id": row["id"],
-                    "level": LogLevel.ERROR.value,
-                    "message": f"hook on_retry failed: {message}",
-                    "data": data,
-                    "iteration": row["iterations"],
-                    "created_at": self.wall_clock(),
-                }
+            outcome.new_input = await next_input(
+                instance, row, transition, log_rows, self.executor, self.wall_clock
             )
-            return None
-
-    def _error_row(self, row: RowMapping, message: str, data: Any) -> dict[str, Any]:
-        return {
-            "run_id": row["id"],
-            "level": LogLevel.ERROR.value,
-            "message": message,
-            "data": data,
-            "iteration": row["iterations"],
-            "created_at": self.wall_clock(),
-        }
+        return outcome
 
     def _controller(
         self, definition: type[TaskDefinition[Any]], row: RowMapping, runtime: Runtime
@@ -319,136 +267,3 @@ class IterationRunner:
             raise
         finally:
             remove()
-
-    def _drain_logs(
-        self, row: RowMapping, controller: TaskController[Any] | None
-    ) -> list[dict[str, Any]]:
-        if controller is None:
-            return []
-        return [
-            {
-                "run_id": row["id"],
-                "level": e.level.value,
-                "message": e.message,
-                "data": _json_safe(e.data),
-                "iteration": row["iterations"],
-                "created_at": e.created_at,
-            }
-            for e in controller.log.drain()
-        ]
-
-    async def _children(
-        self,
-        row: RowMapping,
-        controller: TaskController[Any] | None,
-        now: float,
-        log_rows: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        if controller is None:
-            return []
-        children = []
-        for child in controller.children_requested:
-            data = await self.finish_child(child.definition_id, child.input)
-            children.append(
-                new_run_row(
-                    run_id=child.id,
-                    definition_id=child.definition_id,
-                    input=data,
-                    now=now,
-                    run_at=due_after(now, child.delay),
-                    name=child.name,
-                    priority=child.priority,
-                    parent_id=row["id"],
-                    created_by=row["created_by"],
-                    simulate=bool(row["simulate"]),
-                    concurrency_key=self._child_key(child.definition_id, data),
-                )
-            )
-        return children
-
-    def _child_key(self, definition_id: str, data: dict[str, Any]) -> str | None:
-        if definition_id not in self.registry:
-            return None
-        return concurrency_key_of(self.registry.get(definition_id), data)
-
-    async def _hook(
-        self,
-        instance: TaskDefinition[Any],
-        transition: Transition,
-        row: RowMapping,
-        log_rows: list[dict[str, Any]],
-    ) -> None:
-        assert transition.hook is not None
-        info = hooks.run_info(
-            row,
-            attempt=transition.attempt,
-            status=TaskStatus(transition.status),
-            state=transition.state,
-            output=transition.output,
-            error=transition.error,
-        )
-        try:
-            await hooks.call(getattr(instance, transition.hook), info, executor=self.executor)
-        except Exception as exc:
-            message, data = hooks.describe(exc)
-            log_rows.append(
-                {
-                    "run_id": row["id"],
-                    "level": LogLevel.ERROR.value,
-                    "message": f"hook {transition.hook} failed: {message}",
-                    "data": data,
-                    "iteration": row["iterations"],
-                    "created_at": self.wall_clock(),
-                }
-            )
-
-    def _outcome(
-        self,
-        row: RowMapping,
-        worker_id: str,
-        t: Transition,
-        controller: TaskController[Any] | None,
-        log_rows: list[dict[str, Any]],
-        children: list[dict[str, Any]],
-        now: float,
-        definition: type[TaskDefinition[Any]] | None,
-    ) -> Outcome:
-        error = t.error or RunError("", None)
-        history = None
-        if t.record_attempt:
-            history = {
-                "run_id": row["id"],
-                "attempt": row["attempt"],
-                "status": "FAILED" if t.status in ("PENDING", "PAUSED") else t.status,
-                "started_at": row["attempt_started_at"],
-                "finished_at": now,
-                "output": t.output,
-                "error_message": t.error.message if t.error else None,
-                "error_code": error.code,
-                "error_data": error.data,
-            }
-        progress = controller.progress_value if controller else None
-        return Outcome(
-            run_id=row["id"],
-            worker_id=worker_id,
-            status=t.status,
-            state=t.state,
-            iterations=t.iterations,
-            attempt=t.attempt,
-            run_at=t.run_at,
-            now=now,
-            output=t.output,
-            error_message=t.error.message if t.error else None,
-            error_code=error.code,
-            error_data=error.data,
-            finished=t.finished,
-            new_attempt=t.new_attempt,
-            clear_request=t.clear_request,
-            has_errors=any(r["level"] == "ERROR" for r in log_rows) or t.status == "FAILED",
-            progress=(progress.current, progress.total, progress.units) if progress else None,
-            status_message=controller.status_message if controller else None,
-            logs=log_rows,
-            children=children,
-            history=history,
-            max_results=int(getattr(definition, "max_results", 10)),
-        )

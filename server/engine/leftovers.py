@@ -1,0 +1,171 @@
+"""What an iteration leaves behind, as rows to write: its log lines, the
+child runs it requested, the attempt's history entry, and the `Outcome`
+that carries them all to the saver.
+
+Plain functions the iteration runner calls once each per iteration; they
+build rows and never touch the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from definitions.controller import TaskController
+from definitions.definition import TaskDefinition
+from definitions.records import LogLevel, RunError
+from definitions.registry import Registry
+from server.engine.lifecycle import Transition
+from server.store.outcome import Outcome
+from server.store.rows import concurrency_key_of, due_after, new_run_row
+
+ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def not_json(t: Transition) -> str | None:
+    """Why the transition's output, state or error data cannot be stored."""
+    values = (("output", t.output), ("state", t.state), ("error data", t.error and t.error.data))
+    for what, value in values:
+        if value:
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                return f"the iteration's {what} cannot be stored as JSON: {exc}"
+    return None
+
+
+def json_safe(data: Any) -> Any:
+    """Log data as JSON; what JSON cannot hold becomes its str()."""
+    if data is None or isinstance(data, str | int | float | bool):
+        return data
+    try:
+        json.dumps(data, allow_nan=False)
+        return data
+    except (TypeError, ValueError):
+        pass
+    try:
+        return json.loads(json.dumps(data, default=str, allow_nan=False))
+    except (TypeError, ValueError):
+        return str(data)
+
+
+def drain_logs(row: RowMapping, controller: TaskController[Any] | None) -> list[dict[str, Any]]:
+    """The log rows of the lines the iteration wrote."""
+    if controller is None:
+        return []
+    return [
+        {
+            "run_id": row["id"],
+            "level": e.level.value,
+            "message": e.message,
+            "data": json_safe(e.data),
+            "iteration": row["iterations"],
+            "created_at": e.created_at,
+        }
+        for e in controller.log.drain()
+    ]
+
+
+def error_row(row: RowMapping, message: str, data: Any, created_at: float) -> dict[str, Any]:
+    """An ERROR log row of the run's current iteration."""
+    return {
+        "run_id": row["id"],
+        "level": LogLevel.ERROR.value,
+        "message": message,
+        "data": data,
+        "iteration": row["iterations"],
+        "created_at": created_at,
+    }
+
+
+async def child_rows(
+    row: RowMapping,
+    controller: TaskController[Any] | None,
+    now: float,
+    finish_child: ChildFinisher,
+    registry: Registry,
+) -> list[dict[str, Any]]:
+    """The run rows of the children the iteration requested; `finish_child`
+    prepares each input as a trigger would (and may refuse it)."""
+    if controller is None:
+        return []
+    rows = []
+    for child in controller.children_requested:
+        data = await finish_child(child.definition_id, child.input)
+        rows.append(
+            new_run_row(
+                run_id=child.id,
+                definition_id=child.definition_id,
+                input=data,
+                now=now,
+                run_at=due_after(now, child.delay),
+                name=child.name,
+                priority=child.priority,
+                parent_id=row["id"],
+                created_by=row["created_by"],
+                simulate=bool(row["simulate"]),
+                concurrency_key=_child_key(registry, child.definition_id, data),
+            )
+        )
+    return rows
+
+
+def _child_key(registry: Registry, definition_id: str, data: dict[str, Any]) -> str | None:
+    if definition_id not in registry:
+        return None
+    return concurrency_key_of(registry.get(definition_id), data)
+
+
+def build_outcome(
+    row: RowMapping,
+    worker_id: str,
+    t: Transition,
+    controller: TaskController[Any] | None,
+    log_rows: list[dict[str, Any]],
+    children: list[dict[str, Any]],
+    now: float,
+    definition: type[TaskDefinition[Any]] | None,
+) -> Outcome:
+    """The iteration's result for the saver: the run's new columns, its log
+    and children rows, and its history entry when the attempt ended."""
+    error = t.error or RunError("", None)
+    history = None
+    if t.record_attempt:
+        history = {
+            "run_id": row["id"],
+            "attempt": row["attempt"],
+            "status": "FAILED" if t.status in ("PENDING", "PAUSED") else t.status,
+            "started_at": row["attempt_started_at"],
+            "finished_at": now,
+            "output": t.output,
+            "error_message": t.error.message if t.error else None,
+            "error_code": error.code,
+            "error_data": error.data,
+        }
+    progress = controller.progress_value if controller else None
+    return Outcome(
+        run_id=row["id"],
+        worker_id=worker_id,
+        status=t.status,
+        state=t.state,
+        iterations=t.iterations,
+        attempt=t.attempt,
+        run_at=t.run_at,
+        now=now,
+        output=t.output,
+        error_message=t.error.message if t.error else None,
+        error_code=error.code,
+        error_data=error.data,
+        finished=t.finished,
+        new_attempt=t.new_attempt,
+        clear_request=t.clear_request,
+        has_errors=any(r["level"] == "ERROR" for r in log_rows) or t.status == "FAILED",
+        progress=(progress.current, progress.total, progress.units) if progress else None,
+        status_message=controller.status_message if controller else None,
+        logs=log_rows,
+        children=children,
+        history=history,
+        max_results=int(getattr(definition, "max_results", 10)),
+    )

@@ -1,0 +1,65 @@
+"""The definition's hooks at the end of an iteration: the one its transition
+names (`on_done`, `on_error`, `on_abort`, `on_max_iterations`) and
+`on_retry`, which may change the input of the next attempt.
+
+A hook that raises does not change the run: its failure becomes an ERROR
+line in the iteration's log rows."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from definitions.definition import TaskDefinition
+from definitions.records import TaskStatus
+from definitions.runtime import Clock
+from server.engine import hooks
+from server.engine.control import retry_input
+from server.engine.leftovers import error_row
+from server.engine.lifecycle import Transition
+
+
+async def call_hook(
+    instance: TaskDefinition[Any],
+    transition: Transition,
+    row: RowMapping,
+    log_rows: list[dict[str, Any]],
+    executor: Executor,
+    wall_clock: Clock,
+) -> None:
+    """Calls the hook `transition.hook` with the run as it ends up."""
+    assert transition.hook is not None
+    info = hooks.run_info(
+        row,
+        attempt=transition.attempt,
+        status=TaskStatus(transition.status),
+        state=transition.state,
+        output=transition.output,
+        error=transition.error,
+    )
+    try:
+        await hooks.call(getattr(instance, transition.hook), info, executor=executor)
+    except Exception as exc:
+        message, data = hooks.describe(exc)
+        log_rows.append(
+            error_row(row, f"hook {transition.hook} failed: {message}", data, wall_clock())
+        )
+
+
+async def next_input(
+    instance: TaskDefinition[Any],
+    row: RowMapping,
+    transition: Transition,
+    log_rows: list[dict[str, Any]],
+    executor: Executor,
+    wall_clock: Clock,
+) -> dict[str, Any] | None:
+    """The input for the next attempt from `on_retry` (None: unchanged)."""
+    try:
+        return await retry_input(instance, row["input"], transition.error, executor)
+    except Exception as exc:
+        message, data = hooks.describe(exc)
+        log_rows.append(error_row(row, f"hook on_retry failed: {message}", data, wall_clock()))
+        return None
