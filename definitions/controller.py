@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -39,11 +40,18 @@ _VARIANT_CLEAR = ~(0xC << 60)
 _VARIANT_RFC = 0x8 << 60
 
 
+# The random part of ids: seeded from os.urandom, reseeded in every forked
+# child so that processes never share a sequence; getrandbits costs well
+# under a microsecond where os.urandom is a system call.
+_random = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
+
+
 def new_id() -> str:
     """A time-ordered id (UUIDv7 layout) so ids sort by creation; the same
     text as `str(uuid.UUID(...))`, formatted directly (triggers make many)."""
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = _random.getrandbits(76)
     value = (ms << 80) | _VERSION_7 | (rand & _RAND_BITS)
     h = f"{(value & _VARIANT_CLEAR) | _VARIANT_RFC:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
