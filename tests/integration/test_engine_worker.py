@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from definitions import TaskController, TaskDefinition, TaskStatus
+from server.store import writes
 from server.store.paging import RunFilter
 from server.taskloom import Taskloom
 
@@ -90,3 +91,40 @@ async def test_a_delayed_run_starts_when_due_not_before(make_app: Any) -> None:
     assert done.output >= run.run_at.timestamp()
     # Woken by the due time, not by the next poll long after it.
     assert done.started_at.timestamp() - run.run_at.timestamp() < 2.0
+
+
+class Quick(TaskDefinition[Tag]):
+    id = "worker-quick"
+
+    async def run(self, controller: TaskController[Tag]) -> Any:
+        return controller.input.tag
+
+
+async def test_an_outcome_that_cannot_be_saved_fails_alone(
+    make_app: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    """The worker writes outcomes in batches: one that the database refuses
+    leaves its run RUNNING (for lease rescue) and frees its slot, while the
+    rest of its batch is saved."""
+    app: Taskloom = await make_app(Quick, concurrency=2, worker=False)
+    made = await app.service.trigger_many(Quick.id, [{"tag": str(i)} for i in range(6)])
+    doomed = made[2].id
+    save_many = writes.SaveOutcome.apply_many.__func__  # type: ignore[attr-defined]
+
+    def refuse_one(cls: Any, conn: Any, ops: Any) -> list[Any]:
+        if any(op.outcome.run_id == doomed for op in ops):
+            raise RuntimeError("the database refused this outcome")
+        return list(save_many(cls, conn, ops))
+
+    monkeypatch.setattr(writes.SaveOutcome, "apply_many", classmethod(refuse_one))
+    worker_app: Taskloom = await make_app(Quick, concurrency=2)
+    others = [run.id for run in made if run.id != doomed]
+    for run_id in others:
+        assert (await worker_app.service.wait(run_id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
+    assert (await worker_app.service.get(doomed)).status is TaskStatus.RUNNING
+    assert worker_app.worker is not None
+    deadline = time.monotonic() + WAIT
+    while worker_app.worker.busy:  # the refused run's slot is free again
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    assert any(f"run {doomed}: the engine failed to save" in r.message for r in caplog.records)
