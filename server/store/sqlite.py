@@ -12,6 +12,12 @@ IMMEDIATE` either gets the write lock at once or fails at once ("database
 is locked": the writer thread or another process is writing), and then the
 write is queued as usual. The event loop never waits on a lock. Only with
 `synchronous` NORMAL or OFF, where a commit does not fsync.
+
+The WAL stays bounded: a PASSIVE checkpoint never catches up with writes
+that never pause, so SQLite never starts the WAL over. When it holds more
+than WAL_RESTART_BYTES, the writer thread runs a RESTART checkpoint between
+two batches (inline writes queue meanwhile), and `journal_size_limit`
+truncates the file back to that size when the WAL starts over.
 """
 
 from __future__ import annotations
@@ -42,6 +48,14 @@ MAX_BATCH = 2_000
 CHECKPOINT_EVERY = 200  # commits
 CHECKPOINT_SECONDS = 1.0
 LOCK_RETRY_SECONDS = 30.0
+# When the WAL holds more than this, the writer thread restarts it (see
+# SQLiteDatabase._restart_wal); also the size a restarted WAL file is cut to.
+WAL_RESTART_BYTES = 64 * 1024 * 1024
+# How long a restart waits for readers still on the WAL, writes held up
+# meanwhile; beyond it the restart gives up and is tried again after a pause
+# that doubles up to WAL_RESTART_BACKOFF_MAX (a long reader costs writes little).
+WAL_RESTART_WAIT_MS = 200
+WAL_RESTART_BACKOFF_MAX = 10.0
 # Levels at which a commit does not fsync, so it may run on the event loop.
 INLINE_SYNCHRONOUS = frozenset({"OFF", "NORMAL"})
 
@@ -63,6 +77,8 @@ def _pragmas(
             # The checkpointer thread copies the WAL into the database (and
             # fsyncs) off the writer's path; see SQLiteDatabase._checkpoints.
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+            # The connection whose commit starts the WAL over cuts the file.
+            cursor.execute(f"PRAGMA journal_size_limit={int(WAL_RESTART_BYTES)}")
         cursor.close()
 
     return on_connect
@@ -99,6 +115,14 @@ class SQLiteDatabase(Database):
         self._commits = itertools.count(1)  # next() is atomic: both paths count
         self._checkpoint_due = threading.Event()
         self._stop_checkpoints = threading.Event()
+        # Set by the checkpointer when the WAL outgrew WAL_RESTART_BYTES;
+        # cleared by the writer thread, which restarts the WAL.
+        self._restart_due = threading.Event()
+        self._restart_backoff = 0.0  # written by the writer thread only
+        self._restart_not_before = 0.0
+        # Held by whoever checkpoints, so a restart never meets a PASSIVE
+        # checkpoint of this process (SQLite would answer "busy" at once).
+        self._checkpoint_lock = threading.Lock()
         # The inline path (write_inline): its own connection, never waiting.
         path = self._writer_engine.url.database
         self._inline_enabled = synchronous.upper() in INLINE_SYNCHRONOUS and bool(
@@ -184,6 +208,7 @@ class SQLiteDatabase(Database):
             self._inline_enabled
             and self._thread is not None
             and self._queue.empty()
+            and not self._restart_due.is_set()  # let the writer thread restart the WAL
             and self._inline_lock.acquire(blocking=False)
         ):
             try:
@@ -277,6 +302,8 @@ class SQLiteDatabase(Database):
                 self._count_commit()
                 if stop:
                     return
+                if self._restart_due.is_set():
+                    self._restart_wal(conn)
         finally:
             if conn is not None:
                 conn.close()
@@ -310,24 +337,66 @@ class SQLiteDatabase(Database):
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
 
+    def _restart_wal(self, conn: Connection) -> None:
+        """Checkpoints the whole WAL and waits for the readers still on it, so
+        the next commit writes the WAL from its start (and cuts the file to
+        `journal_size_limit`). Runs between two batches, holding SQLite's
+        write lock: writes of this and other processes wait for it (the
+        inline path queues). If the checkpointer is busy, the next batch
+        tries again; if readers stay beyond WAL_RESTART_WAIT_MS, the
+        checkpointer asks again after a pause."""
+        if not self._checkpoint_lock.acquire(blocking=False):
+            return
+        try:
+            self._restart_due.clear()
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            busy = 1
+            with contextlib.suppress(sqlite3.Error):
+                driver.execute(f"PRAGMA busy_timeout={int(WAL_RESTART_WAIT_MS)}")
+                try:
+                    busy = driver.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            if busy:  # a reader (or another process's writer) stayed
+                self._restart_backoff = min(
+                    max(2 * self._restart_backoff, CHECKPOINT_SECONDS), WAL_RESTART_BACKOFF_MAX
+                )
+                self._restart_not_before = time.monotonic() + self._restart_backoff
+            else:
+                self._restart_backoff = 0.0
+        finally:
+            self._checkpoint_lock.release()
+
     def _checkpoints(self) -> None:
         """Copies the WAL back into the database file on its own connection,
         so the writer never stalls on the checkpoint's fsync. Runs every
         CHECKPOINT_EVERY commits and at least every CHECKPOINT_SECONDS, which
         keeps what `synchronous=NORMAL` may lose on power loss (the commits
-        since the last checkpoint) as small as SQLite's own auto-checkpoint."""
+        since the last checkpoint) as small as SQLite's own auto-checkpoint.
+        A WAL found holding more than WAL_RESTART_BYTES is handed to the
+        writer thread to restart."""
         path = self._writer_engine.url.database
         if not path or path == ":memory:":
             return
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            frame_bytes = 0
             while not self._stop_checkpoints.is_set():
                 self._checkpoint_due.wait(CHECKPOINT_SECONDS)
                 self._checkpoint_due.clear()
                 # Busy or locked: the next round catches up.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                with contextlib.suppress(sqlite3.Error), self._checkpoint_lock:
+                    if not frame_bytes:
+                        frame_bytes = conn.execute("PRAGMA page_size").fetchone()[0] + 24
+                    # (busy, frames in the WAL, frames checkpointed)
+                    _busy, frames, _done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if (
+                        frames * frame_bytes > WAL_RESTART_BYTES
+                        and time.monotonic() >= self._restart_not_before
+                    ):
+                        self._restart_due.set()
         finally:
             conn.close()
 
