@@ -148,7 +148,12 @@ class Worker:
             if len(claimed) < free:
                 if claimed:
                     await asyncio.sleep(0)  # let the claimed iterations start first
-                await self._idle(definitions)
+                if self._saving:
+                    # Outcomes being written may make runs due (continue_):
+                    # the saver wakes this loop when they are committed.
+                    await self._wake.wait()
+                else:
+                    await self._idle(definitions)
 
     async def _claim(self, definitions: list[str], limit: int) -> list[RowMapping]:
         now = self.database.clock()
@@ -205,6 +210,8 @@ class Worker:
     def _saved(self, row: Mapping[Any, Any]) -> None:
         self._saving -= 1
         self._done(row)
+        if not self._saving:
+            self._wake.set()
 
     def _done(self, row: Mapping[Any, Any]) -> None:
         # By identity: once its outcome is committed, the run may already
