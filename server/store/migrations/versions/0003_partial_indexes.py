@@ -1,7 +1,9 @@
-"""partial indexes: running key, worker, parent and idempotency key
+"""partial indexes: running key, finished, worker, parent, idempotency key
 
-Most runs are not running and have no worker, parent or key, so their
-entries in these indexes only cost each commit a page.
+Most runs are not running and have no finish time (yet), worker, parent or
+key, so their entries in these indexes only cost each commit a page. Every
+query on these columns compares them with a value (or spells the running
+condition literally), so it can still use them.
 
 Revision ID: 0003_partial_indexes
 Revises: 0002_run_control, 0002_api_tokens
@@ -21,6 +23,7 @@ depends_on = None
 RUNNING_KEY = ["status", "definition_id", "concurrency_key"]
 INDEXES = (
     ("ix_task_runs_running_key", RUNNING_KEY, False, "status = 'RUNNING'"),
+    ("ix_task_runs_finished", ["finished_at"], False, "finished_at IS NOT NULL"),
     ("ix_task_runs_worker", ["worker_id"], False, "worker_id IS NOT NULL"),
     ("ix_task_runs_parent_id", ["parent_id"], False, "parent_id IS NOT NULL"),
     (
