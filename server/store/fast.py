@@ -18,7 +18,7 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Connection
+from sqlalchemy import JSON, Boolean, Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
@@ -36,6 +36,21 @@ def _json_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return null
         if type(value) is dict and not value:
             return empty
+        return process(value)
+
+    return fast
+
+
+def _bool_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A boolean column's bind processor, with True and False answered from
+    what it gave once."""
+    true, false = process(True), process(False)
+
+    def fast(value: Any) -> Any:
+        if value is True:
+            return true
+        if value is False:
+            return false
         return process(value)
 
     return fast
@@ -123,6 +138,8 @@ class FastStatement:
             process = bind.type._cached_bind_processor(dialect)
             if isinstance(bind.type, JSON) and process is not None:
                 process = _json_bind(process)
+            elif isinstance(bind.type, Boolean) and process is not None:
+                process = _bool_bind(process)
             processors.append(process)
         made = _Compiled(compiled.string, names, fixed, processors)
         self._compiled[id(dialect)] = made
