@@ -130,7 +130,7 @@ class RunControl:
         definition = self._definition_of(definition_id)
         pausable = definition is None or bool(getattr(definition, "pausable", True))
         action, row = await self.database.run_write(
-            Pause(run_id, self.database.clock(), pausable=pausable)
+            Pause(run_id, self.database.clock(), pausable=pausable), inline=True
         )
         if action == "requested":
             self.hub.notify_request(run_id, "PAUSE")
@@ -140,7 +140,7 @@ class RunControl:
     async def resume(self, run_id: str, *, actor: Actor | None = None) -> RunView:
         """A PAUSED run is PENDING again and continues from its saved state."""
         await self.get(run_id, actor=actor)
-        row = await self.database.run_write(Resume(run_id, self.database.clock()))
+        row = await self.database.run_write(Resume(run_id, self.database.clock()), inline=True)
         self._changed(row)
         self.hub.notify_due()
         return self._view(row)
@@ -153,7 +153,7 @@ class RunControl:
         current = await self.database.read(lambda c: load_run(c, run_id))
         if current["status"] not in ("FAILED", "ABORTED"):
             refused: RowMapping = await self.database.run_write(
-                Retry(run_id, self.database.clock())
+                Retry(run_id, self.database.clock()), inline=True
             )
             return self._view(refused)
         new_input = None
@@ -165,7 +165,9 @@ class RunControl:
                     current["error_message"] or "", current["error_code"], current["error_data"]
                 )
             new_input = await retry_input(definition(), current["input"], error)
-        row = await self.database.run_write(Retry(run_id, self.database.clock(), new_input))
+        row = await self.database.run_write(
+            Retry(run_id, self.database.clock(), new_input), inline=True
+        )
         self._changed(row)
         self.hub.notify_due()
         return self._view(row)
@@ -181,7 +183,9 @@ class RunControl:
                 errors=[{"loc": ["priority"], "message": "out of range"}],
             )
         await self.get(run_id, actor=actor)
-        row = await self.database.run_write(SetPriority(run_id, priority, self.database.clock()))
+        row = await self.database.run_write(
+            SetPriority(run_id, priority, self.database.clock()), inline=True
+        )
         self._changed(row)
         return self._view(row)
 
