@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
-from server.store.batch import WriteOp
 from server.store.models import RUNNING_ONLY, runs
 from server.store.writes import Claim, lease
 
@@ -63,7 +62,7 @@ def _one_priority(conn: Connection) -> bool:
     return highest == lowest
 
 
-class FairClaim(WriteOp[list[RowMapping]]):
+class FairClaim(Claim):
     """Like `writes.Claim`, plus concurrency limits and oldest-first turns."""
 
     def __init__(
@@ -77,11 +76,7 @@ class FairClaim(WriteOp[list[RowMapping]]):
         *,
         oldest_first: bool = False,
     ) -> None:
-        self.worker_id = worker_id
-        self.limit = limit
-        self.now = now
-        self.lease_until = lease_until
-        self.definitions = definitions
+        super().__init__(worker_id, limit, now, lease_until, definitions)
         self.limits = {d: lim for d, lim in limits.items() if d in set(definitions)}
         self.oldest_first = oldest_first
 
@@ -139,8 +134,7 @@ class FairClaim(WriteOp[list[RowMapping]]):
         if not self.limits and _one_priority(conn):
             # Every pending run has the same priority: the claim index's own
             # order (priority, then due time) is already oldest first.
-            op = Claim(self.worker_id, self.limit, self.now, self.lease_until, self.definitions)
-            return op.apply(conn)
+            return super().apply(conn)
         if self.limits and conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
         free_running = [d for d in self.definitions if d not in self.limits]
