@@ -12,15 +12,9 @@ from typing import Any
 import pytest
 
 from definitions import Conflict, RunRequest, TaskController, TaskDefinition, TaskStatus
+from tests.support.waiting import eventually
 
 WAIT = 10.0
-
-
-async def _until(predicate: Any, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 class Pausy(TaskDefinition[Any]):
@@ -33,7 +27,7 @@ class Pausy(TaskDefinition[Any]):
         n = controller.state.get("n", 0)
         if n == 0:
             runtime = controller.runtime
-            await _until(lambda: runtime.is_pause_requested() or runtime.is_aborted())
+            await eventually(lambda: runtime.is_pause_requested() or runtime.is_aborted())
             return controller.response.continue_(state={"n": 1})
         return controller.response.done(output={"resumed_with": n})
 

@@ -14,6 +14,7 @@ from definitions import TaskController, TaskDefinition, TaskStatus
 from server.store import writes
 from server.store.paging import RunFilter
 from server.taskloom import Taskloom
+from tests.support.waiting import eventually
 
 WAIT = 10.0
 
@@ -123,8 +124,6 @@ async def test_an_outcome_that_cannot_be_saved_fails_alone(
         assert (await worker_app.service.wait(run_id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
     assert (await worker_app.service.get(doomed)).status is TaskStatus.RUNNING
     assert worker_app.worker is not None
-    deadline = time.monotonic() + WAIT
-    while worker_app.worker.busy:  # the refused run's slot is free again
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.01)
+    worker = worker_app.worker
+    await eventually(lambda: not worker.busy)  # the refused run's slot is free again
     assert any(f"run {doomed}: the engine failed to save" in r.message for r in caplog.records)

@@ -5,7 +5,6 @@ wait PENDING without blocking other definitions' runs."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -13,15 +12,9 @@ from pydantic import BaseModel
 
 from definitions import TaskController, TaskDefinition, TaskStatus
 from server.store.paging import RunFilter
+from tests.support.waiting import eventually
 
 WAIT = 10.0
-
-
-async def _until(predicate: Any, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 class Gated(TaskDefinition[Any]):
@@ -88,7 +81,7 @@ async def test_concurrency_caps_running_runs_of_a_definition(make_app: Any) -> N
     async def two_running() -> bool:
         return (await _statuses(app, "conc-capped"))[TaskStatus.RUNNING] == 2
 
-    await _until(two_running)
+    await eventually(two_running)
     # another definition's run is not blocked by the waiting ones
     free = await app.service.wait((await app.service.trigger("conc-free")).id, timeout=WAIT)
     assert free.status is TaskStatus.SUCCEEDED
@@ -109,7 +102,7 @@ async def test_concurrency_per_key_is_a_mutex_per_customer(make_app: Any) -> Non
     async def a_and_b_running() -> bool:
         return (await _statuses(app, "conc-per-customer"))[TaskStatus.RUNNING] == 2
 
-    await _until(a_and_b_running)
+    await eventually(a_and_b_running)
     assert (await app.service.get(first_a.id)).status is TaskStatus.RUNNING
     assert (await app.service.get(only_b.id)).status is TaskStatus.RUNNING
     assert (await app.service.get(second_a.id)).status is TaskStatus.PENDING
@@ -146,7 +139,7 @@ async def test_the_cap_holds_across_two_workers(make_app: Any) -> None:
     async def two_running() -> bool:
         return (await _statuses(first, "conc-capped"))[TaskStatus.RUNNING] == 2
 
-    await _until(two_running)
+    await eventually(two_running)
     assert Gated.most["conc-capped"] == 2
     Gated.gate.set()
     for run in runs:

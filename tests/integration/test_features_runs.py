@@ -23,15 +23,9 @@ from definitions import (
     WaitTimeout,
 )
 from server.store.paging import RunFilter
+from tests.support.waiting import eventually
 
 WAIT = 10.0
-
-
-async def _until(predicate: Any, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 class Slow(TaskDefinition[Any]):
@@ -59,7 +53,7 @@ async def test_progress_and_status_are_saved_while_the_iteration_runs(make_app: 
         return seen.progress is not None and seen.status_message is not None
 
     try:
-        await _until(reported)
+        await eventually(reported)
     finally:
         Slow.gate[run.id].set()
     done = await app.service.wait(run.id, timeout=WAIT)
@@ -80,7 +74,7 @@ async def test_a_running_run_shows_its_worker_and_live_progress(make_app: Any) -
         async def reported() -> bool:
             return (await app.service.get(run.id)).progress is not None
 
-        await _until(reported)
+        await eventually(reported)
         live = await app.service.get(run.id)
         assert live.status is TaskStatus.RUNNING and not live.has_ended
         assert live.worker_id == app.worker.worker_id

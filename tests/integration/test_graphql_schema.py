@@ -4,7 +4,6 @@ with nested relations, and both subscriptions fed by the engine's events."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -14,6 +13,7 @@ from definitions import TaskController, TaskDefinition
 from schema import Context, schema
 from server.taskloom import Taskloom
 from tests.integration.graphql_support import Echo, Waiter
+from tests.support.waiting import eventually
 
 GATE: dict[str, asyncio.Event] = {}
 
@@ -61,13 +61,6 @@ async def collect(stream: AsyncGenerator[ExecutionResult, None], limit: float) -
         return found
 
     return await asyncio.wait_for(drain(), limit)
-
-
-async def until(condition: Any, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 async def test_runs_with_parent_children_and_definition(make_app: Any) -> None:
@@ -155,7 +148,7 @@ async def test_task_log_added_delivers_each_new_line_in_order(make_app: Any) -> 
     )
     lines = asyncio.ensure_future(collect(stream, 20))
     hub: Any = app.service.hub
-    await until(lambda: hub._subscribers.get(("log", run.id)))  # listening: let it write
+    await eventually(lambda: hub._subscribers.get(("log", run.id)))  # listening: let it write
     GATE["open"].set()
     found = [d["taskLogAdded"] for d in await lines]
     assert [line["message"] for line in found] == ["line 1", "line 2", "line 3"]
