@@ -211,3 +211,42 @@ async def test_a_batch_of_outcomes_isolates_one_that_cannot_be_written(app: Task
     assert saved[2] is False
     statuses = [(await app.service.get(run.id)).status for run in made]
     assert statuses == [TaskStatus.SUCCEEDED, TaskStatus.RUNNING, TaskStatus.RUNNING]
+
+
+async def test_rows_with_nones_in_different_columns_keep_their_values_and_order(
+    app: Taskloom,
+) -> None:
+    # On SQLite a None is sent as a NULL literal (server/store/fast.py), so
+    # rows with Nones in different columns go as separate statements.
+    now = time.time()
+    rows = []
+    for i in range(6):
+        row = new_run_row(definition_id=Job.id, input={"i": i}, now=now, run_at=now)
+        row["name"] = f"run {i}" if i % 2 else None
+        row["created_by"] = "tester" if i % 3 == 0 else None
+        rows.append(row)
+    await app.database.run_write(InsertRuns(rows))
+    claimed = await claim(app, "nulls", limit=6)
+    if app.settings.database_url.startswith("sqlite"):
+        assert claimed == [row["id"] for row in rows]  # ties go by insertion order
+    else:
+        assert sorted(claimed) == sorted(row["id"] for row in rows)
+    for row in rows:
+        view = await app.service.get(row["id"])
+        assert (view.name, view.created_by, view.input) == (
+            row["name"],
+            row["created_by"],
+            row["input"],
+        )
+
+    failed = outcome(rows[0]["id"], "nulls", status="FAILED", error_message="boom", output=None)
+    progressed = outcome(rows[1]["id"], "nulls", progress=(3.0, None, "steps"))
+    plain = outcome(rows[2]["id"], "nulls", status_message="fine")
+    assert await app.database.run_write(SaveOutcomes([failed, progressed, plain])) == [True] * 3
+    first, second, third = [await app.service.get(row["id"]) for row in rows[:3]]
+    assert first.error is not None and first.error.message == "boom"
+    assert first.error.code is None and first.output is None
+    assert second.error is None and second.progress is not None
+    assert (second.progress.current, second.progress.total) == (3.0, None)
+    assert second.progress.units == "steps" and second.status_message is None
+    assert third.status_message == "fine" and third.output == {"by": "nulls"}
