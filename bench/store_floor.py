@@ -1,0 +1,111 @@
+"""What the SQLite store alone costs per drained no-op run: the writer's own
+statements (claim, then save the outcome with its history row), in batches
+of 256 as the worker makes them, on one thread with no event loop, no
+engine and no other thread wanting the GIL. Its inverse bounds the drain:
+no engine could drain faster than this store writes.
+
+Run with the project's interpreter: `.venv/bin/python -m bench.store_floor
+[--runs N]`; prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+
+from bench.taskloom_embedded import _app
+from server.store.outcome import Outcome
+from server.store.sqlite import SQLiteDatabase, _pragmas
+from server.store.writes import Claim, SaveOutcomes
+
+BATCH = 256
+
+
+async def _pending(db: Path, runs: int) -> None:
+    async with _app(f"sqlite+aiosqlite:///{db}", worker=False) as app:
+        for start in range(0, runs, 1_000):
+            await app.service.trigger_many("noop", [None] * min(1_000, runs - start))
+
+
+def _succeeded(row: dict[str, Any], worker: str, now: float) -> Outcome:
+    """What the engine hands the store for a no-op that returned None."""
+    history = {
+        "run_id": row["id"],
+        "attempt": row["attempt"],
+        "status": "SUCCEEDED",
+        "started_at": row["attempt_started_at"],
+        "finished_at": now,
+        "output": None,
+        "error_message": None,
+        "error_code": None,
+        "error_data": None,
+    }
+    return Outcome(
+        run_id=row["id"],
+        worker_id=worker,
+        status="SUCCEEDED",
+        state=row["state"] or {},
+        iterations=row["iterations"] + 1,
+        attempt=row["attempt"],
+        run_at=now,
+        now=now,
+        finished=True,
+        clear_request=True,
+        history=history,
+    )
+
+
+def measure(runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="taskloom-floor-") as tmp:
+        db = Path(tmp) / "floor.db"
+        asyncio.run(_pending(db, runs))
+        engine = create_engine(f"sqlite+pysqlite:///{db}")
+        event.listen(engine, "connect", _pragmas("NORMAL", 5000, writer=True))
+        event.listen(engine, "begin", SQLiteDatabase._begin_immediate)
+        claim_s = save_s = 0.0
+        drained = 0
+        with engine.connect() as conn:
+            while True:
+                now = time.time()
+                t0 = time.thread_time()
+                with conn.begin():
+                    rows = Claim("floor", BATCH, now, now + 30, ["noop"]).apply(conn)
+                claim_s += time.thread_time() - t0
+                if not rows:
+                    break
+                outcomes = [_succeeded(dict(row), "floor", now) for row in rows]
+                t0 = time.thread_time()
+                with conn.begin():
+                    saved = SaveOutcomes(outcomes).apply(conn)
+                save_s += time.thread_time() - t0
+                assert saved == [True] * len(rows), saved
+                drained += len(rows)
+        engine.dispose()
+    per_run = (claim_s + save_s) / drained
+    return {
+        "runs": drained,
+        "claim_us_per_run": claim_s / drained * 1e6,
+        "save_us_per_run": save_s / drained * 1e6,
+        "store_us_per_run": per_run * 1e6,
+        "store_bound_runs_per_s": 1 / per_run,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20_000)
+    args = parser.parse_args()
+    json.dump(measure(args.runs), sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
