@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from itertools import compress, repeat
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection
@@ -83,7 +82,7 @@ def _result_processor(column: Any, dialect: Dialect) -> Processor:
 _FROM_ROW = object()
 
 
-_MAX_NULL_SHAPES = 256  # distinct sets of NULL parameters kept per statement
+_MAX_NULL_SHAPES = 256  # SQL variants kept per statement
 
 
 class _Compiled:
@@ -98,7 +97,7 @@ class _Compiled:
         self._pieces = sql.split("?")
         if len(self._pieces) != len(names) + 1:
             raise ValueError(f"cannot place the parameters of {sql!r}")
-        self._null_sql: dict[tuple[int, ...], str] = {}
+        self._shapes: dict[tuple[type, ...], tuple[str, Callable[[Any], list[Any]]]] = {}
         from_row = [name for name, value in zip(names, fixed, strict=True) if value is _FROM_ROW]
         self._get = _getter(from_row)
         self._fixed = [(i, value) for i, value in enumerate(fixed) if value is not _FROM_ROW]
@@ -116,18 +115,24 @@ class _Compiled:
         """The SQL and values to send for `values`: its Nones as NULL literals."""
         if None not in values:
             return self.sql, values
-        nulls = tuple(map(operator.is_, values, repeat(None)))
-        sql = self._null_sql.get(nulls)
-        if sql is None:
-            marks = ["NULL" if null else "?" for null in nulls]
-            tail = zip(marks, self._pieces[1:], strict=True)
-            sql = self._pieces[0] + "".join(mark + piece for mark, piece in tail)
-            if len(self._null_sql) < _MAX_NULL_SHAPES:
-                self._null_sql[nulls] = sql
-        return sql, list(compress(values, map(operator.not_, nulls)))
+        # Keyed by the values' types, which place the Nones: one C call.
+        shape = tuple(map(type, values))
+        found = self._shapes.get(shape)
+        if found is None:
+            found = self._placing_nulls(values)
+            if len(self._shapes) < _MAX_NULL_SHAPES:
+                self._shapes[shape] = found
+        sql, keep = found
+        return sql, keep(values)
+
+    def _placing_nulls(self, values: list[Any]) -> tuple[str, Callable[[Any], list[Any]]]:
+        marks = ["NULL" if value is None else "?" for value in values]
+        tail = zip(marks, self._pieces[1:], strict=True)
+        sql = self._pieces[0] + "".join(mark + piece for mark, piece in tail)
+        return sql, _getter([i for i, value in enumerate(values) if value is not None])
 
 
-def _getter(names: list[str]) -> Callable[[dict[str, Any]], list[Any]]:
+def _getter(names: Sequence[Any]) -> Callable[[Any], list[Any]]:
     if not names:
         return lambda _row: []
     get = operator.itemgetter(*names)
