@@ -76,6 +76,12 @@ def measure(quick: bool) -> dict[str, Any]:
                 [str(PEER_PYTHON), "bench/peer_huey.py", "--runs", str(runs), "--workers", str(w)]
             ),
         )
+    # Not a target: what the SQLite store alone costs per drained run.
+    _try(
+        figures,
+        "taskloom_store_floor",
+        lambda: _run([sys.executable, "-m", "bench.store_floor", "--runs", str(runs)]),
+    )
     print("3. continue_ iterations", file=sys.stderr)
     _try(figures, "taskloom_iterations", lambda: _run(_taskloom("iterations", "--runs", "200")))
     print("4. trigger-to-start latency", file=sys.stderr)
