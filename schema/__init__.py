@@ -36,7 +36,8 @@ class TaskloomSchema(strawberry.Schema):
 def names_members_directly(enum_type: GraphQLEnumType) -> None:
     """Serialises a strawberry enum's members by dict lookup. Strawberry's
     own output coercion compares the member with each value in turn through
-    `Enum.value` (a property), which was 7% of a `taskRuns` request's CPU."""
+    `Enum.value` (a property): 2% of a `taskRuns(first: 50)` request's
+    instructions, one status per run."""
     wrapped = enum_type.wrapped_cls  # type: ignore[attr-defined]
     names = {
         member: name
