@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.store.batch import WriteOp, run_batch
 from server.store.database import Database
+from server.store.pg_text import replace_nul
 
 if TYPE_CHECKING:
     from server.events import EventHub
@@ -60,6 +61,7 @@ class PostgresDatabase(Database):
             max_overflow=pool_size,
             pool_recycle=1800,
         )
+        event.listen(self.engine.sync_engine, "before_cursor_execute", replace_nul, retval=True)
         self._queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._clock_task: asyncio.Task[None] | None = None

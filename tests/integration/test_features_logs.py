@@ -77,6 +77,16 @@ async def _messages(app: Any, where: LogFilter) -> list[str]:
     return [line.message for line in page.items]
 
 
+class NulText(TaskDefinition[Any]):
+    """Text with a NUL character, which PostgreSQL's text types cannot hold."""
+
+    id = "logs-nul-text"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        controller.log.info("before\x00after", data={"key": "v\x00w"})
+        raise ValueError("bad\x00byte")
+
+
 async def test_log_filters_and_periods(make_app: Any) -> None:
     app = await make_app(Chatty)
     before = time.time() - 1
@@ -156,3 +166,15 @@ async def test_backend_code_logs_to_any_run(make_app: Any) -> None:
         await app.service.log("no-such-run", "INFO", "lost")
     with pytest.raises(InvalidInput):
         await app.service.log(run.id, "LOUD", "no such level")
+
+
+async def test_text_with_a_nul_character_is_saved(make_app: Any, database_url: str) -> None:
+    app = await make_app(NulText)
+    run = await app.service.wait((await app.service.trigger("logs-nul-text")).id, timeout=WAIT)
+    # PostgreSQL gets U+FFFD in its place (server/store/pg_text.py).
+    nul = "\ufffd" if database_url.startswith("postgresql") else "\x00"
+    assert run.status is TaskStatus.FAILED and run.error is not None
+    assert run.error.message == f"bad{nul}byte"
+    logs = (await app.service.logs(where=LogFilter(run_id=run.id))).items
+    assert [entry.message for entry in logs] == [f"before{nul}after", f"ValueError: bad{nul}byte"]
+    assert logs[0].data == {"key": "v\x00w"}  # JSON carries it escaped, on both
