@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL cluster for the benchmark: `initdb` into
-bench/out/pg (as the `postgres` user when run as root), started on a free
-loopback port with PostgreSQL's default durability (fsync and
-synchronous_commit on), removed by `stop()`."""
+"""A throwaway PostgreSQL cluster for the benchmark: `initdb` into a new
+temporary folder (as the `postgres` user when run as root, who may not be
+able to reach a folder inside the checkout), started on a free loopback port
+with PostgreSQL's default durability (fsync and synchronous_commit on),
+removed by `stop()`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 
@@ -30,13 +32,13 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         bindir = find_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed (no initdb)")
         self.bindir = bindir
-        self.root = root
-        self.data = root / "data"
+        self.root = Path(tempfile.mkdtemp(prefix="taskloom-bench-pg-"))
+        self.data = self.root / "data"
         self.port = _free_port()
         self._as_root = os.geteuid() == 0
 

@@ -4,7 +4,8 @@ target. Results also go to bench/out/results.json.
 
 Run with the project's interpreter from the repository root:
 `.venv/bin/python -m bench.run [--quick]`. The peers run in bench/.venv
-(made by `make bench`), PostgreSQL in a throwaway cluster under bench/out.
+(made by `make bench`), PostgreSQL in a throwaway cluster in a temporary
+folder.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def measure(quick: bool) -> dict[str, Any]:
 def _postgres(runs: int) -> dict[str, Any]:
     from bench.pg import Cluster
 
-    cluster = Cluster(OUT / "pg").start()
+    cluster = Cluster().start()
     try:
         cluster.create_database("bench_procrastinate")
         cluster.create_database("bench_taskloom")
