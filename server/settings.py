@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # unless the embedding code passes its own registry.
     retention_days: float = Field(30, ge=0)
     maintenance: bool | None = None
+    # Once per process, after start: what is alive moves out of the cyclic
+    # collector's way (server/gcfreeze.py).
+    freeze_gc: bool = True
 
     @property
     def definition_modules(self) -> list[str]:
