@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     # unless the embedding code passes its own registry.
     retention_days: float = Field(30, ge=0)
     maintenance: bool | None = None
-    # Once per process, after start: what is alive moves out of the cyclic
-    # collector's way (server/gcfreeze.py).
-    freeze_gc: bool = True
+    # Once per process, after start: gc.freeze() and a larger youngest
+    # generation (server/gctuning.py).
+    tune_gc: bool = True
 
     @property
     def definition_modules(self) -> list[str]:

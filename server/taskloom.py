@@ -15,7 +15,7 @@ from server.engine.iteration import IterationRunner
 from server.engine.scheduler import Scheduler
 from server.engine.worker import Worker, WorkerOptions
 from server.events import EventHub
-from server.gcfreeze import freeze_startup_objects
+from server.gctuning import tune_collector
 from server.maintenance import retention_definition
 from server.service import TaskService
 from server.settings import Settings
@@ -102,8 +102,8 @@ class Taskloom:
             await self.worker.start()
             self.scheduler = Scheduler(self.service, self.database.clock)
             await self.scheduler.start()
-        if s.freeze_gc:
-            freeze_startup_objects()
+        if s.tune_gc:
+            tune_collector()
         return self
 
     def _add_maintenance(self) -> None:
