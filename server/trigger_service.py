@@ -148,31 +148,28 @@ class Triggering(InputChecks):
         if who is not None:
             created_by = who.owner
         now = self.database.clock()
-        # What is the same for every run is checked and built once, in the
-        # order `_row` checks it: the first input's size comes first.
         hookless = is_hookless(chosen)
-        keyed = getattr(chosen, "concurrency_per_key", None) is not None
-        template: dict[str, Any] | None = None
         rows: list[dict[str, Any]] = []
         for raw in inputs:
-            self._check_size(raw)
-            if template is None:
-                self._check_options(None, delay, run_at, priority, None)
-            data = await self._prepare_input(chosen, raw, hookless)
-            key = concurrency_key_of(chosen, data) if keyed else None
-            if template is None:
-                template = new_run_row(
-                    definition_id=chosen.id,
-                    input=data,
-                    now=now,
-                    run_at=due_after(now, run_at if run_at is not None else delay),
+            if not rows:
+                # The first run is checked and built as trigger() builds one;
+                # the others copy it but for their own id, input and key.
+                first = await self._row(
+                    chosen,
+                    raw,
+                    name=None,
+                    delay=delay,
+                    run_at=run_at,
                     priority=priority,
+                    parent_id=None,
                     created_by=created_by,
-                    concurrency_key=key,
+                    now=now,
                 )
-                rows.append(template)
-            else:
-                rows.append(another_run_row(template, data, key))
+                rows.append(first)
+                continue
+            self._check_size(raw)
+            data = await self._prepare_input(chosen, raw, hookless)
+            rows.append(another_run_row(rows[0], data, concurrency_key_of(chosen, data)))
         if not rows:
             return []
         await self.database.run_write(InsertRuns(rows), inline=True)
