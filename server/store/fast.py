@@ -59,24 +59,27 @@ def _bool_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return fast
 
 
-def _json_result(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A JSON column's result processor, with "null" and "{}" read directly."""
+# What most JSON cells of a run hold (an empty input or state, no output):
+# the values json.loads would give, without its parser.
+_JSON_CONSTANTS: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": lambda: None}
+
+
+def result_processor(column: Any, dialect: Dialect) -> Processor:
+    """The column's result processor as SQLAlchemy applies it; for a JSON
+    column (unless the dialect has a deserializer of its own) the common
+    values above are read without the parser."""
+    process: Processor = column.type._cached_result_processor(dialect, None)
+    if process is None or not isinstance(column.type, JSON):
+        return process
+    if getattr(dialect, "_json_deserializer", None) is not None:
+        return process
+    parse = process
 
     def fast(value: Any) -> Any:
-        if value is None or value == "null":
-            return None
-        if value == "{}":
-            return {}
-        return process(value)
+        make = _JSON_CONSTANTS.get(value) if type(value) is str else None
+        return parse(value) if make is None else make()
 
     return fast
-
-
-def _result_processor(column: Any, dialect: Dialect) -> Processor:
-    process: Processor = column.type._cached_result_processor(dialect, None)
-    if isinstance(column.type, JSON) and process is not None:
-        return _json_result(process)
-    return process
 
 
 _FROM_ROW = object()
@@ -234,7 +237,7 @@ class _RowReader:
 
     def __init__(self, table: Any, dialect: Dialect) -> None:
         self.names = [c.name for c in table.columns]
-        processors = [(c.name, _result_processor(c, dialect)) for c in table.columns]
+        processors = [(c.name, result_processor(c, dialect)) for c in table.columns]
         self._process = [(name, p) for name, p in processors if p is not None]
 
     def read(self, values: Sequence[Any]) -> dict[str, Any]:

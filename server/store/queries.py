@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import JSON, ColumnElement, Connection, Select, bindparam, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
 
 from server.period import resolve_period
+from server.store.fast import result_processor
 from server.store.models import logs, results, runs
 from server.store.paging import LogFilter, PageSlice, RunFilter, decode_cursor, encode_cursor
 
@@ -310,31 +311,8 @@ def _compile(dialect: Any, query: Select[Any], params: dict[str, Any]) -> _Compi
     named = {name for name, b in compiled.binds.items() if not b.unique}
     if positions is None or "POSTCOMPILE" in sql or named != set(params):
         return None
-    columns: list[tuple[str, Callable[[Any], Any] | None]] = []
-    for column in query.selected_columns:
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        if isinstance(column.type, JSON) and process is not None and not _custom_json(dialect):
-            columns.append((column.name, _json_shortcut(process)))
-        else:
-            columns.append((column.name, process))
+    columns = [(c.name, result_processor(c, dialect)) for c in query.selected_columns]
     return sql, tuple(positions), constants, columns
-
-
-# What most JSON cells of a run hold (an empty input or state, no output):
-# the values json.loads would give, without its parser.
-_JSON_CONSTANTS: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": lambda: None}
-
-
-def _custom_json(dialect: Any) -> bool:
-    return getattr(dialect, "_json_deserializer", None) is not None
-
-
-def _json_shortcut(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def shortcut(value: Any) -> Any:
-        make = _JSON_CONSTANTS.get(value) if isinstance(value, str) else None
-        return process(value) if make is None else make()
-
-    return shortcut
 
 
 def _observed(conn: Connection) -> bool:
