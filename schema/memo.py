@@ -17,13 +17,15 @@ requests (strawberry's `ParserCache` relies on the same).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import DocumentNode
 
 # Documents larger than this are parsed every time (they are rare, and a
 # memo of large syntax trees would hold a lot of memory).
 MAX_MEMO_DOCUMENT = 20_000
+
+V = TypeVar("V")
 
 
 class DocumentMemo:
@@ -35,10 +37,7 @@ class DocumentMemo:
         self.validations: OrderedDict[str, list[Any]] = OrderedDict()
 
     def document(self, query: str) -> DocumentNode | None:
-        found = self.documents.get(query)
-        if found is not None:
-            self.documents.move_to_end(query)
-        return found
+        return _get(self.documents, query)
 
     def remember_document(self, query: str, document: DocumentNode) -> None:
         if len(query) <= MAX_MEMO_DOCUMENT:
@@ -47,17 +46,21 @@ class DocumentMemo:
     def validation(self, query: str) -> list[Any] | None:
         """The errors validation found in `query` (empty: valid), or None
         when it was not validated yet."""
-        found = self.validations.get(query)
-        if found is not None:
-            self.validations.move_to_end(query)
-            return list(found)
-        return None
+        found = _get(self.validations, query)
+        return None if found is None else list(found)
 
     def remember_validation(self, query: str, errors: list[Any]) -> None:
         _put(self.validations, query, list(errors), self.size)
 
 
-def _put(memo: OrderedDict[str, Any], key: str, value: Any, size: int) -> None:
+def _get(memo: OrderedDict[str, V], key: str) -> V | None:
+    found = memo.get(key)
+    if found is not None:
+        memo.move_to_end(key)
+    return found
+
+
+def _put(memo: OrderedDict[str, V], key: str, value: V, size: int) -> None:
     memo[key] = value
     memo.move_to_end(key)
     while len(memo) > size:

@@ -9,8 +9,9 @@
   user's view of other people's runs, `FORBIDDEN` for what its role may not do.
 * `security_extensions(limits)`: the same extension also applies the rules
   of strawberry's own `QueryDepthLimiter`, `MaxAliasesLimiter` (which counts
-  aliases reached through fragment spreads) and `MaxTokensLimiter`, a cap on
-  the document's size, and optionally `DisableIntrospection`.
+  aliases reached through fragment spreads) and optionally
+  `DisableIntrospection`, the parser's token limit (what strawberry's
+  `MaxTokensLimiter` sets), and a cap on the document's size.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -104,7 +104,8 @@ class OperationGuard(SchemaExtension):
     extension costs less than six):
 
     * refuses a document larger than `max_document_bytes` before parsing it;
-    * parses with strawberry's `MaxTokensLimiter` limit and validates with
+    * parses with graphql-core's token limit (as strawberry's
+      `MaxTokensLimiter` sets it) and validates with
       the rules of its `QueryDepthLimiter`, `MaxAliasesLimiter` and (when
       introspection is off) `DisableIntrospection`, built once;
     * parses and validates each distinct document once (`DocumentMemo`);
@@ -193,7 +194,7 @@ def security_extensions(limits: Limits) -> list[ExtensionFactory]:
         limiters.append(DisableIntrospection())
     shared = GuardSettings(
         max_bytes=limits.max_document_bytes,
-        max_tokens=MaxTokensLimiter(max_token_count=limits.max_tokens).max_token_count,
+        max_tokens=limits.max_tokens,
         rules=tuple(rule for limiter in limiters for rule in limiter.validation_rules),
         memo=DocumentMemo(),
     )
