@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.engine import RowMapping
 
-from bench.taskloom_embedded import _app
+from bench.taskloom_embedded import Noop, _app
+from definitions.responses import Done
+from server.engine.leftovers import build_outcome
+from server.engine.lifecycle import RunPosition, decide
 from server.store.outcome import Outcome
 from server.store.sqlite import SQLiteDatabase, _pragmas
 from server.store.writes import Claim, SaveOutcomes
@@ -35,32 +39,18 @@ async def _pending(db: Path, runs: int) -> None:
             await app.service.trigger_many("noop", [None] * min(1_000, runs - start))
 
 
-def _succeeded(row: dict[str, Any], worker: str, now: float) -> Outcome:
-    """What the engine hands the store for a no-op that returned None."""
-    history = {
-        "run_id": row["id"],
-        "attempt": row["attempt"],
-        "status": "SUCCEEDED",
-        "started_at": row["attempt_started_at"],
-        "finished_at": now,
-        "output": None,
-        "error_message": None,
-        "error_code": None,
-        "error_data": None,
-    }
-    return Outcome(
-        run_id=row["id"],
-        worker_id=worker,
-        status="SUCCEEDED",
-        state=row["state"] or {},
-        iterations=row["iterations"] + 1,
+def _succeeded(row: RowMapping, worker: str, now: float) -> Outcome:
+    """What the engine hands the store for a no-op that returned None, made
+    by the engine's own `decide` and `build_outcome`."""
+    position = RunPosition(
+        iterations=row["iterations"],
         attempt=row["attempt"],
-        run_at=now,
-        now=now,
-        finished=True,
-        clear_request=True,
-        history=history,
+        state=row["state"] or {},
+        max_iterations=Noop.max_iterations,
+        retry=Noop.retry,
     )
+    transition = decide(position, Done(None), now)
+    return build_outcome(row, worker, transition, None, [], [], now, Noop)
 
 
 def measure(runs: int) -> dict[str, Any]:
@@ -81,7 +71,7 @@ def measure(runs: int) -> dict[str, Any]:
                 claim_s += time.thread_time() - t0
                 if not rows:
                     break
-                outcomes = [_succeeded(dict(row), "floor", now) for row in rows]
+                outcomes = [_succeeded(row, "floor", now) for row in rows]
                 t0 = time.thread_time()
                 with conn.begin():
                     saved = SaveOutcomes(outcomes).apply(conn)
