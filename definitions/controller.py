@@ -68,14 +68,15 @@ class TaskController(Generic[InputT]):
         *,
         input: InputT,
         state: dict[str, Any],
-        run: RunInfo,
+        run: RunInfo | Callable[[], RunInfo],
         runtime: Runtime,
         validate_child: ChildValidator | None = None,
         list_children: ChildLister | None = None,
     ) -> None:
         self.input = input
         self.state = state
-        self.run = run
+        # The engine passes a factory: most iterations never look at it.
+        self._run = run
         self.runtime = runtime
         self.log = RunLogger()
         self.progress_value: Progress | None = None
@@ -89,6 +90,14 @@ class TaskController(Generic[InputT]):
         self.children_requested: list[ChildRequest] = []
         self._validate_child = validate_child
         self._list_children = list_children
+
+    @property
+    def run(self) -> RunInfo:
+        """Who this run is: its id, definition, iteration, attempt, parent."""
+        run = self._run
+        if not isinstance(run, RunInfo):
+            run = self._run = run()
+        return run
 
     def progress(
         self, current: float, total: float | None = None, units: str | None = None

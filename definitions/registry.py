@@ -48,6 +48,10 @@ class Registry:
             return self.get(ident)
         raise NotFound(f"not a task definition: {ref!r}")
 
+    def find(self, ident: str) -> type[TaskDefinition[Any]] | None:
+        """The definition with this id, or None."""
+        return self._by_id.get(ident)
+
     def __contains__(self, ident: object) -> bool:
         return ident in self._by_id
 

@@ -32,6 +32,7 @@ class Aborted:
 
 
 Response = Done | Continue | Error | Aborted
+_RESPONSE_TYPES = (Done, Continue, Error, Aborted)
 
 
 class Responses:
@@ -58,6 +59,6 @@ class Responses:
 
 def as_response(value: Any) -> Response:
     """A plain return value means done with that value as output."""
-    if isinstance(value, Done | Continue | Error | Aborted):
+    if isinstance(value, _RESPONSE_TYPES):
         return value
     return Done(output=value)

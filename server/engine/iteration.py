@@ -35,6 +35,7 @@ from server.engine.lifecycle import RunPosition, decide
 from server.engine.transition_hooks import call_hook, next_input
 from server.store.outcome import Outcome
 
+SUCCESSFUL = frozenset({"PENDING", "PAUSED", "SUCCEEDED"})
 HOOKS = ("on_done", "on_abort", "on_error", "on_max_iterations", "on_retry")
 ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 ChildLister = Callable[[str], Awaitable[list[Any]]]
@@ -44,6 +45,7 @@ class _Traits:
     """What the runner asks of a definition class on every iteration."""
 
     def __init__(self, definition: type[TaskDefinition[Any]]) -> None:
+        self.definition = definition
         self.timeout = float(definition.iteration_timeout)
         self.is_async = definition.is_async()
         self.capture_level = capture.level_of(definition)
@@ -77,51 +79,64 @@ class IterationRunner:
         self._traits: dict[type[TaskDefinition[Any]], _Traits] = {}
         capture.install()
 
-    def _traits_of(self, definition: type[TaskDefinition[Any]]) -> _Traits:
+    def _traits_of(self, row: RowMapping) -> _Traits | None:
+        """The traits of the run's definition; None if it is not registered."""
+        definition = self.registry.find(row["definition_id"])
+        if definition is None:
+            return None
         traits = self._traits.get(definition)
         if traits is None:
             traits = self._traits[definition] = _Traits(definition)
         return traits
 
     def runtime_for(self, row: RowMapping) -> Runtime:
-        definition = self._definition(row)
-        timeout = self._traits_of(definition).timeout if definition else 300.0
+        traits = self._traits_of(row)
+        requested = row["requested"]
         return Runtime(
-            timeout,
+            traits.timeout if traits else 300.0,
             clock=self.clock,
             simulate=bool(row["simulate"]),
-            aborted=row["requested"] == "ABORT",
-            pause_requested=row["requested"] == "PAUSE",
+            aborted=requested == "ABORT",
+            pause_requested=requested == "PAUSE",
         )
 
-    def _definition(self, row: RowMapping) -> type[TaskDefinition[Any]] | None:
-        ident = row["definition_id"]
-        return self.registry.get(ident) if ident in self.registry else None
-
     async def run(self, row: RowMapping, worker_id: str, runtime: Runtime) -> Outcome:
-        definition = self._definition(row)
+        traits = self._traits_of(row)
         controller: TaskController[Any] | None = None
-        if definition is None:
+        instance: TaskDefinition[Any] | None = None
+        if traits is None:
             response: Response = Error(
                 f"unknown definition {row['definition_id']!r}", "UNKNOWN_DEFINITION"
             )
-            instance = None
         else:
-            instance = definition()
+            instance = traits.definition()
             try:
-                controller = self._controller(definition, row, runtime)
+                controller = self._controller(traits.definition, row, runtime)
             except TaskloomError as exc:
                 response = Error(exc.message, "INVALID_INPUT", exc.details)
             else:
-                traits = self._traits_of(definition)
                 controller.capture_level = traits.capture_level
-                self.live[row["id"]] = controller
+                run_id = row["id"]
+                self.live[run_id] = controller
                 try:
-                    response = await self._call(
-                        instance, controller, traits.timeout, traits.is_async
-                    )
+                    response = await self._call(instance, controller, traits)
                 finally:
-                    self.live.pop(row["id"], None)
+                    self.live.pop(run_id, None)
+        return await self._conclude(row, worker_id, runtime, traits, instance, controller, response)
+
+    async def _conclude(
+        self,
+        row: RowMapping,
+        worker_id: str,
+        runtime: Runtime,
+        traits: _Traits | None,
+        instance: TaskDefinition[Any] | None,
+        controller: TaskController[Any] | None,
+        response: Response,
+    ) -> Outcome:
+        """What the iteration's answer leads to, with its hooks, logs and
+        children, as the outcome to save."""
+        definition = traits.definition if traits else None
         position = RunPosition(
             iterations=row["iterations"],
             attempt=row["attempt"],
@@ -144,7 +159,8 @@ class IterationRunner:
         children: list[dict[str, Any]] = []
         # Only an iteration that succeeded (done or continue_) writes its
         # children: a failed one, retried or not, must not leave any behind.
-        if transition.error is None and transition.status in ("PENDING", "PAUSED", "SUCCEEDED"):
+        succeeded = transition.error is None and transition.status in SUCCESSFUL
+        if succeeded and controller is not None and controller.children_requested:
             try:
                 children = await child_rows(row, controller, now, self.finish_child, self.registry)
             except Exception as exc:
@@ -156,7 +172,7 @@ class IterationRunner:
                 text = exc.message if isinstance(exc, TaskloomError) else str(exc)
                 failed = Error(text or type(exc).__name__, type(exc).__name__)
                 transition = decide(position, failed, now)
-        overridden = self._traits_of(definition).hooks if definition else frozenset()
+        overridden = traits.hooks if traits else frozenset()
         if instance is not None and transition.hook in overridden:
             await call_hook(instance, transition, row, log_rows, self.executor, self.wall_clock)
         outcome = build_outcome(
@@ -164,8 +180,7 @@ class IterationRunner:
         )
         if isinstance(response, Done) and response.message and transition.status == "SUCCEEDED":
             outcome.status_message = response.message[:500]  # done(message=...): the last word
-        retrying = transition.new_attempt and instance is not None
-        if retrying and instance is not None and "on_retry" in overridden:
+        if transition.new_attempt and instance is not None and "on_retry" in overridden:
             outcome.new_input = await next_input(
                 instance, row, transition, log_rows, self.executor, self.wall_clock
             )
@@ -182,29 +197,26 @@ class IterationRunner:
         return TaskController(
             input=definition.parse_input(row["input"]),
             state=dict(row["state"] or {}),
-            run=hooks.run_info(row, attempt=row["attempt"], state=row["state"] or {}),
+            run=lambda: hooks.run_info(row, attempt=row["attempt"], state=row["state"] or {}),
             runtime=runtime,
             validate_child=self.validate_child,
             list_children=list_children,
         )
 
     async def _call(
-        self,
-        instance: TaskDefinition[Any],
-        controller: TaskController[Any],
-        timeout: float,
-        is_async: bool,
+        self, instance: TaskDefinition[Any], controller: TaskController[Any], traits: _Traits
     ) -> Response:
         if controller.runtime.is_aborted():
             return Aborted("aborted on request")
+        timeout = traits.timeout
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
         watch = self.deadlines.watch(task, loop.time() + timeout)
         try:
-            if is_async and instance.abort_mode == "cancel":
+            if traits.is_async and instance.abort_mode == "cancel":
                 response = await self._call_cancellable(instance, controller)
-            elif is_async:
+            elif traits.is_async:
                 token = controller.activate()
                 try:
                     response = as_response(await instance.run(controller))

@@ -15,7 +15,7 @@ from sqlalchemy.engine import RowMapping
 
 from definitions.controller import TaskController
 from definitions.definition import TaskDefinition
-from definitions.records import LogLevel, RunError
+from definitions.records import LogLevel
 from definitions.registry import Registry
 from server.engine.lifecycle import Transition
 from server.store.outcome import Outcome
@@ -130,7 +130,8 @@ def build_outcome(
 ) -> Outcome:
     """The iteration's result for the saver: the run's new columns, its log
     and children rows, and its history entry when the attempt ended."""
-    error = t.error or RunError("", None)
+    error = t.error
+    message, code, data = (error.message, error.code, error.data) if error else (None, None, None)
     history = None
     if t.record_attempt:
         history = {
@@ -140,9 +141,9 @@ def build_outcome(
             "started_at": row["attempt_started_at"],
             "finished_at": now,
             "output": t.output,
-            "error_message": t.error.message if t.error else None,
-            "error_code": error.code,
-            "error_data": error.data,
+            "error_message": message,
+            "error_code": code,
+            "error_data": data,
         }
     progress = controller.progress_value if controller else None
     return Outcome(
@@ -155,17 +156,17 @@ def build_outcome(
         run_at=t.run_at,
         now=now,
         output=t.output,
-        error_message=t.error.message if t.error else None,
-        error_code=error.code,
-        error_data=error.data,
+        error_message=message,
+        error_code=code,
+        error_data=data,
         finished=t.finished,
         new_attempt=t.new_attempt,
         clear_request=t.clear_request,
-        has_errors=any(r["level"] == "ERROR" for r in log_rows) or t.status == "FAILED",
+        has_errors=t.status == "FAILED" or any(r["level"] == "ERROR" for r in log_rows),
         progress=(progress.current, progress.total, progress.units) if progress else None,
         status_message=controller.status_message if controller else None,
         logs=log_rows,
         children=children,
         history=history,
-        max_results=int(getattr(definition, "max_results", 10)),
+        max_results=definition.max_results if definition else 10,
     )

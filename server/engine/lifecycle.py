@@ -44,38 +44,40 @@ class Transition:
     record_attempt: bool = False
 
 
+def _end(
+    run: RunPosition, now: float, status: str, hook: str, state: dict[str, Any], **extra: Any
+) -> Transition:
+    """A final transition: the attempt is recorded and the hook named."""
+    return Transition(
+        status,
+        state,
+        run.iterations + 1,
+        run.attempt,
+        now,
+        finished=True,
+        clear_request=True,
+        hook=hook,
+        record_attempt=True,
+        **extra,
+    )
+
+
 def decide(run: RunPosition, response: Response, now: float) -> Transition:
     done = run.iterations + 1
-
-    def end(status: str, hook: str, state: dict[str, Any], **extra: Any) -> Transition:
-        return Transition(
-            status,
-            state,
-            done,
-            run.attempt,
-            now,
-            finished=True,
-            clear_request=True,
-            hook=hook,
-            record_attempt=True,
-            **extra,
-        )
-
     if isinstance(response, Done):
-        return end("SUCCEEDED", "on_done", run.state, output=response.output)
+        return _end(run, now, "SUCCEEDED", "on_done", run.state, output=response.output)
     if isinstance(response, Aborted) or run.abort_requested:
         message = (
             response.message if isinstance(response, Aborted) and response.message else None
         ) or "aborted on request"
         state = response.state if isinstance(response, Continue) and response.state else run.state
-        return end("ABORTED", "on_abort", state, error=RunError(message, "ABORTED"))
+        return _end(run, now, "ABORTED", "on_abort", state, error=RunError(message, "ABORTED"))
     if isinstance(response, Continue):
         state = run.state if response.state is None else response.state
         if done >= run.max_iterations:
             message = f"the run reached its limit of {run.max_iterations} iterations"
-            return end(
-                "FAILED", "on_max_iterations", state, error=RunError(message, "MAX_ITERATIONS")
-            )
+            error = RunError(message, "MAX_ITERATIONS")
+            return _end(run, now, "FAILED", "on_max_iterations", state, error=error)
         if run.pause_requested:
             # An honoured pause: the state is saved, resume() re-queues it.
             return Transition("PAUSED", state, done, run.attempt, now, clear_request=True)
@@ -93,4 +95,4 @@ def decide(run: RunPosition, response: Response, now: float) -> Transition:
             record_attempt=True,
             clear_request=run.pause_requested,
         )
-    return end("FAILED", "on_error", run.state, error=error)
+    return _end(run, now, "FAILED", "on_error", run.state, error=error)
