@@ -12,8 +12,12 @@ from typing import Any, Protocol
 QUEUE_SIZE = 1_000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Event:
+    """One change, published to subscribers as is: treat it as read-only.
+    (Not frozen: a frozen dataclass sets each field through
+    object.__setattr__, and the engine makes two per run.)"""
+
     kind: str  # "run" (status, progress or iteration changed) or "log"
     run_id: str
     status: str | None = None
