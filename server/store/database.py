@@ -51,8 +51,9 @@ class Database(abc.ABC):
 
     async def connect_hub(self, hub: EventHub) -> None:
         """Connects the process's event hub to other processes sharing this
-        database, where the database can carry events (PostgreSQL). SQLite
-        has no such channel: other processes' changes are seen by polling."""
+        database: PostgreSQL carries every event (server/store/notify.py);
+        SQLite only wakes the worker when another process committed
+        (server/store/commit_watch.py), and subscriptions poll."""
         del hub
 
     async def write_inline(self, op: WriteOp[Any]) -> Any:

@@ -39,7 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from definitions.errors import StoreError
+from server.events import EventHub
 from server.store.batch import WriteOp, apply_grouped, run_batch
+from server.store.commit_watch import CommitWatch
 from server.store.database import Database
 
 T = TypeVar("T")
@@ -125,9 +127,9 @@ class SQLiteDatabase(Database):
         self._checkpoint_lock = threading.Lock()
         # The inline path (write_inline): its own connection, never waiting.
         path = self._writer_engine.url.database
-        self._inline_enabled = synchronous.upper() in INLINE_SYNCHRONOUS and bool(
-            path and path != ":memory:" and not path.startswith("file:")
-        )
+        self._file = path if path and path != ":memory:" and not path.startswith("file:") else None
+        self._inline_enabled = synchronous.upper() in INLINE_SYNCHRONOUS and bool(self._file)
+        self._commit_watch: CommitWatch | None = None
         self._inline_engine: Engine = create_engine(
             _sync_url(url), poolclass=NullPool, connect_args={"check_same_thread": False}
         )
@@ -156,7 +158,17 @@ class SQLiteDatabase(Database):
             )
             self._checkpointer.start()
 
+    async def connect_hub(self, hub: EventHub) -> None:
+        """Other processes on the same file wake this one's worker through
+        the commit watch (server/store/commit_watch.py)."""
+        if self._file is not None and self._commit_watch is None:
+            self._commit_watch = CommitWatch(self._file, hub)
+            self._commit_watch.start()
+
     async def close(self) -> None:
+        if self._commit_watch is not None:
+            await self._commit_watch.stop()
+            self._commit_watch = None
         if self._thread is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
