@@ -69,17 +69,19 @@ class OutcomeSaver:
         self, row: Mapping[Any, Any], outcome: Outcome, seconds: float, result: bool | Exception
     ) -> bool:
         """Publishes what a saved outcome changed; True if runs became due."""
-        extra = {"run_id": row["id"], "definition": row["definition_id"]}
-        if isinstance(result, Exception):
-            log.error(
-                "run %s: the engine failed to save its iteration",
-                row["id"],
-                exc_info=result,
-                extra=extra,
-            )
-            return False
-        if not result:
-            log.warning("run %s: lease lost before its outcome was saved", row["id"], extra=extra)
+        if result is not True:
+            extra = _extra(row)
+            if isinstance(result, Exception):
+                log.error(
+                    "run %s: the engine failed to save its iteration",
+                    row["id"],
+                    exc_info=result,
+                    extra=extra,
+                )
+            else:
+                log.warning(
+                    "run %s: lease lost before its outcome was saved", row["id"], extra=extra
+                )
             return False
         data = {
             "definition_id": row["definition_id"],
@@ -94,9 +96,16 @@ class OutcomeSaver:
             level = logging.WARNING if outcome.status == "FAILED" else logging.INFO
             if log.isEnabledFor(level):
                 error = f": {outcome.error_message}" if outcome.error_message else ""
-                log.log(level, "run %s %s%s", outcome.run_id, outcome.status, error, extra=extra)
+                log.log(
+                    level, "run %s %s%s", outcome.run_id, outcome.status, error, extra=_extra(row)
+                )
         elif log.isEnabledFor(logging.DEBUG):
-            log.debug("iteration ended: %s in %.3f s", outcome.status, seconds, extra=extra)
+            log.debug("iteration ended: %s in %.3f s", outcome.status, seconds, extra=_extra(row))
         for log_row in outcome.logs:
             self.hub.publish(Event("log", outcome.run_id, data=log_row))
         return outcome.status == "PENDING" or bool(outcome.children)
+
+
+def _extra(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The fields a log record about this run carries."""
+    return {"run_id": row["id"], "definition": row["definition_id"]}
