@@ -112,6 +112,11 @@ class EventHub:
         """Called whenever runs become due (new, re-queued, resumed)."""
         self._due_listeners.append(listener)
 
+    @property
+    def wants_due(self) -> bool:
+        """Whether anything here listens for due runs (a worker does)."""
+        return bool(self._due_listeners)
+
     def notify_due(self) -> None:
         if self.relay is not None:
             self.relay.due()

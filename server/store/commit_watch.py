@@ -10,7 +10,7 @@ read and no lock held. One task per process reads it every WATCH_SECONDS
 and, on a change, tells the hub that runs may be due; the worker then
 claims, and finds nothing when the commit was not a new run (this process's
 own commits change it too). Between commits the task costs one PRAGMA per
-tick and no write.
+tick and no write; in a process with no worker it ticks once a second.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from server.events import EventHub
 log = logging.getLogger("taskloom.store")
 
 WATCH_SECONDS = 0.02
+IDLE_SECONDS = 1.0  # with nothing in this process to wake
 
 
 class CommitWatch:
@@ -53,7 +54,7 @@ class CommitWatch:
             conn.execute("PRAGMA busy_timeout=0")
             seen: int | None = None
             while True:
-                await asyncio.sleep(self.interval)
+                await asyncio.sleep(self.interval if self.hub.wants_due else IDLE_SECONDS)
                 try:
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
                 except sqlite3.Error as exc:  # busy (a WAL restart): the next tick reads it
