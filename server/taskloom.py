@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
@@ -13,6 +12,7 @@ from server.auth.http import Authenticator
 from server.auth.tokens import TokenStore
 from server.engine.iteration import IterationRunner
 from server.engine.scheduler import Scheduler
+from server.engine.threads import TaskThreads
 from server.engine.worker import Worker, WorkerOptions
 from server.events import EventHub
 from server.gctuning import tune_collector
@@ -79,9 +79,7 @@ class Taskloom:
         self.service.max_input_bytes = s.max_input_bytes
         self.tokens = TokenStore(self.database)
         self.authenticator = Authenticator(self.tokens, enabled=s.auth != "disabled")
-        self.executor = ThreadPoolExecutor(
-            max_workers=min(s.concurrency, 64), thread_name_prefix="taskloom-task"
-        )
+        self.executor = TaskThreads(max_workers=min(s.concurrency, 64))
         if self._with_worker:
             runner = IterationRunner(
                 self.registry,

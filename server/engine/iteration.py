@@ -7,6 +7,7 @@ called in `transition_hooks`."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -32,10 +33,13 @@ from server.engine.leftovers import (
     not_json,
 )
 from server.engine.lifecycle import RunPosition, decide
+from server.engine.threads import TaskThreads
 from server.engine.transition_hooks import call_hook, next_input
 from server.store.outcome import Outcome
 
 SUCCESSFUL = frozenset({"PENDING", "PAUSED", "SUCCEEDED"})
+log = logging.getLogger("taskloom.worker")
+
 HOOKS = ("on_done", "on_abort", "on_error", "on_max_iterations", "on_retry")
 ChildPreparer = Callable[[Any, Any], tuple[str, dict[str, Any]]]
 ChildLister = Callable[[str], Awaitable[list[Any]]]
@@ -223,12 +227,7 @@ class IterationRunner:
                 finally:
                     controller.deactivate(token)
             else:
-                context = copy_context()
-                context.run(controller.activate)
-                value = await loop.run_in_executor(
-                    self.executor, context.run, instance.run, controller
-                )
-                response = as_response(value)
+                response = as_response(await self._call_sync(instance, controller))
         except asyncio.CancelledError as exc:
             if watch.expired and task.uncancel() == 0:
                 message = f"the iteration exceeded its {timeout:g} s timeout"
@@ -250,6 +249,25 @@ class IterationRunner:
         if watch.expired:
             task.uncancel()  # the iteration swallowed its timeout and answered
         return response
+
+    async def _call_sync(
+        self, instance: TaskDefinition[Any], controller: TaskController[Any]
+    ) -> Any:
+        context = copy_context()
+        context.run(controller.activate)
+        call = self.executor.submit(context.run, instance.run, controller)
+        try:
+            return await asyncio.wrap_future(call)
+        except asyncio.CancelledError:
+            # A timeout or shutdown: the thread runs on until run() returns.
+            if not call.done() and isinstance(self.executor, TaskThreads):
+                log.warning(
+                    "run %s: its synchronous run() goes on past the end of its iteration "
+                    "(a thread cannot be stopped); another thread stands in until it returns",
+                    controller.run.id,
+                )
+                self.executor.lend(call)
+            raise
 
     @staticmethod
     async def _call_cancellable(
