@@ -21,7 +21,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def to_datetime(value: float | None) -> datetime | None:
     """Truncated (not rounded) to the microsecond, so a time read back from
     a run works as an inclusive lower / exclusive upper filter bound."""
-    return None if value is None else _EPOCH + timedelta(microseconds=math.floor(value * 1e6))
+    return None if value is None else _dt(value)
 
 
 def to_epoch(value: datetime | None) -> float | None:
@@ -190,7 +190,12 @@ def _end(run: RunView) -> float:
 
 
 def _dt(value: float) -> datetime:
-    return _EPOCH + timedelta(microseconds=math.floor(value * 1e6))
+    micros = math.floor(value * 1e6)
+    # value * 1e6 may round up to the next whole microsecond; the datetime
+    # must not be later than `value`, or it would not work as a bound.
+    if micros / 1_000_000 > value:
+        micros -= 1
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def _datetimes(*values: float | None) -> list[Any]:
