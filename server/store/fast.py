@@ -232,12 +232,12 @@ def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | 
 
 
 class _RowReader:
-    """Turns driver rows of every column of a table into dicts, with
-    SQLAlchemy's own result processors (JSON columns, booleans)."""
+    """Turns driver rows of the given columns into dicts, with SQLAlchemy's
+    own result processors (JSON columns, booleans)."""
 
-    def __init__(self, table: Any, dialect: Dialect) -> None:
-        self.names = [c.name for c in table.columns]
-        processors = [(c.name, result_processor(c, dialect)) for c in table.columns]
+    def __init__(self, columns: Sequence[Any], dialect: Dialect) -> None:
+        self.names = [c.name for c in columns]
+        processors = [(c.name, result_processor(c, dialect)) for c in columns]
         self._process = [(name, p) for name, p in processors if p is not None]
 
     def read(self, values: Sequence[Any]) -> dict[str, Any]:
@@ -247,12 +247,12 @@ class _RowReader:
         return row
 
 
-_READERS: dict[tuple[str, int], _RowReader] = {}
+_READERS: dict[tuple[int, int], _RowReader] = {}
 
 
 def claim_due(
     conn: Connection,
-    table: Any,
+    columns: Sequence[Any],
     *,
     worker_id: str,
     limit: int,
@@ -260,18 +260,19 @@ def claim_due(
     lease_until: float,
     definitions: Sequence[str],
 ) -> list[dict[str, Any]]:
-    """`writes.Claim` on SQLite, on the driver: one UPDATE … RETURNING that
-    walks ix_task_runs_claim in order (priority, due time, then insertion)."""
+    """`writes.Claim` on SQLite, on the driver: one UPDATE … RETURNING
+    `columns` that walks ix_task_runs_claim in order (priority, due time,
+    then insertion)."""
     if not definitions or limit <= 0:
         return []
     driver = conn.connection.driver_connection
     assert driver is not None
-    key = (table.name, id(conn.dialect))
+    key = (id(columns), id(conn.dialect))
     reader = _READERS.get(key)
     if reader is None:
-        reader = _READERS[key] = _RowReader(table, conn.dialect)
+        reader = _READERS[key] = _RowReader(columns, conn.dialect)
     marks = ", ".join("?" * len(definitions))
-    columns = ", ".join(reader.names)
+    returned = ", ".join(reader.names)
     sql = (
         "UPDATE task_runs SET status = 'RUNNING', worker_id = ?, lease_expires_at = ?, "
         "started_at = coalesce(started_at, ?), "
@@ -279,7 +280,7 @@ def claim_due(
         "WHERE id IN (SELECT id FROM task_runs INDEXED BY ix_task_runs_claim "
         "WHERE status = 'PENDING' AND run_at <= ? "
         f"AND definition_id IN ({marks}) ORDER BY priority DESC, run_at LIMIT ?) "
-        f"RETURNING {columns}"
+        f"RETURNING {returned}"
     )
     params = [worker_id, lease_until, now, now, now, now, *definitions, limit]
     try:

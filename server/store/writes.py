@@ -90,7 +90,7 @@ class Claim(WriteOp[list[RowMapping]]):
         if conn.dialect.name == "sqlite":
             claimed = claim_due(
                 conn,
-                runs,
+                CLAIMED,
                 worker_id=self.worker_id,
                 limit=self.limit,
                 now=self.now,
@@ -122,11 +122,30 @@ class Claim(WriteOp[list[RowMapping]]):
         return list(conn.execute(claim).mappings())
 
 
+# What the engine reads of a claimed run (server/engine): a claim returns
+# these columns only, a third of the row, on every path.
+CLAIMED = (
+    runs.c.id,
+    runs.c.definition_id,
+    runs.c.name,
+    runs.c.requested,
+    runs.c.input,
+    runs.c.state,
+    runs.c.iterations,
+    runs.c.attempt,
+    runs.c.attempt_started_at,
+    runs.c.simulate,
+    runs.c.parent_id,
+    runs.c.created_by,
+    runs.c.concurrency_key,
+)
+
+
 def lease(
     *where: ColumnElement[bool], worker_id: str, now: float, lease_until: float
 ) -> ReturningUpdate[Any]:
     """The UPDATE that makes the runs matching `where` RUNNING, leased to
-    `worker_id` until `lease_until`, and returns them whole."""
+    `worker_id` until `lease_until`, and returns their CLAIMED columns."""
     return (
         update(runs)
         .where(*where)
@@ -138,7 +157,7 @@ def lease(
             attempt_started_at=func.coalesce(runs.c.attempt_started_at, now),
             updated_at=now,
         )
-        .returning(*runs.c)
+        .returning(*CLAIMED)
     )
 
 
