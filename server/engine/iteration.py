@@ -240,6 +240,12 @@ class IterationRunner:
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
             return Error(str(exc) or "the iteration was cancelled", "CancelledError")
+        except (SystemExit, _Exited) as exc:
+            # sys.exit() in task code ends this iteration, not the process.
+            code = exc.code if isinstance(exc, SystemExit) else exc.args[0]
+            message, data = hooks.describe(exc)
+            controller.log.error(message, data)
+            return Error(f"the task called sys.exit({code!r})", "SystemExit")
         except Exception as exc:
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
@@ -277,7 +283,7 @@ class IterationRunner:
         once; its partial work (state, children) is not saved."""
         token = controller.activate()
         try:
-            inner = asyncio.ensure_future(instance.run(controller))
+            inner = asyncio.ensure_future(_exit_as_error(instance.run(controller)))
         finally:
             controller.deactivate(token)
         loop = asyncio.get_running_loop()
@@ -297,3 +303,15 @@ class IterationRunner:
             raise
         finally:
             remove()
+
+
+class _Exited(Exception):
+    """SystemExit from task code run in a task of its own: a task that let
+    SystemExit out would stop the event loop itself."""
+
+
+async def _exit_as_error(run: Awaitable[Any]) -> Any:
+    try:
+        return await run
+    except SystemExit as exc:
+        raise _Exited(exc.code) from exc

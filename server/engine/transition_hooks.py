@@ -2,8 +2,8 @@
 names (`on_done`, `on_error`, `on_abort`, `on_max_iterations`) and
 `on_retry`, which may change the input of the next attempt.
 
-A hook that raises does not change the run: its failure becomes an ERROR
-line in the iteration's log rows."""
+A hook that raises (sys.exit() included) does not change the run: its
+failure becomes an ERROR line in the iteration's log rows."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ async def call_hook(
     )
     try:
         await hooks.call(getattr(instance, transition.hook), info, executor=executor)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a hook: its failure only
         message, data = hooks.describe(exc)
         log_rows.append(
             error_row(row, f"hook {transition.hook} failed: {message}", data, wall_clock())
@@ -59,7 +59,7 @@ async def next_input(
     """The input for the next attempt from `on_retry` (None: unchanged)."""
     try:
         return await retry_input(instance, row["input"], transition.error, executor)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         message, data = hooks.describe(exc)
         log_rows.append(error_row(row, f"hook on_retry failed: {message}", data, wall_clock()))
         return None
