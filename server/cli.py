@@ -9,15 +9,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from definitions.errors import TaskloomError
 from server.auth.cli import prepare_serve, token_app
 from server.client import register as register_client_commands
 from server.settings import Settings
-from server.taskloom import Taskloom
+
+if TYPE_CHECKING:
+    from server.taskloom import Taskloom
 
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
 T = TypeVar("T")
@@ -38,8 +39,18 @@ def _print_json(value: Any) -> None:
     typer.echo(json.dumps(data, default=_json_default, indent=2))
 
 
+def _taskloom(**settings: Any) -> Taskloom:
+    """The server is imported only when a command runs it, so that
+    `taskloom --help` and the client commands start without loading it."""
+    from server.taskloom import Taskloom
+
+    return Taskloom(**settings)
+
+
 def _run(work: Callable[[], Awaitable[T]]) -> T:
     """Runs `work`, turning Taskloom's errors into a message and exit 1."""
+    from definitions.errors import TaskloomError
+
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
     except TaskloomError as exc:
@@ -65,7 +76,7 @@ def serve(
 
     configure_logging(Settings().log_format)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
-    application = create_app(Taskloom(worker=worker))
+    application = create_app(_taskloom(worker=worker))
     typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
     uvicorn.run(application, host=host, port=port, log_level="info", log_config=None, lifespan="on")
 
@@ -86,7 +97,7 @@ def worker_command(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with Taskloom(**overrides) as taskloom:
+        async with _taskloom(**overrides) as taskloom:
             assert taskloom.worker is not None
             typer.echo(f"worker {taskloom.worker.worker_id} running; Ctrl+C to stop")
             await stop.wait()
@@ -100,7 +111,7 @@ def migrate() -> None:
     """Apply database migrations up to the latest."""
 
     async def work() -> None:
-        async with Taskloom(worker=False):
+        async with _taskloom(worker=False):
             pass
 
     _run(work)

@@ -1,8 +1,5 @@
-"""Identities, API tokens, roles, and the HTTP side of authentication."""
+"""Identities (identity.py), API tokens (tokens.py), roles, the HTTP side of
+authentication (http.py) and the `taskloom token` commands (cli.py).
 
-from __future__ import annotations
-
-from server.auth.identity import Actor, Role, parse_role
-from server.auth.tokens import CreatedToken, TokenInfo, TokenStore
-
-__all__ = ["Actor", "CreatedToken", "Role", "TokenInfo", "TokenStore", "parse_role"]
+Import from the modules themselves: this package imports nothing, so that
+the command line can load cli.py without the store behind tokens.py."""

@@ -6,22 +6,33 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from definitions.errors import TaskloomError
-from server.auth.http import AuthDisabledOffLoopback, check_bind
-from server.auth.tokens import CreatedToken, TokenInfo
 from server.settings import Settings
-from server.taskloom import Taskloom
+
+if TYPE_CHECKING:
+    from server.auth.tokens import CreatedToken, TokenInfo
+    from server.taskloom import Taskloom
 
 T = TypeVar("T")
 
 token_app = typer.Typer(help="Manage API tokens (admin).", no_args_is_help=True)
 
 
+def _taskloom() -> Taskloom:
+    """A Taskloom without a worker. The server is imported only when a
+    command runs, so that `taskloom --help` and the client commands start
+    without loading it."""
+    from server.taskloom import Taskloom
+
+    return Taskloom(worker=False)
+
+
 def _run(work: Callable[[], Awaitable[T]]) -> T:
+    from definitions.errors import TaskloomError
+
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
     except TaskloomError as exc:
@@ -48,7 +59,7 @@ def create(
     """Create a token and print it (the only time it is shown)."""
 
     async def work() -> CreatedToken:
-        async with Taskloom(worker=False) as taskloom:
+        async with _taskloom() as taskloom:
             return await taskloom.tokens.create(name, role, owner)
 
     created = _run(work)
@@ -65,7 +76,7 @@ def list_tokens(
     """List tokens (never their secrets)."""
 
     async def work() -> list[TokenInfo]:
-        async with Taskloom(worker=False) as taskloom:
+        async with _taskloom() as taskloom:
             return await taskloom.tokens.list(include_revoked=all)
 
     tokens = _run(work)
@@ -95,7 +106,7 @@ def revoke(ref: Annotated[str, typer.Argument(help="Token id, or the name of one
     """Revoke a token: requests carrying it are refused from now on."""
 
     async def work() -> TokenInfo:
-        async with Taskloom(worker=False) as taskloom:
+        async with _taskloom() as taskloom:
             return await taskloom.tokens.revoke(ref)
 
     typer.echo(_describe(_run(work)))
@@ -125,6 +136,8 @@ def prepare_serve(host: str, port: int) -> None:
     """Before `taskloom serve`: refuses TASKLOOM_AUTH=disabled off loopback;
     with authentication on and no active token, creates one admin token and
     prints it once (to the terminal, never to the log)."""
+    from server.auth.http import AuthDisabledOffLoopback, check_bind
+
     settings = Settings()
     try:
         check_bind(settings.auth, host)
@@ -136,7 +149,7 @@ def prepare_serve(host: str, port: int) -> None:
         return
 
     async def work() -> CreatedToken | None:
-        async with Taskloom(worker=False) as taskloom:
+        async with _taskloom() as taskloom:
             if await taskloom.tokens.count_active() > 0:
                 return None
             return await taskloom.tokens.create("admin", "admin", "admin")
