@@ -3,63 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from server.auth.cli import prepare_serve, token_app
 from server.client import register as register_client_commands
+from server.commands import new_taskloom, run_command
 from server.settings import Settings
 
-if TYPE_CHECKING:
-    from server.taskloom import Taskloom
-
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
-T = TypeVar("T")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return str(value)
-
-
-def _print_json(value: Any) -> None:
-    data = asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
-    typer.echo(json.dumps(data, default=_json_default, indent=2))
-
-
-def _taskloom(**settings: Any) -> Taskloom:
-    """The server is imported only when a command runs it, so that
-    `taskloom --help` and the client commands start without loading it."""
-    from server.taskloom import Taskloom
-
-    return Taskloom(**settings)
-
-
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    """Runs `work`, turning Taskloom's errors into a message and exit 1."""
-    from definitions.errors import TaskloomError
-
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except TaskloomError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        for error in exc.details.get("errors", []):
-            typer.echo(
-                f"  {'.'.join(map(str, error.get('loc', [])))}: {error['message']}", err=True
-            )
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -76,7 +30,7 @@ def serve(
 
     configure_logging(Settings().log_format)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
-    application = create_app(_taskloom(worker=worker))
+    application = create_app(new_taskloom(worker=worker))
     typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
     uvicorn.run(application, host=host, port=port, log_level="info", log_config=None, lifespan="on")
 
@@ -97,13 +51,13 @@ def worker_command(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with _taskloom(**overrides) as taskloom:
+        async with new_taskloom(**overrides) as taskloom:
             assert taskloom.worker is not None
             typer.echo(f"worker {taskloom.worker.worker_id} running; Ctrl+C to stop")
             await stop.wait()
             typer.echo("stopping: finishing in-flight iterations")
 
-    _run(work)
+    run_command(work)
 
 
 @app.command()
@@ -111,10 +65,10 @@ def migrate() -> None:
     """Apply database migrations up to the latest."""
 
     async def work() -> None:
-        async with _taskloom(worker=False):
+        async with new_taskloom(worker=False):
             pass
 
-    _run(work)
+    run_command(work)
     typer.echo(f"migrated {Settings().database_url}")
 
 

@@ -3,41 +3,18 @@ and prints before it starts (the loopback rule, the first admin token)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from server.commands import new_taskloom, run_command
 from server.settings import Settings
 
 if TYPE_CHECKING:
     from server.auth.tokens import CreatedToken, TokenInfo
-    from server.taskloom import Taskloom
-
-T = TypeVar("T")
 
 token_app = typer.Typer(help="Manage API tokens (admin).", no_args_is_help=True)
-
-
-def _taskloom() -> Taskloom:
-    """A Taskloom without a worker. The server is imported only when a
-    command runs, so that `taskloom --help` and the client commands start
-    without loading it."""
-    from server.taskloom import Taskloom
-
-    return Taskloom(worker=False)
-
-
-def _run(work: Callable[[], Awaitable[T]]) -> T:
-    from definitions.errors import TaskloomError
-
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except TaskloomError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _describe(info: TokenInfo) -> str:
@@ -59,10 +36,10 @@ def create(
     """Create a token and print it (the only time it is shown)."""
 
     async def work() -> CreatedToken:
-        async with _taskloom() as taskloom:
+        async with new_taskloom(worker=False) as taskloom:
             return await taskloom.tokens.create(name, role, owner)
 
-    created = _run(work)
+    created = run_command(work)
     typer.echo(_describe(created.info))
     typer.echo("Token (shown only this once; store it now):")
     typer.echo(created.secret)
@@ -76,10 +53,10 @@ def list_tokens(
     """List tokens (never their secrets)."""
 
     async def work() -> list[TokenInfo]:
-        async with _taskloom() as taskloom:
+        async with new_taskloom(worker=False) as taskloom:
             return await taskloom.tokens.list(include_revoked=all)
 
-    tokens = _run(work)
+    tokens = run_command(work)
     if as_json:
         rows = [
             {
@@ -106,10 +83,10 @@ def revoke(ref: Annotated[str, typer.Argument(help="Token id, or the name of one
     """Revoke a token: requests carrying it are refused from now on."""
 
     async def work() -> TokenInfo:
-        async with _taskloom() as taskloom:
+        async with new_taskloom(worker=False) as taskloom:
             return await taskloom.tokens.revoke(ref)
 
-    typer.echo(_describe(_run(work)))
+    typer.echo(_describe(run_command(work)))
 
 
 def first_start_message(secret: str, host: str, port: int) -> str:
@@ -149,11 +126,11 @@ def prepare_serve(host: str, port: int) -> None:
         return
 
     async def work() -> CreatedToken | None:
-        async with _taskloom() as taskloom:
+        async with new_taskloom(worker=False) as taskloom:
             if await taskloom.tokens.count_active() > 0:
                 return None
             return await taskloom.tokens.create("admin", "admin", "admin")
 
-    created = _run(work)
+    created = run_command(work)
     if created is not None:
         typer.echo(first_start_message(created.secret, host, port))

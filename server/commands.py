@@ -1,0 +1,39 @@
+"""What the `taskloom` commands share: the server, imported only when a
+command runs it (so that `taskloom --help` and the client commands start
+without loading the store, the engine and GraphQL), and Taskloom's errors
+turned into a message and exit status 1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from server.taskloom import Taskloom
+
+T = TypeVar("T")
+
+
+def new_taskloom(**settings: Any) -> Taskloom:
+    from server.taskloom import Taskloom
+
+    return Taskloom(**settings)
+
+
+def run_command(work: Callable[[], Awaitable[T]]) -> T:
+    """Runs `work`; a TaskloomError becomes its message (and the located
+    errors it carries) on stderr and exit status 1."""
+    from definitions.errors import TaskloomError
+
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except TaskloomError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        for error in exc.details.get("errors", []):
+            typer.echo(
+                f"  {'.'.join(map(str, error.get('loc', [])))}: {error['message']}", err=True
+            )
+        raise typer.Exit(1) from None
