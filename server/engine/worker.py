@@ -75,7 +75,8 @@ class Worker:
         self._inflight: dict[str, InFlight] = {}
         # Of those, runs whose iteration has ended and whose outcome the
         # saver is writing: their slots count as free, so the next claim
-        # can share a transaction with that write.
+        # need not wait for that write (queued behind it, it shares its
+        # transaction).
         self._saving = 0
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
@@ -171,7 +172,9 @@ class Worker:
                 self._limits,
                 oldest_first=oldest_first,
             )
-        rows: list[RowMapping] = await self.database.run_write(op)
+        # Inline: on SQLite, committed on this thread when the lock is free
+        # at once (no hand-off to the writer thread and back).
+        rows: list[RowMapping] = await self.database.run_write(op, inline=True)
         for row in rows:
             runtime = self.runner.runtime_for(row)
             task = asyncio.create_task(self._execute(row, runtime))

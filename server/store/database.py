@@ -57,8 +57,8 @@ class Database(abc.ABC):
         del hub
 
     async def write_inline(self, op: WriteOp[Any]) -> Any:
-        """`write` for one caller-facing write (a trigger, an abort) that
-        wants the shortest path to its commit. Databases that have one (see
+        """`write` for a write that wants the shortest path to its commit
+        (a trigger, an abort, a worker's claim or outcome batch). Databases that have one (see
         SQLiteDatabase) commit it on the caller's thread when that cannot
         wait on anyone; the others, and every other case, queue it to the
         writer like `write`. The caller sees the same results and errors."""
@@ -66,8 +66,8 @@ class Database(abc.ABC):
 
     async def run_write(self, op: WriteOp[T], *, inline: bool = False) -> T:
         """`write`, with driver errors wrapped in StoreError; `inline`:
-        through `write_inline` (only for single user-facing writes: the
-        engine's own writes rely on group commit)."""
+        through `write_inline` (for the writes on someone's critical path:
+        a user's single write, the worker's claims and outcome batches)."""
         try:
             result: T = await (self.write_inline(op) if inline else self.write(op))
             return result

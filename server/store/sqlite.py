@@ -5,13 +5,16 @@ commits whatever is queued as one transaction (`BEGIN IMMEDIATE`), so
 callers that arrive together share a commit. Reads use the async engine
 (aiosqlite) and WAL lets them run beside the writer.
 
-A single caller-facing write (`write_inline`: a trigger, an abort) skips the
-hop to that thread when nothing is queued: it is committed on the caller's
-thread, on a second connection whose `busy_timeout` is 0, so its `BEGIN
-IMMEDIATE` either gets the write lock at once or fails at once ("database
-is locked": the writer thread or another process is writing), and then the
-write is queued as usual. The event loop never waits on a lock. Only with
-`synchronous` NORMAL or OFF, where a commit does not fsync.
+A write that wants the shortest path (`write_inline`: a trigger, an abort,
+and the worker's claims and outcome batches) skips the hop to that thread
+when nothing is queued: it is committed on the caller's thread, on a second
+connection whose `busy_timeout` is 0, so its `BEGIN IMMEDIATE` either gets
+the write lock at once or fails at once ("database is locked": the writer
+thread or another process is writing), and then the write is queued as
+usual. The event loop never waits on a lock; it is busy for the length of
+the write (a batch of 256 outcomes: a few milliseconds), as it was waiting
+for the writer thread's answer before. Only with `synchronous` NORMAL or
+OFF, where a commit does not fsync.
 
 The WAL stays bounded: a PASSIVE checkpoint never catches up with writes
 that never pause, so SQLite never starts the WAL over. When it holds more
