@@ -55,3 +55,26 @@ async def test_deadlines_in_the_same_slot_share_one_timer() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_emptied_slots_give_back_their_timers_but_the_newest() -> None:
+    deadlines = Deadlines()
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(_forever())
+    base = (int(loop.time() / SLOT) + 100) * SLOT + SLOT / 2
+    # Iterations in 20 successive slots, each done before its deadline:
+    # half of them before the next slot is armed, half after.
+    for i in range(10):
+        deadlines.done(deadlines.watch(task, base + i * SLOT))
+    watches = [deadlines.watch(task, base + i * SLOT) for i in range(10, 20)]
+    for watch in watches:
+        deadlines.done(watch)
+    armed = [
+        handle
+        for handle in loop._scheduled  # type: ignore[attr-defined]
+        if not handle.cancelled() and handle._callback == deadlines._expire
+    ]
+    assert len(armed) == 1  # only the newest slot's timer is left
+    assert len(deadlines._slots) == 1
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
