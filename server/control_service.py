@@ -15,7 +15,6 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from definitions.definition import TaskDefinition
 from definitions.errors import InvalidInput, NotFound
 from definitions.records import LogLevel, RunError
 from server.auth.identity import Actor, require_admin
@@ -82,14 +81,9 @@ class RunControl:
     def _who(self, actor: Actor | None) -> Actor | None:
         raise NotImplementedError
 
-    def _definition_of(self, definition_id: str) -> type[TaskDefinition[Any]] | None:
-        if definition_id in self.registry:
-            return self.registry.get(definition_id)
-        return None
-
     def _view(self, row: RowMapping | dict[str, Any]) -> RunView:
         """A run as clients see it, with what its definition allows."""
-        definition = self._definition_of(row["definition_id"])
+        definition = self.registry.find(row["definition_id"])
         pausable = definition is None or bool(getattr(definition, "pausable", True))
         return RunView.from_row(row, pausable=pausable)
 
@@ -127,7 +121,7 @@ class RunControl:
         definition_id = await self.database.read(
             lambda c: str(load_run(c, run_id)["definition_id"])
         )
-        definition = self._definition_of(definition_id)
+        definition = self.registry.find(definition_id)
         pausable = definition is None or bool(getattr(definition, "pausable", True))
         action, row = await self.database.run_write(
             Pause(run_id, self.database.clock(), pausable=pausable), inline=True
@@ -157,7 +151,7 @@ class RunControl:
             )
             return self._view(refused)
         new_input = None
-        definition = self._definition_of(current["definition_id"])
+        definition = self.registry.find(current["definition_id"])
         if definition is not None:
             error = None
             if current["error_message"] is not None or current["error_code"] is not None:

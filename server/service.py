@@ -85,9 +85,10 @@ class TaskService(Triggering, RunQueries, RunControl):
         return await self.get(run_id)
 
     async def _after_abort(self, row: Any) -> None:
-        if row["definition_id"] not in self.registry:
+        definition = self.registry.find(row["definition_id"])
+        if definition is None:
             return
-        instance = self.registry.get(row["definition_id"])()
+        instance = definition()
         if not hooks.overrides(instance, "on_abort"):
             return
         info = hooks.run_info(

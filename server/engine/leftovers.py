@@ -113,9 +113,8 @@ async def child_rows(
 
 
 def _child_key(registry: Registry, definition_id: str, data: dict[str, Any]) -> str | None:
-    if definition_id not in registry:
-        return None
-    return concurrency_key_of(registry.get(definition_id), data)
+    definition = registry.find(definition_id)
+    return None if definition is None else concurrency_key_of(definition, data)
 
 
 def build_outcome(
