@@ -29,7 +29,7 @@ from sqlalchemy.sql import Executable
 Processor = Callable[[Any], Any] | None
 
 
-def _json_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def json_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A JSON column's bind processor, with the values most rows carry
     (None, an empty dict) answered from what it gave once."""
     null, empty = process(None), process({})
@@ -170,7 +170,7 @@ class FastStatement:
             fixed.append(_FROM_ROW if bind.required else bind.effective_value)
             process = bind.type._cached_bind_processor(dialect)
             if isinstance(bind.type, JSON) and process is not None:
-                process = _json_bind(process)
+                process = json_bind(process)
             elif isinstance(bind.type, Boolean) and process is not None:
                 process = _bool_bind(process)
             processors.append(process)

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from server.store import outcome_sql
 from server.store.batch import WriteOp
 from server.store.fast import FastStatement, claim_due, running_owners
 from server.store.models import logs, results, runs
@@ -161,7 +162,7 @@ def lease(
     )
 
 
-_OUTCOME_UPDATE_CORE = (
+_OUTCOME_UPDATE = (
     update(runs)
     .where(runs.c.id == bindparam("b_id"))
     .values(
@@ -195,8 +196,6 @@ _OUTCOME_UPDATE_CORE = (
         status_message=func.coalesce(bindparam("b_status_message"), runs.c.status_message),
     )
 )
-
-_OUTCOME_UPDATE = FastStatement(_OUTCOME_UPDATE_CORE)
 
 
 def _outcome_params(o: Outcome) -> dict[str, Any]:
@@ -250,7 +249,10 @@ class SaveOutcome(WriteOp[bool]):
             owners = {run_id: worker for run_id, worker in conn.execute(query)}
         held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
         if held:
-            _OUTCOME_UPDATE.execute_many(conn, [_outcome_params(o) for o in held])
+            if conn.dialect.name == "sqlite":
+                outcome_sql.update_runs(conn, held)
+            else:
+                conn.execute(_OUTCOME_UPDATE, [_outcome_params(o) for o in held])
             write_dependents(conn, held)
         return [owners.get(o.run_id) == o.worker_id for o in outcomes]
 
@@ -298,7 +300,11 @@ def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
         )
     history = [o for o in outcomes if o.history is not None and o.max_results != -1]
     if history:
-        insert_rows(conn, results, [o.history for o in history if o.history])
+        records = [o.history for o in history if o.history]
+        if conn.dialect.name == "sqlite":
+            outcome_sql.insert_history(conn, records)
+        else:
+            insert_rows(conn, results, records)
         # A run has at most attempt + 1 records, so most need no trimming.
         capped = [o for o in history if 0 < o.max_results < o.attempt + 1]
         for o in capped:

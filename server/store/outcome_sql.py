@@ -1,0 +1,175 @@
+"""An outcome's UPDATE and its history INSERT on SQLite, shaped by what the
+outcome changes.
+
+The generic UPDATE (writes.py, the path other databases take) binds twenty
+parameters and has SQLite evaluate a CASE or coalesce for every optional
+column. Most outcomes change a handful: no error, no progress, no status
+message, nothing to clear. Here each outcome gets the statement of its
+shape, which sets only what it changes, and its values go straight from the
+`Outcome` into a list (SQLite stores what the generic UPDATE would).
+Booleans become literals: the sqlite3 module looks up an adapter for every
+bool it binds, not for an int.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import StatementError
+
+from server.store.fast import json_bind
+from server.store.models import results, runs
+from server.store.outcome import Outcome
+
+Shape = tuple[bool, ...]
+Encode = Callable[[Any], Any]
+
+
+def _update_sql(shape: Shape) -> str:
+    error, finished, progress, message, clear, new_attempt, has_errors = shape
+    sets = [
+        "status = ?, state = ?, output = ?, iterations = ?, attempt = ?, run_at = ?",
+        "updated_at = ?, error_data = ?, worker_id = NULL, lease_expires_at = NULL",
+        "error_message = ?, error_code = ?" if error else "error_message = NULL, error_code = NULL",
+        "finished_at = ?" if finished else "finished_at = NULL",
+    ]
+    if progress:
+        sets.append(
+            "progress_current = coalesce(?, progress_current), progress_total = ?, "
+            "progress_units = ?"
+        )
+    if message:
+        sets.append("status_message = ?")
+    if clear:
+        sets.append("requested = NULL")
+    if new_attempt:
+        sets.append("attempt_started_at = NULL")
+    if has_errors:
+        sets.append("has_errors = 1")
+    return f"UPDATE task_runs SET {', '.join(sets)} WHERE id = ?"
+
+
+def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
+    values = [
+        o.status,
+        e.state(o.state),
+        e.output(o.output),
+        o.iterations,
+        o.attempt,
+        o.run_at,
+        o.now,
+        e.error_data(o.error_data),
+    ]
+    error = o.error_message is not None or o.error_code is not None
+    if error:
+        values += (o.error_message, o.error_code)
+    if o.finished:
+        values.append(o.now)
+    progress = o.progress
+    if progress is not None:
+        values += progress
+    message = o.status_message
+    if message is not None:
+        values.append(message)
+    values.append(o.run_id)
+    shape = (
+        error,
+        o.finished,
+        progress is not None,
+        message is not None,
+        o.clear_request,
+        o.new_attempt,
+        o.has_errors,
+    )
+    return shape, values
+
+
+def _history_sql(shape: Shape) -> str:
+    (error,) = shape
+    return (
+        "INSERT INTO task_results (run_id, attempt, status, started_at, finished_at, output, "
+        "error_data, error_message, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, "
+        + ("?, ?)" if error else "NULL, NULL)")
+    )
+
+
+def _history(h: dict[str, Any], e: _Encoders) -> tuple[Shape, list[Any]]:
+    values = [
+        h["run_id"],
+        h["attempt"],
+        h["status"],
+        h["started_at"],
+        h["finished_at"],
+        e.history_output(h["output"]),
+        e.history_error_data(h["error_data"]),
+    ]
+    error = h["error_message"] is not None or h["error_code"] is not None
+    if error:
+        values += (h["error_message"], h["error_code"])
+    return (error,), values
+
+
+class _Encoders:
+    """The JSON columns' bind processors, as the generic statements apply
+    them."""
+
+    def __init__(self, conn: Connection) -> None:
+        def processor(column: Any) -> Encode:
+            process = column.type._cached_bind_processor(conn.dialect)
+            return json_bind(process) if process is not None else lambda value: value
+
+        self.state = processor(runs.c.state)
+        self.output = processor(runs.c.output)
+        self.error_data = processor(runs.c.error_data)
+        self.history_output = processor(results.c.output)
+        self.history_error_data = processor(results.c.error_data)
+
+
+_ENCODERS: dict[int, _Encoders] = {}
+_SQL: dict[tuple[Callable[[Shape], str], Shape], str] = {}
+
+
+def _execute(
+    conn: Connection,
+    items: Sequence[Any],
+    shaped: Callable[[Any, _Encoders], tuple[Shape, list[Any]]],
+    sql_of: Callable[[Shape], str],
+) -> None:
+    """One executemany per run of consecutive items of the same shape, so
+    the rows reach the database in the order given."""
+    encoders = _ENCODERS.get(id(conn.dialect))
+    if encoders is None:
+        encoders = _ENCODERS[id(conn.dialect)] = _Encoders(conn)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    sql = ""
+    batch: list[list[Any]] = []
+    try:
+        for item in items:
+            shape, values = shaped(item, encoders)
+            item_sql = _SQL.get((sql_of, shape))
+            if item_sql is None:
+                item_sql = _SQL[(sql_of, shape)] = sql_of(shape)
+            if item_sql is not sql and batch:
+                driver.executemany(sql, batch)
+                batch = []
+            sql = item_sql
+            batch.append(values)
+        if batch:
+            driver.executemany(sql, batch)
+    except Exception as exc:
+        # As Connection.execute reports it: the writer rolls the batch back
+        # and the store turns it into a StoreError.
+        raise StatementError(str(exc), sql, None, exc) from exc
+
+
+def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> None:
+    """The runs' columns after the outcomes (their leases checked before)."""
+    _execute(conn, outcomes, _update, _update_sql)
+
+
+def insert_history(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+    """Result-history records, as `build_outcome` makes them."""
+    _execute(conn, records, _history, _history_sql)

@@ -1,0 +1,190 @@
+"""On SQLite an outcome is written by a statement shaped by what it changes
+(server/store/outcome_sql.py); every other database takes the generic UPDATE
+and INSERT. For any outcome, on any run, both must leave the same row and
+the same history record: checked side by side on two real SQLite
+databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, create_engine, delete, insert, select
+
+from server.store import outcome_sql
+from server.store.models import metadata, results, runs
+from server.store.outcome import Outcome
+from server.store.rows import new_run_row
+from server.store.writes import _OUTCOME_UPDATE, _outcome_params
+
+WORKER = "worker-1"
+RUN_ID = "0190a000-0000-7000-8000-000000000001"
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+maybe_text = st.none() | st.text(max_size=12)
+times = st.floats(1.6e9, 2.1e9)
+maybe_float = st.none() | st.floats(-1e6, 1e6)
+
+
+@st.composite
+def outcomes(draw: st.DrawFn) -> Outcome:
+    return Outcome(
+        run_id=RUN_ID,
+        worker_id=WORKER,
+        status=draw(st.sampled_from(["SUCCEEDED", "FAILED", "PENDING", "ABORTED", "PAUSED"])),
+        state=draw(st.dictionaries(st.text(max_size=5), json_values, max_size=3)),
+        iterations=draw(st.integers(0, 10**6)),
+        attempt=draw(st.integers(0, 50)),
+        run_at=draw(times),
+        now=draw(times),
+        output=draw(json_values),
+        error_message=draw(maybe_text),
+        error_code=draw(maybe_text),
+        error_data=draw(json_values),
+        finished=draw(st.booleans()),
+        new_attempt=draw(st.booleans()),
+        clear_request=draw(st.booleans()),
+        has_errors=draw(st.booleans()),
+        progress=draw(st.none() | st.tuples(st.floats(-1e6, 1e6), maybe_float, maybe_text)),
+        status_message=draw(maybe_text),
+    )
+
+
+@st.composite
+def running_rows(draw: st.DrawFn) -> dict[str, Any]:
+    """A RUNNING run leased to WORKER, with every optional column that an
+    outcome may keep or replace set or not."""
+    created = draw(times)
+    row = new_run_row(definition_id="job", input={}, now=created, run_at=created, run_id=RUN_ID)
+    row.update(
+        status="RUNNING",
+        worker_id=WORKER,
+        lease_expires_at=draw(times),
+        started_at=draw(times),
+        attempt_started_at=draw(st.none() | times),
+        requested=draw(st.sampled_from([None, "ABORT", "PAUSE"])),
+        has_errors=draw(st.booleans()),
+        progress_current=draw(maybe_float),
+        progress_total=draw(maybe_float),
+        progress_units=draw(maybe_text),
+        status_message=draw(maybe_text),
+    )
+    return row
+
+
+def _history(o: Outcome, row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": o.run_id,
+        "attempt": row["attempt"],
+        "status": o.status,
+        "started_at": row["attempt_started_at"],
+        "finished_at": o.now,
+        "output": o.output,
+        "error_message": o.error_message,
+        "error_code": o.error_code,
+        "error_data": o.error_data,
+    }
+
+
+@pytest.fixture(scope="module")
+def connections() -> Iterator[tuple[Connection, Connection]]:
+    """Two in-memory SQLite databases: shaped statements, generic ones."""
+    engines = create_engine("sqlite://"), create_engine("sqlite://")
+    with engines[0].connect() as shaped, engines[1].connect() as generic:
+        for conn in (shaped, generic):
+            metadata.create_all(conn)
+            conn.commit()
+        yield shaped, generic
+    for engine in engines:
+        engine.dispose()
+
+
+def _stored(conn: Connection) -> tuple[dict[str, Any], list[Any]]:
+    (run,) = conn.execute(select(runs)).mappings().all()
+    history = conn.execute(select(results).order_by(results.c.id)).all()
+    return dict(run), [tuple(r) for r in history]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(row=running_rows(), outcome=outcomes())
+def test_shaped_statements_store_what_the_generic_ones_store(
+    connections: tuple[Connection, Connection], row: dict[str, Any], outcome: Outcome
+) -> None:
+    shaped, generic = connections
+    for conn in (shaped, generic):
+        conn.execute(delete(results))
+        conn.execute(delete(runs))
+        conn.execute(insert(runs), [row])
+    record = _history(outcome, row)
+
+    outcome_sql.update_runs(shaped, [outcome])
+    outcome_sql.insert_history(shaped, [record])
+    generic.execute(_OUTCOME_UPDATE, [_outcome_params(outcome)])
+    generic.execute(insert(results), [record])
+
+    shaped_run, shaped_history = _stored(shaped)
+    generic_run, generic_history = _stored(generic)
+    differing = {k: (v, generic_run[k]) for k, v in shaped_run.items() if v != generic_run[k]}
+    assert differing == {}
+    assert shaped_history == generic_history
+
+
+def test_a_batch_of_mixed_shapes_keeps_each_outcome(
+    connections: tuple[Connection, Connection],
+) -> None:
+    """Outcomes of different shapes in one batch go out as several
+    executemany calls; each run gets its own outcome."""
+    shaped, _ = connections
+    shaped.execute(delete(results))
+    shaped.execute(delete(runs))
+    ids = [f"0190a000-0000-7000-8000-00000000010{i}" for i in range(4)]
+    rows = []
+    for run_id in ids:
+        row = new_run_row(definition_id="job", input={}, now=1.7e9, run_at=1.7e9, run_id=run_id)
+        row.update(status="RUNNING", worker_id=WORKER)
+        rows.append(row)
+    shaped.execute(insert(runs), rows)
+    base: dict[str, Any] = {
+        "worker_id": WORKER,
+        "state": {},
+        "run_at": 1.7e9,
+        "now": 1.8e9,
+        "attempt": 0,
+    }
+    batch = [
+        Outcome(run_id=ids[0], status="SUCCEEDED", iterations=1, output=1, finished=True, **base),
+        Outcome(run_id=ids[1], status="FAILED", iterations=2, error_message="boom", **base),
+        Outcome(run_id=ids[2], status="SUCCEEDED", iterations=3, output=3, finished=True, **base),
+        Outcome(run_id=ids[3], status="PENDING", iterations=4, status_message="half", **base),
+    ]
+    outcome_sql.update_runs(shaped, batch)
+    stored = {
+        r.id: r
+        for r in shaped.execute(
+            select(
+                runs.c.id,
+                runs.c.status,
+                runs.c.iterations,
+                runs.c.output,
+                runs.c.error_message,
+                runs.c.status_message,
+                runs.c.finished_at,
+                runs.c.worker_id,
+            )
+        )
+    }
+    assert [tuple(stored[i])[1:] for i in ids] == [
+        ("SUCCEEDED", 1, 1, None, None, 1.8e9, None),
+        ("FAILED", 2, None, "boom", None, None, None),
+        ("SUCCEEDED", 3, 3, None, None, 1.8e9, None),
+        ("PENDING", 4, None, None, "half", None, None),
+    ]
