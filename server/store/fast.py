@@ -97,6 +97,8 @@ class _Compiled:
         self, sql: str, names: list[str], fixed: list[Any], processors: list[Processor]
     ) -> None:
         self.sql = sql
+        self.names = names
+        self.processors = processors
         self._pieces = sql.split("?")
         if len(self._pieces) != len(names) + 1:
             raise ValueError(f"cannot place the parameters of {sql!r}")
@@ -153,7 +155,7 @@ class FastStatement:
         self.column_keys = list(column_keys) if column_keys is not None else None
         self._compiled: dict[int, _Compiled] = {}
 
-    def _compile(self, dialect: Dialect) -> _Compiled:
+    def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(id(dialect))
         if found is not None:
             return found
@@ -184,7 +186,7 @@ class FastStatement:
         if conn.dialect.name != "sqlite":
             conn.execute(self.statement, list(rows))
             return
-        compiled = self._compile(conn.dialect)
+        compiled = self.compiled(conn.dialect)
         driver = conn.connection.driver_connection
         assert driver is not None
         sql = compiled.sql

@@ -26,6 +26,7 @@ from server.store.batch import WriteOp
 from server.store.fast import FastStatement, claim_due, running_owners
 from server.store.models import logs, results, runs
 from server.store.outcome import Outcome
+from server.store.shared_insert import insert_shared
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -60,7 +61,9 @@ def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) ->
     statement = _INSERTS.get((table.name, keys))
     if statement is None:
         statement = _INSERTS[(table.name, keys)] = FastStatement(insert(table), keys)
-    statement.execute_many(conn, rows)
+    shared = len(rows) > 1 and conn.dialect.name == "sqlite"
+    if not (shared and insert_shared(conn, table.name, statement, rows)):
+        statement.execute_many(conn, rows)
 
 
 class InsertLogs(WriteOp[list[int]]):

@@ -1,0 +1,73 @@
+"""Many new rows that share most of their values, as one
+`INSERT … SELECT … FROM (VALUES …)` per chunk (SQLite).
+
+A bulk trigger makes rows that differ only in id, input and state: the
+other thirty columns hold the very same objects in every row. `executemany`
+would still convert and bind all of them for each row. Here the values every
+row shares (by identity, so equal types too) are converted and bound once,
+and each row binds only what differs; SQLite stores what the executemany
+would.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import StatementError
+
+from server.store.fast import FastStatement
+
+# Rows per statement: well under SQLite's 32,766 parameters.
+_CHUNK = 500
+
+
+def _shared(rows: Sequence[dict[str, Any]], name: str) -> bool:
+    value = rows[0][name]
+    return all(map(operator.is_, map(operator.itemgetter(name), rows), repeat(value)))
+
+
+def insert_shared(
+    conn: Connection, table: str, statement: FastStatement, rows: Sequence[dict[str, Any]]
+) -> bool:
+    """INSERTs `rows` (all with the statement's column keys) into `table`;
+    False (nothing done) when they share less than half their columns or
+    all of them (the same row twice), which executemany does as well."""
+    compiled = statement.compiled(conn.dialect)
+    names, processors = compiled.names, compiled.processors
+    varying = [i for i, name in enumerate(names) if not _shared(rows, name)]
+    if not 0 < len(varying) <= len(names) // 2:
+        return False
+    selected: list[str] = []
+    fixed: list[Any] = []
+    for i, (name, process) in enumerate(zip(names, processors, strict=True)):
+        if i in varying:
+            selected.append(f"column{varying.index(i) + 1}")
+            continue
+        value = rows[0][name] if process is None else process(rows[0][name])
+        selected.append("NULL" if value is None else "?")
+        if value is not None:
+            fixed.append(value)
+    head = f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selected)} FROM (VALUES "
+    one = "(" + ", ".join("?" * len(varying)) + ")"
+    get = operator.itemgetter(*[names[i] for i in varying])
+    steps = [(k, p) for k, i in enumerate(varying) if (p := processors[i]) is not None]
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        params = list(fixed)
+        for row in chunk:
+            values = list(get(row)) if len(varying) > 1 else [get(row)]
+            for k, process in steps:
+                values[k] = process(values[k])
+            params += values
+        sql = head + ", ".join(repeat(one, len(chunk))) + ")"
+        try:
+            driver.execute(sql, params)
+        except Exception as exc:
+            raise StatementError(str(exc), sql, None, exc) from exc
+    return True

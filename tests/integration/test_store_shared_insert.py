@@ -1,0 +1,74 @@
+"""A bulk trigger's rows go to SQLite as one INSERT … SELECT … FROM (VALUES
+…) per chunk, with the values they share bound once
+(server/store/shared_insert.py). It must store exactly what the
+executemany path stores, on two real SQLite databases side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, create_engine, insert, select
+
+from server.store.fast import FastStatement
+from server.store.models import metadata, runs
+from server.store.rows import another_run_row, new_run_row
+from server.store.shared_insert import insert_shared
+
+
+@pytest.fixture
+def connections() -> Iterator[tuple[Connection, Connection]]:
+    engines = create_engine("sqlite://"), create_engine("sqlite://")
+    with engines[0].connect() as shared, engines[1].connect() as each:
+        for conn in (shared, each):
+            metadata.create_all(conn)
+        yield shared, each
+    for engine in engines:
+        engine.dispose()
+
+
+def _bulk(count: int, **template: Any) -> list[dict[str, Any]]:
+    first = new_run_row(definition_id="job", input={"n": 0}, now=1.75e9, run_at=1.75e9, **template)
+    keys = [None, "a", None, "b"]
+    return [first] + [
+        another_run_row(first, {"n": n, "text": "é'\"" * (n % 3)}, keys[n % 4])
+        for n in range(1, count)
+    ]
+
+
+def _stored(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(runs).order_by(runs.c.id)).mappings()]
+
+
+@pytest.mark.parametrize(
+    ("count", "template"),
+    [
+        (2, {}),
+        (1_234, {}),  # three chunks, the last one short
+        (40, {"name": "nightly 'report'", "priority": 5, "created_by": "ops", "simulate": True}),
+    ],
+)
+def test_stores_what_executemany_stores(
+    connections: tuple[Connection, Connection], count: int, template: dict[str, Any]
+) -> None:
+    shared, each = connections
+    rows = _bulk(count, **template)
+    statement = FastStatement(insert(runs), list(rows[0]))
+
+    assert insert_shared(shared, "task_runs", statement, rows)
+    statement.execute_many(each, rows)
+
+    stored = _stored(shared)
+    assert len(stored) == count
+    assert stored == _stored(each)
+
+
+def test_declines_the_same_row_twice(connections: tuple[Connection, Connection]) -> None:
+    """Nothing differs, so nothing is written: executemany then raises the
+    duplicate key as it would for any two equal rows."""
+    shared, _ = connections
+    one = new_run_row(definition_id="job", input={}, now=1.75e9, run_at=1.75e9)
+    statement = FastStatement(insert(runs), list(one))
+    assert not insert_shared(shared, "task_runs", statement, [one, one])
+    assert _stored(shared) == []
