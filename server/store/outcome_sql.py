@@ -8,7 +8,9 @@ message, nothing to clear. Here each outcome gets the statement of its
 shape, which sets only what it changes, and its values go straight from the
 `Outcome` into a list (SQLite stores what the generic UPDATE would).
 Booleans become literals: the sqlite3 module looks up an adapter for every
-bool it binds, not for an int.
+bool it binds, not for an int. The UPDATE checks the lease itself (RUNNING,
+held by the outcome's worker) and counts what it wrote, so a batch whose
+leases are all held needs no lookup first (writes.SaveOutcome).
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ def _update_sql(shape: Shape) -> str:
         sets.append("attempt_started_at = NULL")
     if has_errors:
         sets.append("has_errors = 1")
-    return f"UPDATE task_runs SET {', '.join(sets)} WHERE id = ?"
+    return (
+        f"UPDATE task_runs SET {', '.join(sets)} "
+        "WHERE id = ? AND status = 'RUNNING' AND worker_id = ?"
+    )
 
 
 def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
@@ -73,7 +78,7 @@ def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
     message = o.status_message
     if message is not None:
         values.append(message)
-    values.append(o.run_id)
+    values += (o.run_id, o.worker_id)
     shape = (
         error,
         o.finished,
@@ -136,9 +141,10 @@ def _execute(
     items: Sequence[Any],
     shaped: Callable[[Any, _Encoders], tuple[Shape, list[Any]]],
     sql_of: Callable[[Shape], str],
-) -> None:
+) -> int:
     """One executemany per run of consecutive items of the same shape, so
-    the rows reach the database in the order given."""
+    the rows reach the database in the order given; returns the number of
+    rows changed."""
     encoders = _ENCODERS.get(id(conn.dialect))
     if encoders is None:
         encoders = _ENCODERS[id(conn.dialect)] = _Encoders(conn)
@@ -146,6 +152,7 @@ def _execute(
     assert driver is not None
     sql = ""
     batch: list[list[Any]] = []
+    changed = 0
     try:
         for item in items:
             shape, values = shaped(item, encoders)
@@ -153,21 +160,23 @@ def _execute(
             if item_sql is None:
                 item_sql = _SQL[(sql_of, shape)] = sql_of(shape)
             if item_sql is not sql and batch:
-                driver.executemany(sql, batch)
+                changed += driver.executemany(sql, batch).rowcount
                 batch = []
             sql = item_sql
             batch.append(values)
         if batch:
-            driver.executemany(sql, batch)
+            changed += driver.executemany(sql, batch).rowcount
+        return changed
     except Exception as exc:
         # As Connection.execute reports it: the writer rolls the batch back
         # and the store turns it into a StoreError.
         raise StatementError(str(exc), sql, None, exc) from exc
 
 
-def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> None:
-    """The runs' columns after the outcomes (their leases checked before)."""
-    _execute(conn, outcomes, _update, _update_sql)
+def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> int:
+    """The runs' columns after the outcomes, for those whose worker holds
+    the run (RUNNING, its worker_id); returns how many it wrote."""
+    return _execute(conn, outcomes, _update, _update_sql)
 
 
 def insert_history(conn: Connection, records: Sequence[dict[str, Any]]) -> None:

@@ -237,6 +237,8 @@ class SaveOutcome(WriteOp[bool]):
     @classmethod
     def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
         outcomes: list[Outcome] = [op.outcome for op in ops]
+        if conn.dialect.name == "sqlite" and _save_if_all_held(conn, outcomes):
+            return [True] * len(outcomes)
         owners: dict[str, str | None]
         if conn.dialect.name == "sqlite":
             # BEGIN IMMEDIATE already serialises every writer on SQLite.
@@ -258,6 +260,23 @@ class SaveOutcome(WriteOp[bool]):
                 conn.execute(_OUTCOME_UPDATE, [_outcome_params(o) for o in held])
             write_dependents(conn, held)
         return [owners.get(o.run_id) == o.worker_id for o in outcomes]
+
+
+def _save_if_all_held(conn: Connection, outcomes: Sequence[Outcome]) -> bool:
+    """SQLite: the outcomes and their dependents, each lease checked by its
+    UPDATE itself, which is all a batch needs when every lease is held. Else
+    rolled back (False): which leases were lost takes a look first."""
+    nested = conn.begin_nested()
+    try:
+        if outcome_sql.update_runs(conn, outcomes) == len(outcomes):
+            write_dependents(conn, outcomes)
+            nested.commit()
+            return True
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.rollback()
+    return False
 
 
 class SaveOutcomes(WriteOp[list[bool | Exception]]):

@@ -213,6 +213,42 @@ async def test_a_batch_of_outcomes_isolates_one_that_cannot_be_written(app: Task
     assert statuses == [TaskStatus.SUCCEEDED, TaskStatus.RUNNING, TaskStatus.RUNNING]
 
 
+async def test_a_lost_lease_in_a_batch_writes_nothing_of_its_outcome(app: Taskloom) -> None:
+    """On SQLite the batch is first written with each lease checked by its
+    UPDATE; one lost lease rolls that back and the batch is written again
+    for the held runs only, with their logs and history records."""
+    made = await app.service.trigger_many(Job.id, [{} for _ in range(3)])
+    assert len(await claim(app, "saver", limit=3)) == 3
+    history = {"attempt": 0, "status": "SUCCEEDED", "started_at": time.time()}
+    outcomes = [
+        outcome(
+            run.id,
+            worker,
+            history={
+                **history,
+                "run_id": run.id,
+                "finished_at": time.time(),
+                "output": {"by": worker},
+                "error_message": None,
+                "error_code": None,
+                "error_data": None,
+            },
+        )
+        for run, worker in zip(made, ["saver", "intruder", "saver"], strict=True)
+    ]
+    assert await app.database.run_write(SaveOutcomes(outcomes)) == [True, False, True]
+    for run, status, logs in zip(
+        made,
+        [TaskStatus.SUCCEEDED, TaskStatus.RUNNING, TaskStatus.SUCCEEDED],
+        [["from saver"], [], ["from saver"]],
+        strict=True,
+    ):
+        assert (await app.service.get(run.id)).status is status
+        assert [e.message for e in (await app.service.logs(run.id)).items] == logs
+        results = await app.service.history(run.id)
+        assert [r.output for r in results] == ([{"by": "saver"}] if logs else [])
+
+
 async def test_rows_with_nones_in_different_columns_keep_their_values_and_order(
     app: Taskloom,
 ) -> None:
