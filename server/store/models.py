@@ -31,7 +31,8 @@ class TaskRunRow(SQLModel, table=True):
         Index("ix_task_runs_created", "created_at", "id"),
         Index("ix_task_runs_definition_created", "definition_id", "created_at"),
         # Partial: most runs are not running and have no finish time (yet),
-        # worker, parent or key; an entry less is a page less to commit.
+        # parent or key; an entry less is a page less to commit. No index on
+        # worker_id: it is only looked up among RUNNING runs.
         Index(
             "ix_task_runs_running_key",
             "status",
@@ -40,7 +41,6 @@ class TaskRunRow(SQLModel, table=True):
             **_where(RUNNING_ONLY),
         ),
         Index("ix_task_runs_finished", "finished_at", **_not_null("finished_at")),
-        Index("ix_task_runs_worker", "worker_id", **_not_null("worker_id")),
         Index("ix_task_runs_parent_id", "parent_id", **_not_null("parent_id")),
         Index(
             "ux_task_runs_idempotency",
