@@ -1,7 +1,8 @@
 """What the SQLite store alone costs per drained no-op run: the writer's own
-statements (claim, then save the outcome with its history row), in batches
-of 256 as the worker makes them, on one thread with no event loop, no
-engine and no other thread wanting the GIL. Its inverse bounds the drain:
+statements (claim, then save the outcome; a run that finishes keeps its
+history record in its own row), in batches of 256 as the worker makes
+them, on one thread with no event loop, no engine and no other thread
+wanting the GIL. Its inverse bounds the drain:
 no engine could drain faster than this store writes.
 
 Run with the project's interpreter: `.venv/bin/python -m bench.store_floor

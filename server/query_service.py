@@ -16,13 +16,14 @@ from definitions.errors import NotFound, WaitTimeout
 from definitions.records import TERMINAL_STATUSES, TaskStatus
 from server.auth.identity import Actor, may_see, owner_scope
 from server.input_checks import invalid_field
-from server.store import queries
+from server.store import history, queries
 from server.store.paging import LogFilter, RunFilter, encode_cursor, page_size
 from server.views import LogView, Page, ResultView, RunView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
 
+    from definitions.registry import Registry
     from server.events import EventHub
     from server.store.database import Database
 
@@ -32,6 +33,7 @@ ORDERS = ("CREATED_AT_DESC", "CREATED_AT_ASC", "PRIORITY_DESC", "FINISHED_AT_DES
 class RunQueries:
     database: Database
     hub: EventHub
+    registry: Registry
 
     if TYPE_CHECKING:  # provided by TaskService and the other halves it inherits
 
@@ -129,9 +131,12 @@ class RunQueries:
     async def history(
         self, run_id: str, *, first: int = 10, skip: int = 0, actor: Actor | None = None
     ) -> list[ResultView]:
-        await self.get(run_id, actor=actor)
+        run = await self.get(run_id, actor=actor)
+        definition = self.registry.find(run.definition_id)
+        kept = definition is None or definition.max_results != -1
+        size = page_size(first)
         rows = await self.database.read(
-            lambda c: queries.history(c, run_id, page_size(first), max(0, skip))
+            lambda c: history.history(c, run_id, size, max(0, skip), kept=kept)
         )
         return [ResultView.from_row(r) for r in rows]
 

@@ -248,7 +248,7 @@ class ResultView:
     error: RunError | None
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> ResultView:
+    def from_row(cls, row: RowMapping | dict[str, Any]) -> ResultView:
         error = None
         if row["error_message"] is not None or row["error_code"] is not None:
             error = RunError(row["error_message"] or "", row["error_code"], row["error_data"])

@@ -16,7 +16,7 @@ from sqlalchemy.util import await_only
 
 from server.period import resolve_period
 from server.store.fast import result_processor
-from server.store.models import logs, results, runs
+from server.store.models import logs, runs
 from server.store.paging import LogFilter, PageSlice, RunFilter, decode_cursor, encode_cursor
 
 RUN_ORDERS: dict[str, tuple[list[ColumnElement[Any]], bool]] = {
@@ -280,17 +280,6 @@ def count_logs_for_runs(
 def last_log_id(conn: Connection, run_id: str) -> int | None:
     value = conn.execute(select(func.max(logs.c.id)).where(logs.c.run_id == run_id)).scalar()
     return None if value is None else int(value)
-
-
-def history(conn: Connection, run_id: str, first: int, skip: int) -> list[RowMapping]:
-    query = (
-        select(results)
-        .where(results.c.run_id == run_id)
-        .order_by(results.c.id.desc())
-        .offset(skip)
-        .limit(first)
-    )
-    return list(conn.execute(query).mappings())
 
 
 def next_due_at(conn: Connection, definitions: list[str]) -> float | None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from definitions.errors import Conflict
 from server.store.batch import WriteOp
 from server.store.control import load_run
+from server.store.history import store_last_attempt
 from server.store.models import logs, results, runs
 
 FINISHED = ("SUCCEEDED", "FAILED", "ABORTED")
@@ -101,6 +102,7 @@ class Retry(WriteOp[RowMapping]):
         row = load_run(conn, self.run_id)
         if row["status"] not in ("FAILED", "ABORTED"):
             raise Conflict(f"only FAILED or ABORTED runs can be retried, not {row['status']}")
+        store_last_attempt(conn, row)  # the run row is about to start over
         values: dict[str, Any] = {
             "status": "PENDING",
             "requested": None,

@@ -9,10 +9,8 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     bindparam,
     case,
-    delete,
     func,
     insert,
     select,
@@ -21,12 +19,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from server.store import outcome_sql
+from server.store import history, outcome_sql
 from server.store.batch import WriteOp
-from server.store.fast import FastStatement, claim_due, running_owners
-from server.store.models import logs, results, runs
+from server.store.fast import claim_due, running_owners
+from server.store.inserts import insert_rows
+from server.store.models import logs, runs
 from server.store.outcome import Outcome
-from server.store.shared_insert import insert_shared
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -44,26 +42,6 @@ class InsertRuns(WriteOp[None]):
         if rows:
             insert_rows(conn, runs, rows)
         return [None] * len(ops)
-
-
-_INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}
-
-
-def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT of rows that all name the same columns, as one executemany on
-    the driver (see server/store/fast.py); mixed rows take the Core path."""
-    if not rows:
-        return
-    keys = tuple(rows[0])
-    if any(len(row) != len(keys) for row in rows) or any(tuple(row) != keys for row in rows):
-        conn.execute(insert(table), list(rows))
-        return
-    statement = _INSERTS.get((table.name, keys))
-    if statement is None:
-        statement = _INSERTS[(table.name, keys)] = FastStatement(insert(table), keys)
-    shared = len(rows) > 1 and conn.dialect.name == "sqlite"
-    if not (shared and insert_shared(conn, table.name, statement, rows)):
-        statement.execute_many(conn, rows)
 
 
 class InsertLogs(WriteOp[list[int]]):
@@ -320,24 +298,4 @@ def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
             update(runs).where(runs.c.id == bindparam("b_id")).values(input=bindparam("b_input")),
             [{"b_id": o.run_id, "b_input": o.new_input} for o in changed_inputs],
         )
-    history = [o for o in outcomes if o.history is not None and o.max_results != -1]
-    if history:
-        records = [o.history for o in history if o.history]
-        if conn.dialect.name == "sqlite":
-            outcome_sql.insert_history(conn, records)
-        else:
-            insert_rows(conn, results, records)
-        # A run has at most attempt + 1 records, so most need no trimming.
-        capped = [o for o in history if 0 < o.max_results < o.attempt + 1]
-        for o in capped:
-            keep = (
-                select(results.c.id)
-                .where(results.c.run_id == o.run_id)
-                .order_by(results.c.id.desc())
-                .limit(o.max_results)
-            )
-            conn.execute(
-                delete(results).where(
-                    and_(results.c.run_id == o.run_id, results.c.id.not_in(keep.scalar_subquery()))
-                )
-            )
+    history.write_records(conn, outcomes)

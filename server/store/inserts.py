@@ -1,5 +1,5 @@
-"""Many new rows that share most of their values, as one
-`INSERT … SELECT … FROM (VALUES …)` per chunk (SQLite).
+"""INSERTs of many rows at once. On SQLite, rows that share most of their
+values go as one `INSERT … SELECT … FROM (VALUES …)` per chunk.
 
 A bulk trigger makes rows that differ only in id, input and state: the
 other thirty columns hold the very same objects in every row. `executemany`
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import StatementError
 
 from server.store.fast import FastStatement
@@ -71,3 +71,23 @@ def insert_shared(
         except Exception as exc:
             raise StatementError(str(exc), sql, None, exc) from exc
     return True
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}
+
+
+def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT of rows that all name the same columns, as one executemany on
+    the driver (see server/store/fast.py); mixed rows take the Core path."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    if any(len(row) != len(keys) for row in rows) or any(tuple(row) != keys for row in rows):
+        conn.execute(insert(table), list(rows))
+        return
+    statement = _INSERTS.get((table.name, keys))
+    if statement is None:
+        statement = _INSERTS[(table.name, keys)] = FastStatement(insert(table), keys)
+    shared = len(rows) > 1 and conn.dialect.name == "sqlite"
+    if not (shared and insert_shared(conn, table.name, statement, rows)):
+        statement.execute_many(conn, rows)

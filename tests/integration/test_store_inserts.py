@@ -1,6 +1,6 @@
 """A bulk trigger's rows go to SQLite as one INSERT … SELECT … FROM (VALUES
 …) per chunk, with the values they share bound once
-(server/store/shared_insert.py). It must store exactly what the
+(server/store/inserts.py). It must store exactly what the
 executemany path stores, on two real SQLite databases side by side."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Connection, create_engine, insert, select
 
 from server.store.fast import FastStatement
+from server.store.inserts import insert_shared
 from server.store.models import metadata, runs
 from server.store.rows import another_run_row, new_run_row
-from server.store.shared_insert import insert_shared
 
 
 @pytest.fixture
