@@ -242,11 +242,13 @@ class _RowReader:
         processors = [(c.name, result_processor(c, dialect)) for c in columns]
         self._process = [(name, p) for name, p in processors if p is not None]
 
-    def read(self, values: Sequence[Any]) -> dict[str, Any]:
-        row = dict(zip(self.names, values, strict=True))
+    def read(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        names = self.names
+        read = [dict(zip(names, values, strict=True)) for values in rows]
         for name, process in self._process:
-            row[name] = process(row[name])
-        return row
+            for row in read:
+                row[name] = process(row[name])
+        return read
 
 
 _READERS: dict[tuple[int, int], _RowReader] = {}
@@ -289,4 +291,4 @@ def claim_due(
         rows = driver.execute(sql, params).fetchall()
     except Exception as exc:
         raise StatementError(str(exc), sql, None, exc) from exc
-    return [reader.read(row) for row in rows]
+    return reader.read(rows)
