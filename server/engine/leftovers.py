@@ -132,7 +132,8 @@ def build_outcome(
     error = t.error
     message, code, data = (error.message, error.code, error.data) if error else (None, None, None)
     history = None
-    if t.record_attempt:
+    # A finished run's last attempt is the run itself (store/history.py).
+    if t.record_attempt and not t.finished:
         history = {
             "run_id": row["id"],
             "attempt": row["attempt"],
@@ -161,7 +162,8 @@ def build_outcome(
         finished=t.finished,
         new_attempt=t.new_attempt,
         clear_request=t.clear_request,
-        has_errors=t.status == "FAILED" or any(r["level"] == "ERROR" for r in log_rows),
+        has_errors=t.status == "FAILED"
+        or bool(log_rows and any(r["level"] == "ERROR" for r in log_rows)),
         progress=(progress.current, progress.total, progress.units) if progress else None,
         status_message=controller.status_message if controller else None,
         logs=log_rows,

@@ -81,7 +81,7 @@ def write_records(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     retry follows, left in the run row when the run finished; then each
     run's stored records capped to its definition's `max_results` (which
     counts the run's own record once it has finished)."""
-    ended = [o for o in outcomes if o.history is not None and o.max_results != -1]
+    ended = [o for o in outcomes if (o.finished or o.history) and o.max_results != -1]
     if not ended:
         return
     records = [o.history for o in ended if o.history and not o.finished]

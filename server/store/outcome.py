@@ -31,6 +31,8 @@ class Outcome:
     status_message: str | None = None
     logs: list[dict[str, Any]] = field(default_factory=list)
     children: list[dict[str, Any]] = field(default_factory=list)
+    # The attempt's result-history record, when a retry follows it (a
+    # finished run's last attempt is the run itself: store/history.py).
     history: dict[str, Any] | None = None
     max_results: int = 10
     # The input for the next attempt, when `on_retry` changed it.
