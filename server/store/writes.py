@@ -242,8 +242,9 @@ class SaveOutcome(WriteOp[bool]):
 
 def _save_if_all_held(conn: Connection, outcomes: Sequence[Outcome]) -> bool:
     """SQLite: the outcomes and their dependents, each lease checked by its
-    UPDATE itself, which is all a batch needs when every lease is held. Else
-    rolled back (False): which leases were lost takes a look first."""
+    own UPDATE, which is all a batch needs when every lease is held. When
+    one is not, all is rolled back and False returned: telling the lost
+    leases apart takes the owners lookup."""
     nested = conn.begin_nested()
     try:
         if outcome_sql.update_runs(conn, outcomes) == len(outcomes):
