@@ -83,9 +83,12 @@ class RunControl:
 
     def _view(self, row: RowMapping | dict[str, Any]) -> RunView:
         """A run as clients see it, with what its definition allows."""
-        definition = self.registry.find(row["definition_id"])
-        pausable = definition is None or bool(getattr(definition, "pausable", True))
-        return RunView.from_row(row, pausable=pausable)
+        return RunView.from_row(row, pausable=self._pausable(row["definition_id"]))
+
+    def _pausable(self, definition_id: str) -> bool:
+        """Whether runs of the definition may be paused (an unknown one: yes)."""
+        definition = self.registry.find(definition_id)
+        return definition is None or bool(getattr(definition, "pausable", True))
 
     def _announce(self, rows: Sequence[dict[str, Any]]) -> None:
         raise NotImplementedError
@@ -117,12 +120,8 @@ class RunControl:
         and is PAUSED after its iteration, with its state saved. Refused
         (Conflict) for finished or paused runs, runs with a pending request,
         and definitions with `pausable = False`."""
-        await self.get(run_id, actor=actor)
-        definition_id = await self.database.read(
-            lambda c: str(load_run(c, run_id)["definition_id"])
-        )
-        definition = self.registry.find(definition_id)
-        pausable = definition is None or bool(getattr(definition, "pausable", True))
+        run = await self.get(run_id, actor=actor)
+        pausable = self._pausable(run.definition_id)
         action, row = await self.database.run_write(
             Pause(run_id, self.database.clock(), pausable=pausable), inline=True
         )
