@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, insert, select
 from sqlalchemy.engine import RowMapping
 
-from server.store import outcome_sql
 from server.store.inserts import insert_rows
 from server.store.models import results, runs
 from server.store.outcome import Outcome
@@ -85,9 +84,7 @@ def write_records(conn: Connection, outcomes: Sequence[Outcome]) -> None:
     if not ended:
         return
     records = [o.history for o in ended if o.history and not o.finished]
-    if records and conn.dialect.name == "sqlite":
-        outcome_sql.insert_history(conn, records)
-    elif records:
+    if records:
         insert_rows(conn, results, records)
     # A run has at most attempt + 1 records, so most need no trimming.
     for o in ended:

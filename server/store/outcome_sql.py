@@ -1,5 +1,4 @@
-"""An outcome's UPDATE and its history INSERT on SQLite, shaped by what the
-outcome changes.
+"""An outcome's UPDATE on SQLite, shaped by what the outcome changes.
 
 The generic UPDATE (writes.py, the path other databases take) binds twenty
 parameters and has SQLite evaluate a CASE or coalesce for every optional
@@ -22,7 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import StatementError
 
 from server.store.fast import json_bind
-from server.store.models import results, runs
+from server.store.models import runs
 from server.store.outcome import Outcome
 
 Shape = tuple[bool, ...]
@@ -91,31 +90,6 @@ def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
     return shape, values
 
 
-def _history_sql(shape: Shape) -> str:
-    (error,) = shape
-    return (
-        "INSERT INTO task_results (run_id, attempt, status, started_at, finished_at, output, "
-        "error_data, error_message, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, "
-        + ("?, ?)" if error else "NULL, NULL)")
-    )
-
-
-def _history(h: dict[str, Any], e: _Encoders) -> tuple[Shape, list[Any]]:
-    values = [
-        h["run_id"],
-        h["attempt"],
-        h["status"],
-        h["started_at"],
-        h["finished_at"],
-        e.history_output(h["output"]),
-        e.history_error_data(h["error_data"]),
-    ]
-    error = h["error_message"] is not None or h["error_code"] is not None
-    if error:
-        values += (h["error_message"], h["error_code"])
-    return (error,), values
-
-
 class _Encoders:
     """The JSON columns' bind processors, as the generic statements apply
     them."""
@@ -128,23 +102,17 @@ class _Encoders:
         self.state = processor(runs.c.state)
         self.output = processor(runs.c.output)
         self.error_data = processor(runs.c.error_data)
-        self.history_output = processor(results.c.output)
-        self.history_error_data = processor(results.c.error_data)
 
 
 _ENCODERS: dict[int, _Encoders] = {}
-_SQL: dict[tuple[Callable[[Shape], str], Shape], str] = {}
+_SQL: dict[Shape, str] = {}
 
 
-def _execute(
-    conn: Connection,
-    items: Sequence[Any],
-    shaped: Callable[[Any, _Encoders], tuple[Shape, list[Any]]],
-    sql_of: Callable[[Shape], str],
-) -> int:
-    """One executemany per run of consecutive items of the same shape, so
-    the rows reach the database in the order given; returns the number of
-    rows changed."""
+def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> int:
+    """The runs' columns after the outcomes, for those whose worker holds
+    the run (RUNNING, its worker_id); returns how many it wrote. One
+    executemany per run of consecutive outcomes of the same shape, so the
+    rows reach the database in the order given."""
     encoders = _ENCODERS.get(id(conn.dialect))
     if encoders is None:
         encoders = _ENCODERS[id(conn.dialect)] = _Encoders(conn)
@@ -154,15 +122,15 @@ def _execute(
     batch: list[list[Any]] = []
     changed = 0
     try:
-        for item in items:
-            shape, values = shaped(item, encoders)
-            item_sql = _SQL.get((sql_of, shape))
-            if item_sql is None:
-                item_sql = _SQL[(sql_of, shape)] = sql_of(shape)
-            if item_sql is not sql and batch:
+        for outcome in outcomes:
+            shape, values = _update(outcome, encoders)
+            outcome_sql = _SQL.get(shape)
+            if outcome_sql is None:
+                outcome_sql = _SQL[shape] = _update_sql(shape)
+            if outcome_sql is not sql and batch:
                 changed += driver.executemany(sql, batch).rowcount
                 batch = []
-            sql = item_sql
+            sql = outcome_sql
             batch.append(values)
         if batch:
             changed += driver.executemany(sql, batch).rowcount
@@ -171,14 +139,3 @@ def _execute(
         # As Connection.execute reports it: the writer rolls the batch back
         # and the store turns it into a StoreError.
         raise StatementError(str(exc), sql, None, exc) from exc
-
-
-def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> int:
-    """The runs' columns after the outcomes, for those whose worker holds
-    the run (RUNNING, its worker_id); returns how many it wrote."""
-    return _execute(conn, outcomes, _update, _update_sql)
-
-
-def insert_history(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
-    """Result-history records, as `build_outcome` makes them."""
-    _execute(conn, records, _history, _history_sql)

@@ -1,8 +1,7 @@
 """On SQLite an outcome is written by a statement shaped by what it changes
-(server/store/outcome_sql.py); every other database takes the generic UPDATE
-and INSERT. For any outcome, on any run, both must leave the same row and
-the same history record: checked side by side on two real SQLite
-databases."""
+(server/store/outcome_sql.py); every other database takes the generic
+UPDATE. For any outcome, on any running row, both must leave the same row:
+checked side by side on two real SQLite databases."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, delete, insert, select
 
 from server.store import outcome_sql
-from server.store.models import metadata, results, runs
+from server.store.models import metadata, runs
 from server.store.outcome import Outcome
 from server.store.rows import new_run_row
 from server.store.writes import _OUTCOME_UPDATE, _outcome_params
@@ -79,20 +78,6 @@ def running_rows(draw: st.DrawFn) -> dict[str, Any]:
     return row
 
 
-def _history(o: Outcome, row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "run_id": o.run_id,
-        "attempt": row["attempt"],
-        "status": o.status,
-        "started_at": row["attempt_started_at"],
-        "finished_at": o.now,
-        "output": o.output,
-        "error_message": o.error_message,
-        "error_code": o.error_code,
-        "error_data": o.error_data,
-    }
-
-
 @pytest.fixture(scope="module")
 def connections() -> Iterator[tuple[Connection, Connection]]:
     """Two in-memory SQLite databases: shaped statements, generic ones."""
@@ -106,10 +91,9 @@ def connections() -> Iterator[tuple[Connection, Connection]]:
         engine.dispose()
 
 
-def _stored(conn: Connection) -> tuple[dict[str, Any], list[Any]]:
+def _stored(conn: Connection) -> dict[str, Any]:
     (run,) = conn.execute(select(runs)).mappings().all()
-    history = conn.execute(select(results).order_by(results.c.id)).all()
-    return dict(run), [tuple(r) for r in history]
+    return dict(run)
 
 
 @settings(
@@ -121,21 +105,15 @@ def test_shaped_statements_store_what_the_generic_ones_store(
 ) -> None:
     shaped, generic = connections
     for conn in (shaped, generic):
-        conn.execute(delete(results))
         conn.execute(delete(runs))
         conn.execute(insert(runs), [row])
-    record = _history(outcome, row)
 
     outcome_sql.update_runs(shaped, [outcome])
-    outcome_sql.insert_history(shaped, [record])
     generic.execute(_OUTCOME_UPDATE, [_outcome_params(outcome)])
-    generic.execute(insert(results), [record])
 
-    shaped_run, shaped_history = _stored(shaped)
-    generic_run, generic_history = _stored(generic)
+    shaped_run, generic_run = _stored(shaped), _stored(generic)
     differing = {k: (v, generic_run[k]) for k, v in shaped_run.items() if v != generic_run[k]}
     assert differing == {}
-    assert shaped_history == generic_history
 
 
 def test_a_batch_of_mixed_shapes_keeps_each_outcome(
@@ -144,7 +122,6 @@ def test_a_batch_of_mixed_shapes_keeps_each_outcome(
     """Outcomes of different shapes in one batch go out as several
     executemany calls; each run gets its own outcome."""
     shaped, _ = connections
-    shaped.execute(delete(results))
     shaped.execute(delete(runs))
     ids = [f"0190a000-0000-7000-8000-00000000010{i}" for i in range(4)]
     rows = []
