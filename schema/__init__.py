@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 
 from schema.context import Context
 from schema.errors import classify_all
+from schema.execution import LeafShortcutContext
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.subscriptions import Subscription
@@ -57,6 +58,7 @@ def names_members_directly(enum_type: GraphQLEnumType) -> None:
 
 def build_schema(**options: Any) -> TaskloomSchema:
     query = merge_types("Query", (Query, TokenQueries))
+    options.setdefault("execution_context_class", LeafShortcutContext)
     return TaskloomSchema(query=query, mutation=Mutation, subscription=Subscription, **options)
 
 
