@@ -84,6 +84,7 @@ def _pragmas(
             cursor.execute("PRAGMA wal_autocheckpoint=0")
             # The connection whose commit starts the WAL over cuts the file.
             cursor.execute(f"PRAGMA journal_size_limit={int(WAL_RESTART_BYTES)}")
+            cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     return on_connect

@@ -25,6 +25,7 @@ from server.store.fast import claim_due, running_owners
 from server.store.inserts import insert_rows
 from server.store.models import logs, runs
 from server.store.outcome import Outcome
+from server.store.savepoint import Savepoint
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -245,17 +246,12 @@ def _save_if_all_held(conn: Connection, outcomes: Sequence[Outcome]) -> bool:
     own UPDATE, which is all a batch needs when every lease is held. When
     one is not, all is rolled back and False returned: telling the lost
     leases apart takes the owners lookup."""
-    nested = conn.begin_nested()
-    try:
+    with Savepoint(conn) as savepoint:
         if outcome_sql.update_runs(conn, outcomes) == len(outcomes):
             write_dependents(conn, outcomes)
-            nested.commit()
             return True
-    except BaseException:
-        nested.rollback()
-        raise
-    nested.rollback()
-    return False
+        savepoint.rollback()
+        return False
 
 
 class SaveOutcomes(WriteOp[list[bool | Exception]]):
@@ -270,7 +266,7 @@ class SaveOutcomes(WriteOp[list[bool | Exception]]):
     def apply(self, conn: Connection) -> list[bool | Exception]:
         ops = [SaveOutcome(o) for o in self.outcomes]
         try:
-            with conn.begin_nested():
+            with Savepoint(conn):
                 return list(SaveOutcome.apply_many(conn, ops))
         except Exception as exc:
             if len(ops) == 1:
@@ -278,7 +274,7 @@ class SaveOutcomes(WriteOp[list[bool | Exception]]):
         results: list[bool | Exception] = []
         for op in ops:
             try:
-                with conn.begin_nested():
+                with Savepoint(conn):
                     results.append(SaveOutcome.apply_many(conn, [op])[0])
             except Exception as exc:
                 results.append(exc)
