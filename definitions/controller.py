@@ -66,16 +66,17 @@ class TaskController(Generic[InputT]):
     def __init__(
         self,
         *,
-        input: InputT,
+        input: InputT | Callable[[], InputT],
         state: dict[str, Any],
         run: RunInfo | Callable[[], RunInfo],
         runtime: Runtime,
         validate_child: ChildValidator | None = None,
         list_children: ChildLister | None = None,
     ) -> None:
-        self.input = input
+        # The engine passes factories where building the value cannot fail
+        # and most iterations never look at it (an empty input, the run).
+        self._input = input
         self.state = state
-        # The engine passes a factory: most iterations never look at it.
         self._run = run
         self.runtime = runtime
         self.log = RunLogger()
@@ -90,6 +91,18 @@ class TaskController(Generic[InputT]):
         self.children_requested: list[ChildRequest] = []
         self._validate_child = validate_child
         self._list_children = list_children
+
+    @property
+    def input(self) -> InputT:
+        """The run's input, validated into the definition's input model."""
+        value = self._input
+        if not isinstance(value, BaseModel):
+            value = self._input = value()
+        return value
+
+    @input.setter
+    def input(self, value: InputT) -> None:
+        self._input = value
 
     @property
     def run(self) -> RunInfo:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from contextvars import copy_context
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -53,6 +54,8 @@ class _Traits:
         self.timeout = float(definition.iteration_timeout)
         self.is_async = definition.is_async()
         self.capture_level = capture.level_of(definition)
+        # Validating an empty input into such a model cannot fail.
+        self.plain_input = definition.empty_input() is not None
         instance = definition()
         self.hooks = frozenset(name for name in HOOKS if hooks.overrides(instance, name))
 
@@ -115,7 +118,7 @@ class IterationRunner:
         else:
             instance = traits.definition()
             try:
-                controller = self._controller(traits.definition, row, runtime)
+                controller = self._controller(traits, row, runtime)
             except TaskloomError as exc:
                 response = Error(exc.message, "INVALID_INPUT", exc.details)
             else:
@@ -191,15 +194,19 @@ class IterationRunner:
         return outcome
 
     def _controller(
-        self, definition: type[TaskDefinition[Any]], row: RowMapping, runtime: Runtime
+        self, traits: _Traits, row: RowMapping, runtime: Runtime
     ) -> TaskController[Any]:
         run_id = row["id"]
+        raw = row["input"]
+        definition = traits.definition
 
         async def list_children() -> list[Any]:
             return await self.list_children(run_id)
 
         return TaskController(
-            input=definition.parse_input(row["input"]),
+            input=partial(definition.parse_input, raw)
+            if traits.plain_input and (raw is None or raw == {})
+            else definition.parse_input(raw),
             state=dict(row["state"] or {}),
             run=lambda: hooks.run_info(row, attempt=row["attempt"], state=row["state"] or {}),
             runtime=runtime,
@@ -213,10 +220,11 @@ class IterationRunner:
         if controller.runtime.is_aborted():
             return Aborted("aborted on request")
         timeout = traits.timeout
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-        watch = self.deadlines.watch(task, loop.time() + timeout)
+        # From the task, not asyncio.get_running_loop(): on Python 3.11 each
+        # of those asks the kernel for the process id.
+        watch = self.deadlines.watch(task, task.get_loop().time() + timeout)
         try:
             if traits.is_async and instance.abort_mode == "cancel":
                 response = await self._call_cancellable(instance, controller)

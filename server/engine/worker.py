@@ -175,9 +175,10 @@ class Worker:
         # Inline: on SQLite, committed on this thread when the lock is free
         # at once (no hand-off to the writer thread and back).
         rows: list[RowMapping] = await self.database.run_write(op, inline=True)
+        loop = asyncio.get_running_loop()  # once: on Python 3.11 it costs a getpid()
         for row in rows:
             runtime = self.runner.runtime_for(row)
-            task = asyncio.create_task(self._execute(row, runtime))
+            task = loop.create_task(self._execute(row, runtime))
             self._inflight[row["id"]] = InFlight(task, runtime, row)
             self.hub.publish(Event("run", row["id"], "RUNNING"))
         return rows

@@ -263,3 +263,23 @@ async def test_wait_returns_on_a_chosen_status_and_times_out_clearly(make_app: A
     with pytest.raises(WaitTimeout, match="still PENDING"):
         await app.service.wait(run.id, timeout=0.3)
     assert time.monotonic() - started < 2
+
+
+class Echo(TaskDefinition[Any]):
+    """No input model: any object is accepted, an empty one parsed only if read."""
+
+    id = "feat-echo-input"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return {"input": controller.input.model_dump(), "type": type(controller.input).__name__}
+
+
+@pytest.mark.parametrize("given", [None, {}, {"a": 1, "b": [2]}])
+async def test_a_run_without_input_model_reads_its_input(
+    make_app: Any, given: dict[str, Any] | None
+) -> None:
+    app = await make_app(Echo)
+    run = await app.service.trigger(Echo.id, given)
+    done = await app.service.wait(run.id, timeout=WAIT)
+    assert done.status is TaskStatus.SUCCEEDED
+    assert done.output == {"input": given or {}, "type": "AnyInput"}

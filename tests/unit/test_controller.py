@@ -22,8 +22,8 @@ class Input(BaseModel):
 
 
 def make(**options: Any) -> TaskController[Input]:
+    options.setdefault("input", Input(name="ada"))
     return TaskController(
-        input=Input(name="ada"),
         state={"cursor": 2},
         run=RunInfo(id="r1", definition_id="d1", iteration=3, attempt=1),
         runtime=Runtime(10, clock=lambda: 0.0),
@@ -37,6 +37,22 @@ def test_exposes_input_state_run_and_runtime() -> None:
     assert controller.state == {"cursor": 2}
     assert (controller.run.id, controller.run.iteration, controller.run.attempt) == ("r1", 3, 1)
     assert controller.runtime.remaining_seconds() == 10
+
+
+def test_an_input_factory_is_called_once_on_first_read() -> None:
+    calls: list[int] = []
+
+    def parse() -> Input:
+        calls.append(1)
+        return Input(name="lazy")
+
+    controller = make(input=parse)
+    assert calls == []
+    assert controller.input.name == "lazy"
+    assert controller.input is controller.input
+    assert calls == [1]
+    controller.input = Input(name="set")
+    assert controller.input.name == "set"
 
 
 def test_responses_are_built_through_the_controller() -> None:
