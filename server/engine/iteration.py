@@ -222,8 +222,8 @@ class IterationRunner:
         timeout = traits.timeout
         task = asyncio.current_task()
         assert task is not None
-        # From the task, not asyncio.get_running_loop(): on Python 3.11 each
-        # of those asks the kernel for the process id.
+        # The loop from the task: on Python 3.11 every get_running_loop()
+        # (and current_task() without a loop) asks the kernel for the pid.
         watch = self.deadlines.watch(task, task.get_loop().time() + timeout)
         try:
             if traits.is_async and instance.abort_mode == "cancel":
