@@ -25,7 +25,6 @@ from server.store.fast import claim_due, running_owners
 from server.store.inserts import insert_rows
 from server.store.models import logs, runs
 from server.store.outcome import Outcome
-from server.store.savepoint import Savepoint
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -246,12 +245,17 @@ def _save_if_all_held(conn: Connection, outcomes: Sequence[Outcome]) -> bool:
     own UPDATE, which is all a batch needs when every lease is held. When
     one is not, all is rolled back and False returned: telling the lost
     leases apart takes the owners lookup."""
-    with Savepoint(conn) as savepoint:
+    nested = conn.begin_nested()
+    try:
         if outcome_sql.update_runs(conn, outcomes) == len(outcomes):
             write_dependents(conn, outcomes)
+            nested.commit()
             return True
-        savepoint.rollback()
-        return False
+    except BaseException:
+        nested.rollback()
+        raise
+    nested.rollback()
+    return False
 
 
 class SaveOutcomes(WriteOp[list[bool | Exception]]):
@@ -266,7 +270,7 @@ class SaveOutcomes(WriteOp[list[bool | Exception]]):
     def apply(self, conn: Connection) -> list[bool | Exception]:
         ops = [SaveOutcome(o) for o in self.outcomes]
         try:
-            with Savepoint(conn):
+            with conn.begin_nested():
                 return list(SaveOutcome.apply_many(conn, ops))
         except Exception as exc:
             if len(ops) == 1:
@@ -274,7 +278,7 @@ class SaveOutcomes(WriteOp[list[bool | Exception]]):
         results: list[bool | Exception] = []
         for op in ops:
             try:
-                with Savepoint(conn):
+                with conn.begin_nested():
                     results.append(SaveOutcome.apply_many(conn, [op])[0])
             except Exception as exc:
                 results.append(exc)
