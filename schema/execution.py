@@ -26,6 +26,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     Undefined,
+    get_nullable_type,
     is_leaf_type,
 )
 from graphql.pyutils import Path
@@ -53,7 +54,7 @@ def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
     ):
         return None
     non_null = isinstance(field.type, GraphQLNonNull)
-    leaf_type = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    leaf_type = get_nullable_type(field.type)
     if not is_leaf_type(leaf_type):
         return None
     return PlainLeaf(definition.default_resolver, definition.python_name, leaf_type, non_null)

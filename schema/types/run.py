@@ -163,12 +163,8 @@ class TaskRun:
     if not TYPE_CHECKING:  # to mypy, TaskRun has just its declared fields
 
         def __getattr__(self, name: str) -> Any:
-            if name in _DERIVED:
-                return getattr(self.__dict__["_view"], name)
+            # Only for what is not copied: the view's properties.
+            view = self.__dict__.get("_view")
+            if isinstance(getattr(type(view), name, None), property):
+                return getattr(view, name)
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-
-# TaskRun fields that RunView computes from its stored ones.
-_DERIVED = frozenset(
-    {"waiting_ms", "duration_ms", "has_ended", "can_abort", "can_pause", "can_resume", "can_retry"}
-)
