@@ -18,6 +18,7 @@ from definitions.definition import TaskDefinition
 from definitions.records import LogLevel
 from definitions.registry import Registry
 from server.engine.lifecycle import Transition
+from server.store.fast import ROWID
 from server.store.outcome import Outcome
 from server.store.rows import concurrency_key_of, due_after, new_run_row
 
@@ -170,4 +171,5 @@ def build_outcome(
         children=children,
         history=history,
         max_results=definition.max_results if definition else 10,
+        rowid=row.get(ROWID),
     )

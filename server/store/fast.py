@@ -234,11 +234,14 @@ def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | 
 
 
 class _RowReader:
-    """Turns driver rows of the given columns into dicts, with SQLAlchemy's
-    own result processors (JSON columns, booleans)."""
+    """Turns driver rows of `leading` names (no processing) then the given
+    columns into dicts, with SQLAlchemy's own result processors (JSON
+    columns, booleans)."""
 
-    def __init__(self, columns: Sequence[Any], dialect: Dialect) -> None:
-        self.names = [c.name for c in columns]
+    def __init__(
+        self, columns: Sequence[Any], dialect: Dialect, leading: Sequence[str] = ()
+    ) -> None:
+        self.names = [*leading, *(c.name for c in columns)]
         processors = [(c.name, result_processor(c, dialect)) for c in columns]
         self._process = [(name, p) for name, p in processors if p is not None]
 
@@ -253,6 +256,11 @@ class _RowReader:
 
 _READERS: dict[tuple[int, int], _RowReader] = {}
 
+# The key of a claimed row's SQLite rowid. A rowid changes only by VACUUM
+# (the id is not an INTEGER PRIMARY KEY); the outcome's UPDATE checks the id
+# as well, so a stale rowid finds nothing instead of another run.
+ROWID = "rowid"
+
 
 def claim_due(
     conn: Connection,
@@ -266,7 +274,9 @@ def claim_due(
 ) -> list[dict[str, Any]]:
     """`writes.Claim` on SQLite, on the driver: one UPDATE … RETURNING
     `columns` that walks ix_task_runs_claim in order (priority, due time,
-    then insertion)."""
+    then insertion). Each row also carries its `ROWID`: the outcome's UPDATE
+    finds the row by it without a search of the primary-key index
+    (outcome_sql.py)."""
     if not definitions or limit <= 0:
         return []
     driver = conn.connection.driver_connection
@@ -274,14 +284,14 @@ def claim_due(
     key = (id(columns), id(conn.dialect))
     reader = _READERS.get(key)
     if reader is None:
-        reader = _READERS[key] = _RowReader(columns, conn.dialect)
+        reader = _READERS[key] = _RowReader(columns, conn.dialect, (ROWID,))
     marks = ", ".join("?" * len(definitions))
     returned = ", ".join(reader.names)
     sql = (
         "UPDATE task_runs SET status = 'RUNNING', worker_id = ?, lease_expires_at = ?, "
         "started_at = coalesce(started_at, ?), "
         "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
-        "WHERE id IN (SELECT id FROM task_runs INDEXED BY ix_task_runs_claim "
+        "WHERE rowid IN (SELECT rowid FROM task_runs INDEXED BY ix_task_runs_claim "
         "WHERE status = 'PENDING' AND run_at <= ? "
         f"AND definition_id IN ({marks}) ORDER BY priority DESC, run_at LIMIT ?) "
         f"RETURNING {returned}"

@@ -37,3 +37,5 @@ class Outcome:
     max_results: int = 10
     # The input for the next attempt, when `on_retry` changed it.
     new_input: dict[str, Any] | None = None
+    # The run's SQLite rowid, as its claim returned it (store/fast.py).
+    rowid: int | None = None

@@ -9,7 +9,9 @@ shape, which sets only what it changes, and its values go straight from the
 Booleans become literals: the sqlite3 module looks up an adapter for every
 bool it binds, not for an int. The UPDATE checks the lease itself (RUNNING,
 held by the outcome's worker) and counts what it wrote, so a batch whose
-leases are all held needs no lookup first (writes.SaveOutcome).
+leases are all held needs no lookup first (writes.SaveOutcome). There, an
+outcome that carries its run's rowid (from the claim) is found by it, its id
+checked as well: SQLite then skips a search of the primary-key index.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ Encode = Callable[[Any], Any]
 
 
 def _update_sql(shape: Shape) -> str:
-    error, finished, progress, message, clear, new_attempt, has_errors = shape
+    error, finished, progress, message, clear, new_attempt, has_errors, by_rowid = shape
     sets = [
         "status = ?, state = ?, output = ?, iterations = ?, attempt = ?, run_at = ?",
         "updated_at = ?, error_data = ?, worker_id = NULL, lease_expires_at = NULL",
@@ -49,13 +51,14 @@ def _update_sql(shape: Shape) -> str:
         sets.append("attempt_started_at = NULL")
     if has_errors:
         sets.append("has_errors = 1")
+    row = "rowid = ? AND id = ?" if by_rowid else "id = ?"
     return (
         f"UPDATE task_runs SET {', '.join(sets)} "
-        "WHERE id = ? AND status = 'RUNNING' AND worker_id = ?"
+        f"WHERE {row} AND status = 'RUNNING' AND worker_id = ?"
     )
 
 
-def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
+def _update(o: Outcome, e: _Encoders, rowids: bool) -> tuple[Shape, list[Any]]:
     values = [
         o.status,
         e.state(o.state),
@@ -77,6 +80,9 @@ def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
     message = o.status_message
     if message is not None:
         values.append(message)
+    by_rowid = rowids and o.rowid is not None
+    if by_rowid:
+        values.append(o.rowid)
     values += (o.run_id, o.worker_id)
     shape = (
         error,
@@ -86,6 +92,7 @@ def _update(o: Outcome, e: _Encoders) -> tuple[Shape, list[Any]]:
         o.clear_request,
         o.new_attempt,
         o.has_errors,
+        by_rowid,
     )
     return shape, values
 
@@ -108,9 +115,11 @@ _ENCODERS: dict[int, _Encoders] = {}
 _SQL: dict[Shape, str] = {}
 
 
-def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> int:
+def update_runs(conn: Connection, outcomes: Sequence[Outcome], *, rowids: bool = False) -> int:
     """The runs' columns after the outcomes, for those whose worker holds
-    the run (RUNNING, its worker_id); returns how many it wrote. One
+    the run (RUNNING, its worker_id); returns how many it wrote. With
+    `rowids`, a run is found by its rowid where the outcome has one (a stale
+    rowid writes nothing, and the caller takes that for a lost lease). One
     executemany per run of consecutive outcomes of the same shape, so the
     rows reach the database in the order given."""
     encoders = _ENCODERS.get(id(conn.dialect))
@@ -123,7 +132,7 @@ def update_runs(conn: Connection, outcomes: Sequence[Outcome]) -> int:
     changed = 0
     try:
         for outcome in outcomes:
-            shape, values = _update(outcome, encoders)
+            shape, values = _update(outcome, encoders, rowids)
             outcome_sql = _SQL.get(shape)
             if outcome_sql is None:
                 outcome_sql = _SQL[shape] = _update_sql(shape)

@@ -247,7 +247,7 @@ def _save_if_all_held(conn: Connection, outcomes: Sequence[Outcome]) -> bool:
     leases apart takes the owners lookup."""
     nested = conn.begin_nested()
     try:
-        if outcome_sql.update_runs(conn, outcomes) == len(outcomes):
+        if outcome_sql.update_runs(conn, outcomes, rowids=True) == len(outcomes):
             write_dependents(conn, outcomes)
             nested.commit()
             return True

@@ -17,7 +17,7 @@ from server.store import outcome_sql
 from server.store.models import metadata, runs
 from server.store.outcome import Outcome
 from server.store.rows import new_run_row
-from server.store.writes import _OUTCOME_UPDATE, _outcome_params
+from server.store.writes import _OUTCOME_UPDATE, SaveOutcomes, _outcome_params
 
 WORKER = "worker-1"
 RUN_ID = "0190a000-0000-7000-8000-000000000001"
@@ -165,3 +165,63 @@ def test_a_batch_of_mixed_shapes_keeps_each_outcome(
         ("SUCCEEDED", 3, 3, None, None, 1.8e9, None),
         ("PENDING", 4, None, None, "half", None, None),
     ]
+
+
+def _two_running_runs(conn: Connection) -> dict[str, int]:
+    """Two RUNNING runs leased to WORKER; their rowids by id."""
+    conn.execute(delete(runs))
+    ids = ["0190a000-0000-7000-8000-000000000201", "0190a000-0000-7000-8000-000000000202"]
+    for run_id in ids:
+        row = new_run_row(definition_id="job", input={}, now=1.7e9, run_at=1.7e9, run_id=run_id)
+        row.update(status="RUNNING", worker_id=WORKER)
+        conn.execute(insert(runs), [row])
+    found = conn.exec_driver_sql("SELECT id, rowid FROM task_runs").all()
+    return {run_id: rowid for run_id, rowid in found}
+
+
+def _succeeded(run_id: str, rowid: int | None) -> Outcome:
+    return Outcome(
+        run_id=run_id,
+        worker_id=WORKER,
+        status="SUCCEEDED",
+        state={},
+        iterations=1,
+        attempt=0,
+        run_at=1.8e9,
+        now=1.8e9,
+        finished=True,
+        rowid=rowid,
+    )
+
+
+def _statuses(conn: Connection) -> dict[str, str]:
+    return {r.id: r.status for r in conn.execute(select(runs.c.id, runs.c.status))}
+
+
+def test_a_run_is_found_by_its_rowid_and_its_id_both(
+    connections: tuple[Connection, Connection],
+) -> None:
+    shaped, _ = connections
+    rowids = _two_running_runs(shaped)
+    first, second = rowids
+
+    # Another run's rowid (as after a VACUUM renumbered them) writes nothing.
+    assert outcome_sql.update_runs(shaped, [_succeeded(first, rowids[second])], rowids=True) == 0
+    assert _statuses(shaped) == {first: "RUNNING", second: "RUNNING"}
+
+    assert outcome_sql.update_runs(shaped, [_succeeded(first, rowids[first])], rowids=True) == 1
+    assert _statuses(shaped) == {first: "SUCCEEDED", second: "RUNNING"}
+
+
+def test_a_stale_rowid_still_saves_the_outcome_by_its_id(
+    connections: tuple[Connection, Connection],
+) -> None:
+    """The batch that finds fewer rows by rowid than it has outcomes is
+    written again by id, after the lease check."""
+    shaped, _ = connections
+    rowids = _two_running_runs(shaped)
+    first, second = rowids
+    batch = [_succeeded(first, rowids[second]), _succeeded(second, rowids[second])]
+
+    assert SaveOutcomes(batch).apply(shaped) == [True, True]
+    assert _statuses(shaped) == {first: "SUCCEEDED", second: "SUCCEEDED"}
