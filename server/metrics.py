@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.events import Event
-from server.store.models import runs
+from server.store.models import has_status, runs
 
 if TYPE_CHECKING:
     from server.taskloom import Taskloom
@@ -62,7 +62,7 @@ def queue_figures(conn: Connection, now: float) -> QueueFigures:
             func.sum(case((is_due, 1), else_=0)),
             func.min(case((is_due, c.run_at), else_=None)),
         )
-        .where(c.status.in_(UNFINISHED))
+        .where(has_status(*UNFINISHED))
         .group_by(c.status)
     )
     by_status = dict.fromkeys(UNFINISHED, 0)

@@ -26,6 +26,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
 
+from server.store.models import NOT_RUNNING
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -292,7 +294,7 @@ def claim_due(
         "started_at = coalesce(started_at, ?), "
         "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
         "WHERE rowid IN (SELECT rowid FROM task_runs INDEXED BY ix_task_runs_claim "
-        "WHERE status = 'PENDING' AND run_at <= ? "
+        f"WHERE status = 'PENDING' AND {NOT_RUNNING} AND run_at <= ? "
         f"AND definition_id IN ({marks}) ORDER BY priority DESC, run_at LIMIT ?) "
         f"RETURNING {returned}"
     )

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
-from server.store.models import RUNNING_ONLY, runs
+from server.store.models import RUNNING_ONLY, has_status, runs
 from server.store.writes import Claim, lease
 
 FIFO_EVERY = 10
@@ -56,7 +56,7 @@ def limits_of(definitions: Any) -> dict[str, Limit]:
 
 def _one_priority(conn: Connection) -> bool:
     """Whether all PENDING runs share one priority: two index probes."""
-    pending = select(runs.c.priority).where(runs.c.status == "PENDING").limit(1)
+    pending = select(runs.c.priority).where(has_status("PENDING")).limit(1)
     highest = conn.execute(pending.order_by(runs.c.priority.desc())).scalar()
     lowest = conn.execute(pending.order_by(runs.c.priority)).scalar()
     return highest == lowest
@@ -94,7 +94,7 @@ class FairClaim(Claim):
                 runs.c.definition_id,
                 runs.c.concurrency_key,
             )
-            .where(runs.c.status == "PENDING", runs.c.run_at <= self.now)
+            .where(has_status("PENDING"), runs.c.run_at <= self.now)
             .where(runs.c.definition_id.in_(definitions))
             .order_by(*self._order())
             .limit(limit)

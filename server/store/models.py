@@ -5,12 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    and_,
+    literal_column,
+    or_,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 # The running-key index's condition; a query uses that index only if it
 # spells the same literal (a bound parameter does not match it).
 RUNNING_ONLY = "status = 'RUNNING'"
+# On SQLite the claim index leaves RUNNING runs to the running-key index: a
+# claim then takes an entry out of it and an outcome puts one back, where
+# each moved one from status to status. `has_status` spells the condition.
+NOT_RUNNING = "status <> 'RUNNING'"
 
 
 def _where(condition: str) -> dict[str, Any]:
@@ -27,7 +43,13 @@ def _not_null(column: str) -> dict[str, Any]:
 class TaskRunRow(SQLModel, table=True):
     __tablename__ = "task_runs"
     __table_args__ = (
-        Index("ix_task_runs_claim", "status", text("priority DESC"), "run_at"),
+        Index(
+            "ix_task_runs_claim",
+            "status",
+            text("priority DESC"),
+            "run_at",
+            sqlite_where=text(NOT_RUNNING),
+        ),
         Index("ix_task_runs_created", "created_at", "id"),
         Index("ix_task_runs_definition_created", "definition_id", "created_at"),
         # Partial: most runs are not running and have no finish time (yet),
@@ -145,3 +167,17 @@ logs = TaskLogRow.__table__  # type: ignore[attr-defined]
 results = TaskResultRow.__table__  # type: ignore[attr-defined]
 schedules = TaskScheduleRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
+
+
+def has_status(*statuses: str) -> ColumnElement[bool]:
+    """`status IN statuses`, spelled so that SQLite finds the runs through
+    an index: RUNNING ones through the running-key index, the others
+    through the claim index. A partial index serves only a query that
+    spells its condition, with literals, not bound values."""
+    status = runs.c.status
+    running: ColumnElement[str] = literal_column("'RUNNING'")
+    others = [s for s in statuses if s != "RUNNING"]
+    terms = [status == running] if len(others) < len(statuses) else []
+    if others or not terms:
+        terms.append(and_(status.in_(others), status != running))
+    return terms[0] if len(terms) == 1 else or_(*terms)

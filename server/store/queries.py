@@ -16,7 +16,7 @@ from sqlalchemy.util import await_only
 
 from server.period import resolve_period
 from server.store.fast import result_processor
-from server.store.models import logs, runs
+from server.store.models import has_status, logs, runs
 from server.store.paging import LogFilter, PageSlice, RunFilter, decode_cursor, encode_cursor
 
 RUN_ORDERS: dict[str, tuple[list[ColumnElement[Any]], bool]] = {
@@ -40,7 +40,7 @@ def _run_checks(f: RunFilter) -> list[tuple[str, Any, Callable[[Any], ColumnElem
     c = runs.c
     return [
         ("definition_id", f.definition_id, lambda v: c.definition_id == v),
-        ("statuses", f.statuses, lambda v: c.status.in_(v)),
+        ("statuses", f.statuses, lambda v: has_status(*v)),
         ("parent_id", f.parent_id, lambda v: c.parent_id == v),
         ("name_contains", f.name_contains, lambda v: c.name.icontains(v, autoescape=True)),
         ("has_errors", _bool(f.has_errors), lambda v: c.has_errors == v),
@@ -284,7 +284,7 @@ def last_log_id(conn: Connection, run_id: str) -> int | None:
 
 def next_due_at(conn: Connection, definitions: list[str]) -> float | None:
     query = select(func.min(runs.c.run_at)).where(
-        runs.c.status == "PENDING", runs.c.definition_id.in_(definitions)
+        has_status("PENDING"), runs.c.definition_id.in_(definitions)
     )
     value = conn.execute(query).scalar()
     return None if value is None else float(value)
