@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -18,11 +19,13 @@ import statistics
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from definitions import Registry, TaskController, TaskDefinition
+from server.events import Event, EventHub
 from server.store.paging import RunFilter
 from server.taskloom import Taskloom
 
@@ -80,13 +83,47 @@ def _app(url: str, *, worker: bool, **options: Any) -> Taskloom:
     return Taskloom(url, registry=Registry(REGISTRY), worker=worker, **options)
 
 
-async def _wait_drained(app: Taskloom, poll: float = 0.02, timeout: float = 600.0) -> None:
+class _Finishes:
+    """Counts the runs a Taskloom's worker finishes, from the events it
+    publishes once their outcomes are committed."""
+
+    def __init__(self, hub: EventHub) -> None:
+        self.seen = 0
+        self.target = 0
+        self.reached = asyncio.Event()
+        hub.on_publish(self._publish)
+
+    def _publish(self, event: Event) -> None:
+        if event.kind == "run" and event.data.get("finished"):
+            self.seen += 1
+            if self.seen >= self.target:
+                self.reached.set()
+
+
+_FINISHES: weakref.WeakKeyDictionary[EventHub, _Finishes] = weakref.WeakKeyDictionary()
+
+
+async def _wait_drained(app: Taskloom, poll: float = 0.25, timeout: float = 600.0) -> None:
+    """Returns once no run is PENDING or RUNNING. Between two counts it
+    waits until the worker's events report as many runs finished as the
+    last count left (as Huey's side waits for its completion signal), or
+    `poll` seconds: counting every few milliseconds instead would take the
+    worker's thread and end up to a poll interval late."""
+    finishes = _FINISHES.get(app.hub) or _FINISHES.setdefault(app.hub, _Finishes(app.hub))
     deadline = time.monotonic() + timeout
     active = RunFilter(statuses=ACTIVE)
-    while await app.service.count_runs(active):
+    while True:
+        seen = finishes.seen
+        left = await app.service.count_runs(active)
+        if not left:
+            return
         if time.monotonic() > deadline:
             raise TimeoutError("runs did not drain")
-        await asyncio.sleep(poll)
+        finishes.reached.clear()
+        finishes.target = seen + left
+        if finishes.seen < finishes.target:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finishes.reached.wait(), poll)
 
 
 async def _succeeded(app: Taskloom) -> int:
