@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 PEER_PYTHON = ROOT / "bench" / ".venv" / "bin" / "python"
-NOOP_ROUNDS = 2
+NOOP_ROUNDS = 3
 
 
 def _run(cmd: list[str], timeout: float = 900) -> dict[str, Any]:
@@ -71,7 +71,8 @@ def measure(quick: bool) -> dict[str, Any]:
     print("1. no-op throughput, embedded (Taskloom on SQLite, Huey SqliteHuey)", file=sys.stderr)
     # Rounds alternate Taskloom and Huey, and each figure is the best of its
     # side's runs: this machine's speed drifts by minutes, and one run each
-    # would compare different minutes.
+    # would compare different minutes. Three rounds, as one Taskloom round
+    # of two often fell in a slow minute (22,572 against 10,672 drained/s).
     for n in range(1, (1 if quick else NOOP_ROUNDS) + 1):
         _try(figures, f"taskloom_noop_{n}", lambda: _run(_taskloom("noop", "--runs", str(runs))))
         for workers in (4, 16):
