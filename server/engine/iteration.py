@@ -83,6 +83,10 @@ class IterationRunner:
         # flushes their progress and status during long iterations.
         self.live: dict[str, TaskController[Any]] = {}
         self.deadlines = Deadlines()
+        # The loop the worker runs the iterations on, set by the worker as it
+        # starts: on Python 3.11 every get_running_loop() (and current_task()
+        # without a loop) asks the kernel for the pid.
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._traits: dict[type[TaskDefinition[Any]], _Traits] = {}
         capture.install()
 
@@ -220,10 +224,7 @@ class IterationRunner:
         if controller.runtime.is_aborted():
             return Aborted("aborted on request")
         timeout = traits.timeout
-        task = asyncio.current_task()
-        assert task is not None
-        # The loop from the task: on Python 3.11 every get_running_loop()
-        # (and current_task() without a loop) asks the kernel for the pid.
+        task = self._current_task()
         watch = self.deadlines.watch(task, task.get_loop().time() + timeout)
         try:
             if traits.is_async and instance.abort_mode == "cancel":
@@ -263,6 +264,11 @@ class IterationRunner:
         if watch.expired:
             task.uncancel()  # the iteration swallowed its timeout and answered
         return response
+
+    def _current_task(self) -> asyncio.Task[Any]:
+        task = asyncio.current_task(self.loop)
+        assert task is not None
+        return task
 
     async def _call_sync(
         self, instance: TaskDefinition[Any], controller: TaskController[Any]

@@ -97,6 +97,7 @@ class Worker:
         self._wake.set()
 
     async def start(self) -> None:
+        self.runner.loop = asyncio.get_running_loop()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="taskloom-claim"),
             asyncio.create_task(self._control_loop(), name="taskloom-control"),
