@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from definitions import TaskController, TaskDefinition
 from server.store.database import open_database
-from server.store.migrate import migrate
+from server.store.migrate import alembic_config, at_head, migrate
 from server.store.models import metadata
 from server.taskloom import Taskloom
 
@@ -40,6 +41,16 @@ async def test_start_migrates_and_a_second_start_changes_nothing(make_app: Any) 
     assert (await second.service.get(run.id)).id == run.id
     await migrate(second.database)  # once more, on a database at head
     assert await second.service.count_runs() == 1
+
+
+async def test_a_database_behind_head_is_upgraded_on_start(make_app: Any) -> None:
+    first: Taskloom = await make_app(Noop, worker=False)
+    await first.database.write_fn(lambda c: command.downgrade(alembic_config(c), "-1"))
+    assert not await first.database.read(at_head)
+    await first.stop()
+    second: Taskloom = await make_app(Noop, worker=False)
+    assert await second.database.read(at_head)
+    assert await second.database.read(schema_drift) == []
 
 
 def schema_drift(conn: Connection) -> list[Any]:
