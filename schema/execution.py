@@ -1,4 +1,4 @@
-"""Execution with a short path for plain leaf fields.
+"""Execution with a short path for plain leaf and object fields.
 
 graphql-core completes every field the same general way: it builds a
 `GraphQLResolveInfo`, calls the resolver through strawberry's wrapper, asks
@@ -11,6 +11,11 @@ about half of a `taskRuns(first: 50)` request's execution.
 same resolver and the same output coercion. Anything not plainly valid (a
 null in a non-null field, a value the scalar refuses, an exception) goes
 back to graphql-core's own path, which builds the error exactly as before.
+A plain object field (an edge's `node`) is read the same way and its
+sub-selection executed at once, skipping the resolve info and the walk
+through `complete_value` to `complete_object_value`, which would end in the
+same call; a null, an exception or a type with `is_type_of` takes the
+general path.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from graphql import (
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     Undefined,
     get_nullable_type,
@@ -42,9 +48,20 @@ class PlainLeaf(NamedTuple):
     non_null: bool
 
 
-def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
+class PlainObject(NamedTuple):
+    resolve: Callable[[Any, str], Any]
+    python_name: str
+    object_type: GraphQLObjectType
+    return_type: GraphQLOutputType
+
+
+Plain = PlainLeaf | PlainObject
+
+
+def plain_field(field: GraphQLField) -> Plain | None:
     """How to read `field` directly: only for a strawberry field without a
-    resolver, arguments or field extensions whose type is a scalar or enum."""
+    resolver, arguments or field extensions whose type is a scalar or enum,
+    or an object type without `is_type_of`."""
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if (
         not isinstance(definition, StrawberryField)
@@ -53,26 +70,28 @@ def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
         or field.args
     ):
         return None
-    non_null = isinstance(field.type, GraphQLNonNull)
-    leaf_type = get_nullable_type(field.type)
-    if not is_leaf_type(leaf_type):
-        return None
-    return PlainLeaf(definition.default_resolver, definition.python_name, leaf_type, non_null)
+    resolve, name = definition.default_resolver, definition.python_name
+    nullable = get_nullable_type(field.type)
+    if is_leaf_type(nullable):
+        return PlainLeaf(resolve, name, nullable, isinstance(field.type, GraphQLNonNull))
+    if isinstance(nullable, GraphQLObjectType) and nullable.is_type_of is None:
+        return PlainObject(resolve, name, nullable, field.type)
+    return None
 
 
-_tables: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainLeaf]] = WeakKeyDictionary()
+_tables: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Plain]] = WeakKeyDictionary()
 
 
-def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
-    """Every plain leaf field of `schema`, by (type name, field name)."""
+def plain_fields(schema: GraphQLSchema) -> dict[tuple[str, str], Plain]:
+    """Every plain field of `schema`, by (type name, field name)."""
     table = _tables.get(schema)
     if table is None:
         table = {
-            (type_name, field_name): leaf
+            (type_name, field_name): plain
             for type_name, graphql_type in schema.type_map.items()
             if isinstance(graphql_type, GraphQLObjectType)
             for field_name, field in graphql_type.fields.items()
-            if (leaf := plain_leaf(field)) is not None
+            if (plain := plain_field(field)) is not None
         }
         _tables[schema] = table
     return table
@@ -83,8 +102,8 @@ class LeafShortcutContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
         # A middleware (a custom directive) must see every field: no shortcut.
-        self._leaves = (
-            plain_leaves(self.schema) if middleware is None or not middleware.middlewares else {}
+        self._plain = (
+            plain_fields(self.schema) if middleware is None or not middleware.middlewares else {}
         )
 
     def execute_field(
@@ -95,17 +114,61 @@ class LeafShortcutContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        leaf = self._leaves.get((parent_type.name, field_details_list[0].node.name.value))
-        if leaf is not None:
-            completed = _complete(leaf, source)
+        plain = self._plain.get((parent_type.name, field_details_list[0].node.name.value))
+        if isinstance(plain, PlainLeaf):
+            completed = _complete(plain, source)
             if completed is not _GENERAL:
                 return completed
+        elif plain is not None:
+            value = _read(plain, source)
+            if value is not _GENERAL and not self.is_awaitable(value):
+                return self._subfields(plain, field_details_list, path, value, position_context)
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
 
+    def _subfields(
+        self,
+        plain: PlainObject,
+        field_details_list: Any,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """What `complete_object_value` would do for `value`, with the
+        errors `execute_field` would report."""
+        try:
+            completed = self.collect_and_execute_subfields(
+                plain.object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plain.return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, plain.return_type, field_details_list, path)
+                return None
+
+        return await_completed()
+
 
 _GENERAL = object()
+
+
+def _read(plain: PlainObject, source: Any) -> Any:
+    """The field's object, or `_GENERAL` for anything else."""
+    try:
+        value = plain.resolve(source, plain.python_name)
+    except Exception:
+        return _GENERAL
+    if value is None or value is Undefined or isinstance(value, Exception):
+        return _GENERAL
+    return value
 
 
 def _complete(leaf: PlainLeaf, source: Any) -> Any:

@@ -1,6 +1,6 @@
-"""The leaf shortcut (schema/execution.py) answers exactly what graphql-core's
-own path answers: the same data, and the same errors at the same paths for
-values a field may not return."""
+"""The shortcut for plain leaf and object fields (schema/execution.py)
+answers exactly what graphql-core's own path answers: the same data, and
+the same errors at the same paths for values a field may not return."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema import schema as taskloom_schema
-from schema.execution import LeafShortcutContext, plain_leaves
+from schema.execution import LeafShortcutContext, PlainLeaf, PlainObject, plain_fields
 
 
 @strawberry.enum
@@ -24,12 +24,31 @@ class Colour(enum.Enum):
 
 
 @strawberry.type
+class Owner:
+    name: str
+
+    @strawberry.field
+    def loud(self) -> str:
+        if self.name == "boom":
+            raise ValueError("no voice")
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        if self.name == "late boom":
+            raise ValueError("too late")
+        return self.name
+
+
+@strawberry.type
 class Item:
     name: str
     size: int | None
     colour: Colour
     at: datetime
     tags: list[str]
+    owner: Owner | None
+    maker: Owner
 
     @strawberry.field
     def shout(self) -> str:
@@ -41,24 +60,39 @@ class Query:
     items: list[Item]
 
 
-QUERY = "{ items { name size colour at tags shout } }"
-GOOD = Item(name="a", size=3, colour=Colour.BLUE, at=datetime(2026, 1, 2, tzinfo=UTC), tags=["x"])
+QUERY = "{ items { name size colour at tags shout owner { name loud } maker { name } } }"
+ASYNC_QUERY = "{ items { owner { name later } maker { later } } }"
+GOOD = Item(
+    name="a",
+    size=3,
+    colour=Colour.BLUE,
+    at=datetime(2026, 1, 2, tzinfo=UTC),
+    tags=["x"],
+    owner=Owner(name="o"),
+    maker=Owner(name="m"),
+)
 
 
 def _item(**changes: Any) -> Item:
-    item = Item(name=GOOD.name, size=GOOD.size, colour=GOOD.colour, at=GOOD.at, tags=GOOD.tags)
+    item = Item(**{name: getattr(GOOD, name) for name in GOOD.__annotations__})
     for name, value in changes.items():
         object.__setattr__(item, name, value)
     return item
 
 
-def _run(context_class: type, items: list[Item], extensions: list[Any] | None = None) -> Any:
-    schema = strawberry.Schema(
+def _schema(context_class: type, extensions: list[Any] | None = None) -> strawberry.Schema:
+    return strawberry.Schema(
         query=Query, execution_context_class=context_class, extensions=extensions or []
     )
-    result = schema.execute_sync(QUERY, root_value=Query(items=items))
-    errors = [(e.message, e.path) for e in result.errors or []]
-    return result.data, errors
+
+
+def _answer(result: Any) -> Any:
+    return result.data, [(e.message, e.path) for e in result.errors or []]
+
+
+def _run(context_class: type, items: list[Item], extensions: list[Any] | None = None) -> Any:
+    result = _schema(context_class, extensions).execute_sync(QUERY, root_value=Query(items=items))
+    return _answer(result)
 
 
 CASES = {
@@ -68,12 +102,35 @@ CASES = {
     "a value the enum does not know": [_item(colour="green")],
     "an exception as the value": [_item(size=ValueError("no size"))],
     "a bare enum value": [_item(colour="red")],
+    "no object in a nullable object field": [_item(owner=None)],
+    "no object in a non-null object field": [GOOD, _item(maker=None)],
+    "an exception as the object": [_item(owner=ValueError("no owner"))],
+    "a null inside a nullable object": [_item(owner=Owner(name=None))],  # type: ignore[arg-type]
+    "a null inside a non-null object": [GOOD, _item(maker=Owner(name=None))],  # type: ignore[arg-type]
+    "a resolver inside an object raises": [_item(owner=Owner(name="boom"))],
 }
 
 
 @pytest.mark.parametrize("items", CASES.values(), ids=CASES.keys())
 def test_the_shortcut_answers_as_graphql_core_does(items: list[Item]) -> None:
     assert _run(LeafShortcutContext, items) == _run(StrawberryGraphQLCoreExecutionContext, items)
+
+
+ASYNC_CASES = {
+    "valid": [GOOD],
+    "an awaited field raises in a nullable object": [_item(owner=Owner(name="late boom"))],
+    "an awaited field raises in a non-null object": [GOOD, _item(maker=Owner(name="late boom"))],
+}
+
+
+@pytest.mark.parametrize("items", ASYNC_CASES.values(), ids=ASYNC_CASES.keys())
+async def test_objects_with_awaited_fields_answer_as_graphql_core_does(items: list[Item]) -> None:
+    root = Query(items=items)
+    ours = await _schema(LeafShortcutContext).execute(ASYNC_QUERY, root_value=root)
+    general = await _schema(StrawberryGraphQLCoreExecutionContext).execute(
+        ASYNC_QUERY, root_value=root
+    )
+    assert _answer(ours) == _answer(general)
 
 
 def test_an_extension_that_resolves_every_field_turns_the_shortcut_off() -> None:
@@ -87,19 +144,40 @@ def test_an_extension_that_resolves_every_field_turns_the_shortcut_off() -> None
     data, errors = _run(LeafShortcutContext, [GOOD], extensions=[Spy])
     assert errors == []
     assert data["items"][0]["name"] == "a"
-    assert {"name", "size", "colour", "at", "shout"} <= set(seen)
+    assert {"name", "size", "colour", "at", "shout", "owner", "loud", "maker"} <= set(seen)
 
 
-def test_only_attribute_fields_of_scalar_or_enum_type_take_the_shortcut() -> None:
-    leaves = plain_leaves(strawberry.Schema(query=Query)._schema)
-    assert set(leaves) == {("Item", "name"), ("Item", "size"), ("Item", "colour"), ("Item", "at")}
-    assert leaves[("Item", "name")].non_null
-    assert not leaves[("Item", "size")].non_null
+def test_only_attribute_fields_of_scalar_enum_or_object_type_take_the_shortcut() -> None:
+    plain = plain_fields(strawberry.Schema(query=Query)._schema)
+    leaves = {key for key, field in plain.items() if isinstance(field, PlainLeaf)}
+    objects = {key for key, field in plain.items() if isinstance(field, PlainObject)}
+    assert leaves == {("Item", "name"), ("Item", "size"), ("Item", "colour"), ("Item", "at")} | {
+        ("Owner", "name")
+    }
+    assert objects == {("Item", "owner"), ("Item", "maker")}
+    name, size = plain[("Item", "name")], plain[("Item", "size")]
+    assert isinstance(name, PlainLeaf) and name.non_null
+    assert isinstance(size, PlainLeaf) and not size.non_null
 
 
-def test_taskloom_schema_uses_it_for_run_fields_but_not_resolvers() -> None:
-    leaves = plain_leaves(taskloom_schema._schema)
-    assert {("TaskRun", "id"), ("TaskRun", "status"), ("TaskRun", "createdAt")} <= set(leaves)
-    assert ("TaskRun", "logs") not in leaves
-    assert ("TaskRun", "definition") not in leaves
+def test_taskloom_schema_uses_it_for_run_fields_and_edges_but_not_resolvers() -> None:
+    plain = plain_fields(taskloom_schema._schema)
+    assert {("TaskRun", "id"), ("TaskRun", "status"), ("TaskRun", "createdAt")} <= set(plain)
+    assert any(
+        isinstance(field, PlainObject) and name == "node" for (_type, name), field in plain.items()
+    )
+    assert ("TaskRun", "logs") not in plain
+    assert ("TaskRun", "definition") not in plain
     assert taskloom_schema.execution_context_class is LeafShortcutContext
+
+
+def test_plain_object_fields_are_completed_without_the_general_path() -> None:
+    taken: list[str] = []
+
+    class Recording(LeafShortcutContext):
+        def _subfields(self, plain: PlainObject, *args: Any) -> Any:
+            taken.append(plain.python_name)
+            return super()._subfields(plain, *args)
+
+    assert _run(Recording, [GOOD]) == _run(StrawberryGraphQLCoreExecutionContext, [GOOD])
+    assert taken == ["owner", "maker"]
