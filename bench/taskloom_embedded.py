@@ -109,7 +109,9 @@ async def _wait_drained(app: Taskloom, poll: float = 0.25, timeout: float = 600.
     last count left (as Huey's side waits for its completion signal), or
     `poll` seconds: counting every few milliseconds instead would take the
     worker's thread and end up to a poll interval late."""
-    finishes = _FINISHES.get(app.hub) or _FINISHES.setdefault(app.hub, _Finishes(app.hub))
+    finishes = _FINISHES.get(app.hub)
+    if finishes is None:
+        finishes = _FINISHES[app.hub] = _Finishes(app.hub)
     deadline = time.monotonic() + timeout
     active = RunFilter(statuses=ACTIVE)
     while True:

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
-from server.store.models import RUNNING_ONLY, has_status, runs
+from server.store.models import has_status, runs
 from server.store.writes import Claim, lease
 
 FIFO_EVERY = 10
@@ -106,7 +106,7 @@ class FairClaim(Claim):
     def _admitted(self, conn: Connection, definition_id: str, limit: Limit) -> list[RowMapping]:
         running = conn.execute(
             select(runs.c.concurrency_key, func.count())
-            .where(text(RUNNING_ONLY), runs.c.definition_id == definition_id)
+            .where(has_status("RUNNING"), runs.c.definition_id == definition_id)
             .group_by(runs.c.concurrency_key)
         ).all()
         per_key: Counter[str | None] = Counter({key: int(n) for key, n in running})

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, event
 from definitions import Registry, TaskController, TaskDefinition
 from server.metrics import queue_figures
 from server.store import queries
-from server.store.limits import _one_priority
+from server.store.limits import FairClaim, Limit, _one_priority
 from server.store.paging import RunFilter
 from server.taskloom import Taskloom
 
@@ -113,3 +113,14 @@ async def test_counts_by_status_are_right(app: Taskloom) -> None:
     assert counts == {s: {"PENDING": 19, "ABORTED": 1}.get(s, 0) for s in STATUSES}
     both = RunFilter(statuses=("PENDING", "ABORTED", "RUNNING"))
     assert await app.service.count_runs(both) == 20
+
+
+async def test_counting_running_runs_per_key_searches_the_running_key_index(
+    app: Taskloom,
+) -> None:
+    """FairClaim's count of a limited definition's RUNNING runs."""
+    claim = FairClaim("w", 10, time.time(), time.time() + 30, [Noop.id], {}, oldest_first=False)
+    limit = Limit(concurrency=2, per_key=None)
+    plan = await app.database.read(plans_of(lambda c: claim._admitted(c, Noop.id, limit)))
+    assert "SCAN task_runs" not in plan
+    assert any("ix_task_runs_running_key" in step for step in plan), plan
