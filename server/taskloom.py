@@ -81,6 +81,8 @@ class Taskloom:
         self.authenticator = Authenticator(self.tokens, enabled=s.auth != "disabled")
         self.executor = TaskThreads(max_workers=min(s.concurrency, 64))
         if self._with_worker:
+            if s.sqlite_writer_process:
+                await self.database.start_worker_writes()
             runner = IterationRunner(
                 self.registry,
                 self.executor,

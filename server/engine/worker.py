@@ -85,6 +85,8 @@ class Worker:
         self._progress = ProgressFlusher()
         self._limits = limits_of(runner.registry)
         self._claims = 0
+        # A claim still being committed when stop() cancelled the claim loop.
+        self._cut_claim: asyncio.Future[list[RowMapping]] | None = None
         self._saver = OutcomeSaver(database, hub, self._saved)
         hub.on_due(self._wake.set)
         hub.on_request(self._pass_request)
@@ -119,7 +121,7 @@ class Worker:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await self._saver.drain()
-        leftover = list(self._inflight)
+        leftover = list(self._inflight) + await self._claimed_while_stopping()
         if leftover:
             released = await self.database.run_write(
                 ReleaseRuns(self.worker_id, leftover, self.database.clock())
@@ -134,6 +136,10 @@ class Worker:
     async def _claim_loop(self) -> None:
         definitions = [d.id for d in self.runner.registry]
         low_water = max(1, self.options.concurrency // 4)
+        # At most half the slots per claim: the next claim is committed (by
+        # the writer process, or the database server) while the iterations
+        # of the last one run, instead of after them.
+        chunk = max(1, self.options.concurrency // 2)
         while not self._stopping:
             free = self.options.concurrency - self.busy
             if free < low_water and self.busy:
@@ -141,13 +147,14 @@ class Worker:
                 await self._slot_free.wait()
                 continue
             self._wake.clear()
+            wanted = min(free, chunk)
             try:
-                claimed = await self._claim(definitions, free)
+                claimed = await self._claim(definitions, wanted)
             except Exception:
                 log.exception("claiming runs failed; retrying")
                 await asyncio.sleep(self.options.poll_interval)
                 continue
-            if len(claimed) < free:
+            if len(claimed) < wanted:
                 if claimed:
                     await asyncio.sleep(0)  # let the claimed iterations start first
                 if self._saving:
@@ -173,9 +180,15 @@ class Worker:
                 self._limits,
                 oldest_first=oldest_first,
             )
-        # Inline: on SQLite, committed on this thread when the lock is free
-        # at once (no hand-off to the writer thread and back).
-        rows: list[RowMapping] = await self.database.run_write(op, inline=True)
+        # Inline: on SQLite, committed by the writer process, or on this
+        # thread when the lock is free at once. Shielded: runs claimed as
+        # stop() cancels this loop are released by stop().
+        write = asyncio.ensure_future(self.database.run_write(op, inline=True))
+        try:
+            rows = await asyncio.shield(write)
+        except asyncio.CancelledError:
+            self._cut_claim = write
+            raise
         loop = asyncio.get_running_loop()  # once: on Python 3.11 it costs a getpid()
         for row in rows:
             runtime = self.runner.runtime_for(row)
@@ -183,6 +196,16 @@ class Worker:
             self._inflight[row["id"]] = InFlight(task, runtime, row)
             self.hub.publish(Event("run", row["id"], "RUNNING"))
         return rows
+
+    async def _claimed_while_stopping(self) -> list[str]:
+        write, self._cut_claim = self._cut_claim, None
+        if write is None:
+            return []
+        try:
+            rows = await write
+        except Exception:  # the claim failed: nothing to release
+            return []
+        return [row["id"] for row in rows]
 
     async def _idle(self, definitions: list[str]) -> None:
         """Sleeps until woken, the next delayed run is due, or the poll."""

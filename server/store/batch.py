@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+
+from server.store.scripts import Script
 
 T = TypeVar("T")
 
@@ -27,6 +30,16 @@ class WriteOp(Generic[T]):
     @classmethod
     def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
         return [op.apply(conn) for op in ops]
+
+    def script(self, dialect: Dialect) -> Script | None:
+        """This write's SQL made up front (server/store/scripts.py), which
+        the SQLite writer process can commit; None (the default) when the
+        write needs this process's connection."""
+        return None
+
+    def from_script(self, results: list[Any]) -> T:
+        """What `apply` would return, from the committed script's results."""
+        raise NotImplementedError
 
 
 class FnOp(WriteOp[T]):

@@ -34,10 +34,18 @@ class CommitWatch:
         self.hub = hub
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._conn: sqlite3.Connection | None = None
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._watch(), name="taskloom-commit-watch")
+            # On the event loop's thread: opening the file and its PRAGMAs
+            # take microseconds and, with busy_timeout 0, never wait for a
+            # lock. Read at once: a commit made before the first tick counts.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=0")
+            self._conn = conn
+            watch = self._watch(conn, self._version(conn))
+            self._task = asyncio.create_task(watch, name="taskloom-commit-watch")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -45,23 +53,25 @@ class CommitWatch:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    async def _watch(self) -> None:
-        # On the event loop's thread: opening the file and this PRAGMA take
-        # microseconds and, with busy_timeout 0, never wait for a lock.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA busy_timeout=0")
-            seen: int | None = None
-            while True:
-                await asyncio.sleep(self.interval if self.hub.wants_due else IDLE_SECONDS)
-                try:
-                    version = conn.execute("PRAGMA data_version").fetchone()[0]
-                except sqlite3.Error as exc:  # busy (a WAL restart): the next tick reads it
-                    log.debug("commit watch: %s", exc)
-                    continue
-                if seen is not None and version != seen:
-                    self.hub.receive_due()
-                seen = version
-        finally:
+        conn, self._conn = self._conn, None
+        if conn is not None:
             conn.close()
+
+    async def _watch(self, conn: sqlite3.Connection, seen: int | None) -> None:
+        while True:
+            await asyncio.sleep(self.interval if self.hub.wants_due else IDLE_SECONDS)
+            version = self._version(conn)
+            if version is None:
+                continue
+            if seen is not None and version != seen:
+                self.hub.receive_due()
+            seen = version
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection) -> int | None:
+        try:
+            version: int = conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:  # busy (a WAL restart): the next tick reads it
+            log.debug("commit watch: %s", exc)
+            return None
+        return version

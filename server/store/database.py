@@ -56,6 +56,11 @@ class Database(abc.ABC):
         (server/store/commit_watch.py), and subscriptions poll."""
         del hub
 
+    async def start_worker_writes(self) -> None:
+        """A worker is about to run in this process: a database that has a
+        faster path for its writes sets it up (see SQLiteDatabase)."""
+        return None
+
     async def write_inline(self, op: WriteOp[Any]) -> Any:
         """`write` for a write that wants the shortest path to its commit
         (a trigger, an abort, a worker's claim or outcome batch). Databases that have one (see

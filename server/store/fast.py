@@ -27,6 +27,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
 
 from server.store.models import NOT_RUNNING
+from server.store.scripts import Script, Step, many_step, rows_step, run_steps
 
 Processor = Callable[[Any], Any] | None
 
@@ -182,36 +183,32 @@ class FastStatement:
         self._compiled[id(dialect)] = made
         return made
 
+    def steps(self, dialect: Dialect, rows: Sequence[dict[str, Any]]) -> list[Step]:
+        """The statement for `rows` on SQLite, as script steps: consecutive
+        rows with their Nones in the same places share one executemany, so
+        the rows reach the database in the order given."""
+        compiled = self.compiled(dialect)
+        steps: list[Step] = []
+        sql = compiled.sql
+        batch: list[Sequence[Any]] = []
+        for row in rows:
+            row_sql, values = compiled.without_nulls(compiled.params(row))
+            if row_sql is not sql and row_sql != sql and batch:
+                steps.append(many_step(sql, batch))
+                batch = []
+            sql = row_sql
+            batch.append(values)
+        if batch:
+            steps.append(many_step(sql, batch))
+        return steps
+
     def execute_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
         if conn.dialect.name != "sqlite":
             conn.execute(self.statement, list(rows))
             return
-        compiled = self.compiled(conn.dialect)
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        sql = compiled.sql
-        try:
-            if len(rows) == 1:
-                sql, values = compiled.without_nulls(compiled.params(rows[0]))
-                driver.execute(sql, values)
-                return
-            # Consecutive rows with their Nones in the same places share one
-            # executemany: the rows reach the database in the order given.
-            batch: list[list[Any]] = []
-            for row in rows:
-                row_sql, values = compiled.without_nulls(compiled.params(row))
-                if row_sql is not sql and row_sql != sql and batch:
-                    driver.executemany(sql, batch)
-                    batch = []
-                sql = row_sql
-                batch.append(values)
-            driver.executemany(sql, batch)
-        except Exception as exc:
-            # As Connection.execute reports it: the writer rolls the batch
-            # back and the store turns it into a StoreError.
-            raise StatementError(str(exc), sql, None, exc) from exc
+        run_steps(conn, self.steps(conn.dialect, rows))
 
 
 # --- the worker's two per-batch statements, on SQLite ---------------------------
@@ -235,7 +232,7 @@ def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | 
     return owners
 
 
-class _RowReader:
+class RowReader:
     """Turns driver rows of `leading` names (no processing) then the given
     columns into dicts, with SQLAlchemy's own result processors (JSON
     columns, booleans)."""
@@ -256,12 +253,72 @@ class _RowReader:
         return read
 
 
-_READERS: dict[tuple[int, int], _RowReader] = {}
+_READERS: dict[tuple[int, int], RowReader] = {}
 
 # The key of a claimed row's SQLite rowid. A rowid changes only by VACUUM
 # (the id is not an INTEGER PRIMARY KEY); the outcome's UPDATE checks the id
 # as well, so a stale rowid finds nothing instead of another run.
 ROWID = "rowid"
+
+
+def _reader(columns: Sequence[Any], dialect: Dialect) -> RowReader:
+    key = (id(columns), id(dialect))
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = RowReader(columns, dialect, (ROWID,))
+    return reader
+
+
+def claim_script(
+    dialect: Dialect,
+    columns: Sequence[Any],
+    *,
+    worker_id: str,
+    limit: int,
+    now: float,
+    lease_until: float,
+    definitions: Sequence[str],
+    oldest_first: bool = False,
+) -> tuple[Script, RowReader]:
+    """`writes.Claim` on SQLite: one UPDATE … RETURNING `columns` that walks
+    ix_task_runs_claim in order (priority, due time, then insertion). Each
+    row also carries its `ROWID`: the outcome's UPDATE finds the row by it
+    without a search of the primary-key index (outcome_sql.py).
+
+    `oldest_first` (limits.FairClaim's turn, without limits): due time
+    first, whatever the priority. When all pending runs share one priority
+    (two index probes) that is the claim index's own order; otherwise the
+    due runs are sorted."""
+    reader = _reader(columns, dialect)
+    marks = ", ".join("?" * len(definitions))
+    update = (
+        "UPDATE task_runs SET status = 'RUNNING', worker_id = ?, lease_expires_at = ?, "
+        "started_at = coalesce(started_at, ?), "
+        "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
+    )
+    due = (
+        f"WHERE status = 'PENDING' AND {NOT_RUNNING} AND run_at <= ? AND definition_id IN ({marks})"
+    )
+    returned = f"RETURNING {', '.join(reader.names)}"
+    params = [worker_id, lease_until, now, now, now, now, *definitions, limit]
+    in_order = (
+        f"{update} WHERE rowid IN (SELECT rowid FROM task_runs INDEXED BY ix_task_runs_claim "
+        f"{due} ORDER BY priority DESC, run_at LIMIT ?) {returned}"
+    )
+    if not oldest_first:
+        return Script([rows_step(in_order, params)]), reader
+    probe = f"SELECT priority FROM task_runs WHERE status = 'PENDING' AND {NOT_RUNNING} ORDER BY"
+    oldest = (
+        f"{update} WHERE rowid IN (SELECT rowid FROM task_runs {due} "
+        f"ORDER BY run_at, id LIMIT ?) {returned}"
+    )
+    steps = [
+        rows_step(f"{probe} priority DESC LIMIT 1", []),
+        rows_step(f"{probe} priority LIMIT 1", []),
+        rows_step(in_order, params, (0, 1, True)),
+        rows_step(oldest, params, (0, 1, False)),
+    ]
+    return Script(steps), reader
 
 
 def claim_due(
@@ -274,33 +331,16 @@ def claim_due(
     lease_until: float,
     definitions: Sequence[str],
 ) -> list[dict[str, Any]]:
-    """`writes.Claim` on SQLite, on the driver: one UPDATE … RETURNING
-    `columns` that walks ix_task_runs_claim in order (priority, due time,
-    then insertion). Each row also carries its `ROWID`: the outcome's UPDATE
-    finds the row by it without a search of the primary-key index
-    (outcome_sql.py)."""
+    """`claim_script` run on this connection."""
     if not definitions or limit <= 0:
         return []
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    key = (id(columns), id(conn.dialect))
-    reader = _READERS.get(key)
-    if reader is None:
-        reader = _READERS[key] = _RowReader(columns, conn.dialect, (ROWID,))
-    marks = ", ".join("?" * len(definitions))
-    returned = ", ".join(reader.names)
-    sql = (
-        "UPDATE task_runs SET status = 'RUNNING', worker_id = ?, lease_expires_at = ?, "
-        "started_at = coalesce(started_at, ?), "
-        "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
-        "WHERE rowid IN (SELECT rowid FROM task_runs INDEXED BY ix_task_runs_claim "
-        f"WHERE status = 'PENDING' AND {NOT_RUNNING} AND run_at <= ? "
-        f"AND definition_id IN ({marks}) ORDER BY priority DESC, run_at LIMIT ?) "
-        f"RETURNING {returned}"
+    script, reader = claim_script(
+        conn.dialect,
+        columns,
+        worker_id=worker_id,
+        limit=limit,
+        now=now,
+        lease_until=lease_until,
+        definitions=definitions,
     )
-    params = [worker_id, lease_until, now, now, now, now, *definitions, limit]
-    try:
-        rows = driver.execute(sql, params).fetchall()
-    except Exception as exc:
-        raise StatementError(str(exc), sql, None, exc) from exc
-    return reader.read(rows)
+    return reader.read(run_steps(conn, script.steps)[0])

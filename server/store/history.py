@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, insert, select
 from sqlalchemy.engine import RowMapping
 
-from server.store.inserts import insert_rows
 from server.store.models import results, runs
 from server.store.outcome import Outcome
 
@@ -75,21 +74,27 @@ def store_last_attempt(conn: Connection, row: RowMapping) -> None:
         conn.execute(insert(results).values(run_id=row["id"], **last))
 
 
-def write_records(conn: Connection, outcomes: Sequence[Outcome]) -> None:
-    """The history records of outcomes that ended an attempt: stored when a
-    retry follows, left in the run row when the run finished; then each
-    run's stored records capped to its definition's `max_results` (which
-    counts the run's own record once it has finished)."""
-    ended = [o for o in outcomes if (o.finished or o.history) and o.max_results != -1]
-    if not ended:
-        return
-    records = [o.history for o in ended if o.history and not o.finished]
-    if records:
-        insert_rows(conn, results, records)
-    # A run has at most attempt + 1 records, so most need no trimming.
-    for o in ended:
-        if not 0 < o.max_results < o.attempt + 1:
-            continue
+def _ended(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    return [o for o in outcomes if (o.finished or o.history) and o.max_results != -1]
+
+
+def records_to_store(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """The history records the outcomes store: those of attempts a retry
+    follows."""
+    return [o.history for o in _ended(outcomes) if o.history and not o.finished]
+
+
+def to_trim(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """The outcomes whose runs may then hold more records than their
+    definitions keep (a run has at most attempt + 1, so most need none)."""
+    return [o for o in _ended(outcomes) if 0 < o.max_results < o.attempt + 1]
+
+
+def trim_records(conn: Connection, outcomes: Sequence[Outcome]) -> None:
+    """After `records_to_store` are stored: each run's stored records
+    capped to its definition's `max_results` (which counts the run's own
+    record once it has finished)."""
+    for o in to_trim(outcomes):
         keep = (
             select(results.c.id)
             .where(results.c.run_id == o.run_id)

@@ -17,9 +17,10 @@ from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Connection, insert
-from sqlalchemy.exc import StatementError
+from sqlalchemy.engine import Dialect
 
 from server.store.fast import FastStatement
+from server.store.scripts import Step, many_step, run_steps
 
 # Rows per statement: well under SQLite's 32,766 parameters.
 _CHUNK = 500
@@ -31,16 +32,17 @@ def _shared(rows: Sequence[dict[str, Any]], name: str) -> bool:
 
 
 def insert_shared(
-    conn: Connection, table: str, statement: FastStatement, rows: Sequence[dict[str, Any]]
-) -> bool:
-    """INSERTs `rows` (all with the statement's column keys) into `table`;
-    False (nothing done) when they share less than half their columns or
-    all of them (the same row twice), which executemany does as well."""
-    compiled = statement.compiled(conn.dialect)
+    dialect: Dialect, table: str, statement: FastStatement, rows: Sequence[dict[str, Any]]
+) -> list[Step] | None:
+    """The INSERTs of `rows` (all with the statement's column keys) into
+    `table`, as script steps; None when they share less than half their
+    columns or all of them (the same row twice), which executemany does as
+    well."""
+    compiled = statement.compiled(dialect)
     names, processors = compiled.names, compiled.processors
     varying = [i for i, name in enumerate(names) if not _shared(rows, name)]
     if not 0 < len(varying) <= len(names) // 2:
-        return False
+        return None
     selected: list[str] = []
     fixed: list[Any] = []
     for i, (name, process) in enumerate(zip(names, processors, strict=True)):
@@ -54,40 +56,50 @@ def insert_shared(
     head = f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(selected)} FROM (VALUES "
     one = "(" + ", ".join("?" * len(varying)) + ")"
     get = operator.itemgetter(*[names[i] for i in varying])
-    steps = [(k, p) for k, i in enumerate(varying) if (p := processors[i]) is not None]
-    driver = conn.connection.driver_connection
-    assert driver is not None
+    process_at = [(k, p) for k, i in enumerate(varying) if (p := processors[i]) is not None]
+    steps: list[Step] = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         params = list(fixed)
         for row in chunk:
             values = list(get(row)) if len(varying) > 1 else [get(row)]
-            for k, process in steps:
+            for k, process in process_at:
                 values[k] = process(values[k])
             params += values
-        sql = head + ", ".join(repeat(one, len(chunk))) + ")"
-        try:
-            driver.execute(sql, params)
-        except Exception as exc:
-            raise StatementError(str(exc), sql, None, exc) from exc
-    return True
+        steps.append(many_step(head + ", ".join(repeat(one, len(chunk))) + ")", [params]))
+    return steps
 
 
 _INSERTS: dict[tuple[str, tuple[str, ...]], FastStatement] = {}
 
 
-def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT of rows that all name the same columns, as one executemany on
-    the driver (see server/store/fast.py); mixed rows take the Core path."""
-    if not rows:
-        return
-    keys = tuple(rows[0])
-    if any(len(row) != len(keys) for row in rows) or any(tuple(row) != keys for row in rows):
-        conn.execute(insert(table), list(rows))
-        return
+def _statement(table: Any, keys: tuple[str, ...]) -> FastStatement:
     statement = _INSERTS.get((table.name, keys))
     if statement is None:
         statement = _INSERTS[(table.name, keys)] = FastStatement(insert(table), keys)
-    shared = len(rows) > 1 and conn.dialect.name == "sqlite"
-    if not (shared and insert_shared(conn, table.name, statement, rows)):
-        statement.execute_many(conn, rows)
+    return statement
+
+
+def insert_steps(dialect: Dialect, table: Any, rows: Sequence[dict[str, Any]]) -> list[Step] | None:
+    """The INSERT of rows that all name the same columns, on SQLite, as
+    script steps (see server/store/fast.py); None for mixed rows."""
+    if not rows:
+        return []
+    keys = tuple(rows[0])
+    if any(len(row) != len(keys) for row in rows) or any(tuple(row) != keys for row in rows):
+        return None
+    statement = _statement(table, keys)
+    shared = insert_shared(dialect, table.name, statement, rows) if len(rows) > 1 else None
+    return shared if shared is not None else statement.steps(dialect, rows)
+
+
+def insert_rows(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT of rows: on SQLite the steps above on the driver; mixed rows,
+    and other databases, take the Core path."""
+    if not rows:
+        return
+    steps = insert_steps(conn.dialect, table, rows) if conn.dialect.name == "sqlite" else None
+    if steps is None:
+        conn.execute(insert(table), list(rows))
+    else:
+        run_steps(conn, steps)

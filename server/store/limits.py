@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Dialect, RowMapping
 
 from server.store.models import has_status, runs
+from server.store.scripts import Script
 from server.store.writes import Claim, lease
 
 FIFO_EVERY = 10
@@ -79,6 +80,13 @@ class FairClaim(Claim):
         super().__init__(worker_id, limit, now, lease_until, definitions)
         self.limits = {d: lim for d, lim in limits.items() if d in set(definitions)}
         self.oldest_first = oldest_first
+
+    def script(self, dialect: Dialect) -> Script | None:
+        """Without limits, the oldest-first turn as a script; counting
+        against limits needs this process's connection."""
+        if self.limits:
+            return None
+        return self._script(dialect, oldest_first=self.oldest_first)
 
     def _order(self) -> list[Any]:
         if self.oldest_first:

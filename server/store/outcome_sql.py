@@ -20,11 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import StatementError
+from sqlalchemy.engine import Dialect
 
 from server.store.fast import json_bind
 from server.store.models import runs
 from server.store.outcome import Outcome
+from server.store.scripts import Step, many_step, run_steps
 
 Shape = tuple[bool, ...]
 Encode = Callable[[Any], Any]
@@ -101,9 +102,9 @@ class _Encoders:
     """The JSON columns' bind processors, as the generic statements apply
     them."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, dialect: Dialect) -> None:
         def processor(column: Any) -> Encode:
-            process = column.type._cached_bind_processor(conn.dialect)
+            process = column.type._cached_bind_processor(dialect)
             return json_bind(process) if process is not None else lambda value: value
 
         self.state = processor(runs.c.state)
@@ -115,36 +116,35 @@ _ENCODERS: dict[int, _Encoders] = {}
 _SQL: dict[Shape, str] = {}
 
 
+def update_steps(dialect: Dialect, outcomes: Sequence[Outcome], *, rowids: bool) -> list[Step]:
+    """The UPDATEs of `update_runs`, as script steps: one executemany per
+    run of consecutive outcomes of the same shape, so the rows reach the
+    database in the order given."""
+    encoders = _ENCODERS.get(id(dialect))
+    if encoders is None:
+        encoders = _ENCODERS[id(dialect)] = _Encoders(dialect)
+    steps: list[Step] = []
+    sql = ""
+    batch: list[Sequence[Any]] = []
+    for outcome in outcomes:
+        shape, values = _update(outcome, encoders, rowids)
+        outcome_sql = _SQL.get(shape)
+        if outcome_sql is None:
+            outcome_sql = _SQL[shape] = _update_sql(shape)
+        if outcome_sql is not sql and batch:
+            steps.append(many_step(sql, batch))
+            batch = []
+        sql = outcome_sql
+        batch.append(values)
+    if batch:
+        steps.append(many_step(sql, batch))
+    return steps
+
+
 def update_runs(conn: Connection, outcomes: Sequence[Outcome], *, rowids: bool = False) -> int:
     """The runs' columns after the outcomes, for those whose worker holds
     the run (RUNNING, its worker_id); returns how many it wrote. With
     `rowids`, a run is found by its rowid where the outcome has one (a stale
-    rowid writes nothing, and the caller takes that for a lost lease). One
-    executemany per run of consecutive outcomes of the same shape, so the
-    rows reach the database in the order given."""
-    encoders = _ENCODERS.get(id(conn.dialect))
-    if encoders is None:
-        encoders = _ENCODERS[id(conn.dialect)] = _Encoders(conn)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    sql = ""
-    batch: list[list[Any]] = []
-    changed = 0
-    try:
-        for outcome in outcomes:
-            shape, values = _update(outcome, encoders, rowids)
-            outcome_sql = _SQL.get(shape)
-            if outcome_sql is None:
-                outcome_sql = _SQL[shape] = _update_sql(shape)
-            if outcome_sql is not sql and batch:
-                changed += driver.executemany(sql, batch).rowcount
-                batch = []
-            sql = outcome_sql
-            batch.append(values)
-        if batch:
-            changed += driver.executemany(sql, batch).rowcount
-        return changed
-    except Exception as exc:
-        # As Connection.execute reports it: the writer rolls the batch back
-        # and the store turns it into a StoreError.
-        raise StatementError(str(exc), sql, None, exc) from exc
+    rowid writes nothing, and the caller takes that for a lost lease)."""
+    steps = update_steps(conn.dialect, outcomes, rowids=rowids)
+    return sum(run_steps(conn, steps))

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import logging
 import queue
 import random
 import sqlite3
@@ -46,7 +47,9 @@ from server.events import EventHub
 from server.store.batch import WriteOp, apply_grouped, run_batch
 from server.store.commit_watch import CommitWatch
 from server.store.database import Database
+from server.store.writer_process import ScriptFailed, WriterProcess
 
+log = logging.getLogger("taskloom.store")
 T = TypeVar("T")
 Job = tuple[WriteOp[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
 MAX_BATCH = 2_000
@@ -65,26 +68,38 @@ WAL_RESTART_BACKOFF_MAX = 10.0
 INLINE_SYNCHRONOUS = frozenset({"OFF", "NORMAL"})
 
 
+def _pragma_list(synchronous: str, busy_timeout_ms: int, *, writer: bool = False) -> list[str]:
+    # busy_timeout first: switching a new file to WAL takes a lock that
+    # another process starting at the same moment may hold.
+    pragmas = [
+        f"busy_timeout={int(busy_timeout_ms)}",
+        "journal_mode=WAL",
+        "foreign_keys=ON",
+        f"synchronous={synchronous}",
+    ]
+    if writer:
+        pragmas += [
+            # The checkpointer thread copies the WAL into the database (and
+            # fsyncs) off the writer's path; see SQLiteDatabase._checkpoints.
+            "wal_autocheckpoint=0",
+            # The connection whose commit starts the WAL over cuts the file.
+            f"journal_size_limit={int(WAL_RESTART_BYTES)}",
+            "temp_store=MEMORY",
+        ]
+    return pragmas
+
+
 def _pragmas(
     synchronous: str, busy_timeout_ms: int, *, writer: bool = False
 ) -> Callable[[Any, Any], None]:
+    pragmas = _pragma_list(synchronous, busy_timeout_ms, writer=writer)
+
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # busy_timeout first: switching a new file to WAL takes a lock that
-        # another process starting at the same moment may hold.
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        if writer:
-            # The checkpointer thread copies the WAL into the database (and
-            # fsyncs) off the writer's path; see SQLiteDatabase._checkpoints.
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
-            # The connection whose commit starts the WAL over cuts the file.
-            cursor.execute(f"PRAGMA journal_size_limit={int(WAL_RESTART_BYTES)}")
-            cursor.execute("PRAGMA temp_store=MEMORY")
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     return on_connect
@@ -117,6 +132,8 @@ class SQLiteDatabase(Database):
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._busy_timeout_ms = busy_timeout_ms
+        self._synchronous = synchronous.upper()
+        self._process: WriterProcess | None = None
         self._checkpointer: threading.Thread | None = None
         self._commits = itertools.count(1)  # next() is atomic: both paths count
         self._checkpoint_due = threading.Event()
@@ -169,10 +186,24 @@ class SQLiteDatabase(Database):
             self._commit_watch = CommitWatch(self._file, hub)
             self._commit_watch.start()
 
+    async def start_worker_writes(self) -> None:
+        """The worker's claims and outcomes (and this process's new runs)
+        go to a writer process from now on (server/store/writer_process.py),
+        on a database file."""
+        if self._file is None or self._process is not None:
+            return
+        pragmas = _pragma_list(self._synchronous, self._busy_timeout_ms, writer=True)
+        process = WriterProcess(self._file, pragmas)
+        await process.start()
+        self._process = process
+
     async def close(self) -> None:
         if self._commit_watch is not None:
             await self._commit_watch.stop()
             self._commit_watch = None
+        if self._process is not None:
+            await self._process.close()
+            self._process = None
         if self._thread is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
@@ -218,8 +249,23 @@ class SQLiteDatabase(Database):
     async def write_inline(self, op: WriteOp[Any]) -> Any:
         """Commits `op` on the caller's thread when nothing is queued and the
         write lock is free at once; otherwise (or with synchronous FULL or
-        EXTRA) queues it to the writer thread. Same results and errors as
-        `write`; never waits on a lock."""
+        EXTRA) queues it to the writer thread. With a writer process, a
+        write that has a script is committed there. Same results and errors
+        as `write`; never waits on a lock."""
+        process = self._process
+        if process is not None and process.alive and not self._restart_due.is_set():
+            script = op.script(self._writer_engine.dialect)
+            if script is not None and process.loop is asyncio.get_running_loop():
+                try:
+                    committed, results = await process.run(script)
+                except ScriptFailed as exc:
+                    # Nothing written (or, the process gone, perhaps all):
+                    # this process's path reports what it finds.
+                    log.debug("the writer process did not commit a script: %s", exc)
+                else:
+                    self._count_commit()
+                    if committed:
+                        return op.from_script(results)
         if (
             self._inline_enabled
             and self._thread is not None

@@ -16,15 +16,16 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Dialect, RowMapping
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from server.store import history, outcome_sql
 from server.store.batch import WriteOp
-from server.store.fast import claim_due, running_owners
-from server.store.inserts import insert_rows
-from server.store.models import logs, runs
+from server.store.fast import RowReader, claim_due, claim_script, running_owners
+from server.store.inserts import insert_rows, insert_steps
+from server.store.models import logs, results, runs
 from server.store.outcome import Outcome
+from server.store.scripts import Script
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -42,6 +43,13 @@ class InsertRuns(WriteOp[None]):
         if rows:
             insert_rows(conn, runs, rows)
         return [None] * len(ops)
+
+    def script(self, dialect: Dialect) -> Script | None:
+        steps = insert_steps(dialect, runs, self.rows) if dialect.name == "sqlite" else None
+        return Script(steps) if steps else None
+
+    def from_script(self, results: list[Any]) -> None:
+        return None
 
 
 class InsertLogs(WriteOp[list[int]]):
@@ -67,6 +75,30 @@ class Claim(WriteOp[list[RowMapping]]):
         self.now = now
         self.lease_until = lease_until
         self.definitions = definitions
+        self._reader: RowReader | None = None
+
+    def script(self, dialect: Dialect) -> Script | None:
+        return self._script(dialect, oldest_first=False)
+
+    def _script(self, dialect: Dialect, *, oldest_first: bool) -> Script | None:
+        if dialect.name != "sqlite" or not self.definitions or self.limit <= 0:
+            return None
+        script, self._reader = claim_script(
+            dialect,
+            CLAIMED,
+            worker_id=self.worker_id,
+            limit=self.limit,
+            now=self.now,
+            lease_until=self.lease_until,
+            definitions=self.definitions,
+            oldest_first=oldest_first,
+        )
+        return script
+
+    def from_script(self, results: list[Any]) -> list[RowMapping]:
+        assert self._reader is not None
+        claimed = [found for found in results if found is not None][-1]
+        return cast(list[RowMapping], self._reader.read(claimed))
 
     def apply(self, conn: Connection) -> list[RowMapping]:
         if conn.dialect.name == "sqlite":
@@ -284,19 +316,47 @@ class SaveOutcomes(WriteOp[list[bool | Exception]]):
                 results.append(exc)
         return results
 
+    def script(self, dialect: Dialect) -> Script | None:
+        """The fast path's statements (`_save_if_all_held`), guarded: rolled
+        back unless every lease was held. A changed input or a capped
+        history needs this process's connection."""
+        outcomes = self.outcomes
+        if dialect.name != "sqlite" or history.to_trim(outcomes):
+            return None
+        if any(o.new_input is not None for o in outcomes):
+            return None
+        updates = outcome_sql.update_steps(dialect, outcomes, rowids=True)
+        script = Script(list(updates), guarded=len(updates), expect=len(outcomes))
+        for table, rows in _dependents(outcomes):
+            steps = insert_steps(dialect, table, rows)
+            if steps is None:
+                return None
+            script.steps += steps
+        return script
+
+    def from_script(self, results: list[Any]) -> list[bool | Exception]:
+        return [True] * len(self.outcomes)
+
+
+def _dependents(outcomes: Sequence[Outcome]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The rows the outcomes insert, by table, in the order written."""
+    return [
+        (logs, [row for o in outcomes for row in o.logs]),
+        (runs, [row for o in outcomes for row in o.children]),
+        (results, history.records_to_store(outcomes)),
+    ]
+
 
 def write_dependents(conn: Connection, outcomes: Sequence[Outcome]) -> None:
-    """Logs, result history (capped) and children of the given outcomes."""
-    log_rows = [row for o in outcomes for row in o.logs]
-    if log_rows:
-        insert_rows(conn, logs, log_rows)
-    children = [row for o in outcomes for row in o.children]
-    if children:
-        insert_rows(conn, runs, children)
+    """Logs, children, changed inputs and result history (capped) of the
+    given outcomes."""
+    for table, rows in _dependents(outcomes):
+        if rows:
+            insert_rows(conn, table, rows)
     changed_inputs = [o for o in outcomes if o.new_input is not None]
     if changed_inputs:
         conn.execute(
             update(runs).where(runs.c.id == bindparam("b_id")).values(input=bindparam("b_input")),
             [{"b_id": o.run_id, "b_input": o.new_input} for o in changed_inputs],
         )
-    history.write_records(conn, outcomes)
+    history.trim_records(conn, outcomes)

@@ -106,7 +106,8 @@ async def test_an_outcome_that_cannot_be_saved_fails_alone(
 ) -> None:
     """The worker writes outcomes in batches: one that the database refuses
     leaves its run RUNNING (for lease rescue) and frees its slot, while the
-    rest of its batch is saved."""
+    rest of its batch is saved. (In this process: the refusal is patched
+    into the store's own path, which the writer process does not take.)"""
     app: Taskloom = await make_app(Quick, concurrency=2, worker=False)
     made = await app.service.trigger_many(Quick.id, [{"tag": str(i)} for i in range(6)])
     doomed = made[2].id
@@ -118,7 +119,7 @@ async def test_an_outcome_that_cannot_be_saved_fails_alone(
         return list(save_many(cls, conn, ops))
 
     monkeypatch.setattr(writes.SaveOutcome, "apply_many", classmethod(refuse_one))
-    worker_app: Taskloom = await make_app(Quick, concurrency=2)
+    worker_app: Taskloom = await make_app(Quick, concurrency=2, sqlite_writer_process=False)
     others = [run.id for run in made if run.id != doomed]
     for run_id in others:
         assert (await worker_app.service.wait(run_id, timeout=WAIT)).status is TaskStatus.SUCCEEDED

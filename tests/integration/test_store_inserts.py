@@ -15,6 +15,7 @@ from server.store.fast import FastStatement
 from server.store.inserts import insert_shared
 from server.store.models import metadata, runs
 from server.store.rows import another_run_row, new_run_row
+from server.store.scripts import run_steps
 
 
 @pytest.fixture
@@ -56,7 +57,9 @@ def test_stores_what_executemany_stores(
     rows = _bulk(count, **template)
     statement = FastStatement(insert(runs), list(rows[0]))
 
-    assert insert_shared(shared, "task_runs", statement, rows)
+    steps = insert_shared(shared.dialect, "task_runs", statement, rows)
+    assert steps is not None
+    run_steps(shared, steps)
     statement.execute_many(each, rows)
 
     stored = _stored(shared)
@@ -70,5 +73,5 @@ def test_declines_the_same_row_twice(connections: tuple[Connection, Connection])
     shared, _ = connections
     one = new_run_row(definition_id="job", input={}, now=1.75e9, run_at=1.75e9)
     statement = FastStatement(insert(runs), list(one))
-    assert not insert_shared(shared, "task_runs", statement, [one, one])
+    assert insert_shared(shared.dialect, "task_runs", statement, [one, one]) is None
     assert _stored(shared) == []

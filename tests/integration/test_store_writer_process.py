@@ -1,0 +1,236 @@
+"""A worker on a SQLite file commits its claims, outcomes and this
+process's new runs through the writer process (server/store/writer_process.py).
+What it writes must be what this process's own path writes, and whatever
+happens to the process (a lost lease, an error, its death, a stop in the
+middle of a claim), no run is lost or left RUNNING."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from definitions import Registry, TaskController, TaskDefinition
+from definitions.errors import StoreError
+from server.store.limits import FairClaim
+from server.store.migrate import migrate
+from server.store.outcome import Outcome
+from server.store.rows import new_run_row
+from server.store.sqlite import SQLiteDatabase
+from server.store.writer_process import WriterProcess
+from server.store.writes import Claim, InsertRuns, SaveOutcomes
+from server.taskloom import Taskloom
+from tests.support.waiting import eventually
+
+WORKER = "host:1:test"
+DEFINITION = "writer-noop"
+
+
+class Noop(TaskDefinition[Any]):
+    id = DEFINITION
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        controller.log.info("ran")
+        return {"ran": controller.run.id}
+
+
+def _writer(database: SQLiteDatabase) -> WriterProcess:
+    process = database._process
+    assert process is not None
+    return process
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[SQLiteDatabase]:
+    db = SQLiteDatabase(f"sqlite+aiosqlite:///{tmp_path / 'writer.db'}")
+    await db.start()
+    await migrate(db)
+    await db.start_worker_writes()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+def _rows(count: int, *, now: float, priority: int = 0) -> list[dict[str, Any]]:
+    return [
+        new_run_row(definition_id=DEFINITION, input={}, now=now, run_at=now, priority=priority)
+        for _ in range(count)
+    ]
+
+
+def _claim(limit: int, now: float) -> Claim:
+    return Claim(WORKER, limit, now, now + 30, [DEFINITION])
+
+
+def _done(row: Mapping[Any, Any], now: float, worker: str = WORKER) -> Outcome:
+    return Outcome(
+        run_id=row["id"],
+        worker_id=worker,
+        status="SUCCEEDED",
+        state={},
+        iterations=1,
+        attempt=0,
+        run_at=now,
+        now=now,
+        output={"n": 1},
+        finished=True,
+        rowid=row["rowid"],
+        logs=[_log(row["id"], now)],
+    )
+
+
+def _log(run_id: str, now: float) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "level": "INFO",
+        "message": "ok",
+        "data": None,
+        "iteration": 0,
+        "created_at": now,
+    }
+
+
+async def _statuses(db: SQLiteDatabase) -> dict[str, str]:
+    rows = await db.read(lambda c: c.exec_driver_sql("SELECT id, status FROM task_runs").all())
+    return {run_id: status for run_id, status in rows}
+
+
+async def test_claims_outcomes_and_new_runs_are_committed_by_the_process(
+    database: SQLiteDatabase,
+) -> None:
+    now = time.time()
+    await database.run_write(InsertRuns(_rows(3, now=now)), inline=True)
+    claimed = await database.run_write(_claim(10, now), inline=True)
+    assert len(claimed) == 3
+    assert all(isinstance(row["rowid"], int) for row in claimed)
+    saved = await database.run_write(
+        SaveOutcomes([_done(row, now) for row in claimed]), inline=True
+    )
+    assert saved == [True, True, True]
+    assert _writer(database).committed == 3
+    assert set((await _statuses(database)).values()) == {"SUCCEEDED"}
+    logs = await database.read(lambda c: c.exec_driver_sql("SELECT count(*) FROM task_logs"))
+    assert logs.scalar() == 3
+
+
+async def test_a_batch_with_a_lost_lease_is_saved_by_the_careful_path(
+    database: SQLiteDatabase,
+) -> None:
+    """The script's guard rolls the batch back; this process's path then
+    saves the outcomes whose leases are held and reports the lost one."""
+    now = time.time()
+    await database.run_write(InsertRuns(_rows(2, now=now)), inline=True)
+    held, lost = await database.run_write(_claim(10, now), inline=True)
+    outcomes = [_done(held, now), _done(lost, now, worker="someone-else")]
+    saved = await database.run_write(SaveOutcomes(outcomes), inline=True)
+    assert saved == [True, False]
+    statuses = await _statuses(database)
+    assert statuses == {held["id"]: "SUCCEEDED", lost["id"]: "RUNNING"}
+
+
+async def test_a_refused_script_is_reported_as_this_process_reports_it(
+    database: SQLiteDatabase,
+) -> None:
+    now = time.time()
+    rows = _rows(1, now=now)
+    await database.run_write(InsertRuns(rows), inline=True)
+    with pytest.raises(StoreError):
+        await database.run_write(InsertRuns(rows), inline=True)  # the same id again
+    assert len(await _statuses(database)) == 1
+    assert _writer(database).alive
+
+
+async def test_the_oldest_first_turn_takes_the_oldest_due_run_whatever_its_priority(
+    database: SQLiteDatabase,
+) -> None:
+    now = time.time()
+    old = _rows(1, now=now - 60, priority=0)
+    urgent = _rows(2, now=now, priority=9)
+    await database.run_write(InsertRuns(old + urgent), inline=True)
+    oldest = FairClaim(WORKER, 1, now, now + 30, [DEFINITION], {}, oldest_first=True)
+    assert oldest.script(database._writer_engine.dialect) is not None
+    claimed = await database.run_write(oldest, inline=True)
+    assert [row["id"] for row in claimed] == [old[0]["id"]]
+    # With one priority left, the turn takes the claim index's order.
+    claimed = await database.run_write(
+        FairClaim(WORKER, 5, now, now + 30, [DEFINITION], {}, oldest_first=True), inline=True
+    )
+    assert sorted(row["id"] for row in claimed) == sorted(row["id"] for row in urgent)
+    assert _writer(database).committed == 3
+
+
+async def test_the_process_is_out_of_reach_of_ctrl_c_and_ends_with_its_parent(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C reaches the terminal's process group; the parent still has
+    outcomes to send, so the child is in a session of its own, ignores
+    SIGINT and SIGTERM, and waits for its parent to close it."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    async with Taskloom(url, registry=Registry([Noop]), load_entry_points=False) as app:
+        assert isinstance(app.database, SQLiteDatabase)
+        writer = _writer(app.database)
+        pid = writer.pid
+        assert pid is not None
+        assert os.getpgid(pid) != os.getpgrp()
+        await app.service.trigger(Noop.id)  # answered: the child is past its start
+        for sent in (signal.SIGINT, signal.SIGTERM):
+            os.kill(pid, sent)
+        await asyncio.sleep(0.1)
+        made = await app.service.trigger_many(Noop.id, [None] * 50)
+        for run in made:
+            assert (await app.service.wait(run.id, timeout=10)).output == {"ran": run.id}
+        assert writer.alive and writer.committed > 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_the_worker_goes_on_in_process_when_the_writer_process_dies(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    async with Taskloom(url, registry=Registry([Noop]), load_entry_points=False) as app:
+        assert isinstance(app.database, SQLiteDatabase)
+        writer = _writer(app.database)
+        assert writer.pid is not None
+        os.kill(writer.pid, signal.SIGKILL)
+        await eventually(lambda: not writer.alive)
+        made = await app.service.trigger_many(Noop.id, [None] * 300)
+        for run in made:
+            assert (await app.service.wait(run.id, timeout=10)).output == {"ran": run.id}
+
+
+async def test_runs_claimed_as_the_worker_stops_are_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() cancels the claim loop while the process commits a claim: the
+    runs it claimed go back to PENDING, not RUNNING until their lease ends."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    async with Taskloom(url, registry=Registry([Noop]), worker=False) as api:
+        await api.service.trigger_many(Noop.id, [None] * 20)
+    answered = asyncio.Event()
+    run = WriterProcess.run
+
+    async def slow_answer(self: WriterProcess, script: Any) -> tuple[bool, list[Any]]:
+        result = await run(self, script)
+        answered.set()
+        await asyncio.sleep(1)  # stop() comes first
+        return result
+
+    monkeypatch.setattr(WriterProcess, "run", slow_answer)
+    app = Taskloom(url, registry=Registry([Noop]), load_entry_points=False)
+    await app.start()
+    await asyncio.wait_for(answered.wait(), 10)
+    assert app.worker is not None
+    await app.worker.stop(grace=0.5)
+    statuses = await app.database.read(
+        lambda c: c.exec_driver_sql("SELECT status, count(*) FROM task_runs GROUP BY status").all()
+    )
+    await app.stop(grace=0.5)
+    assert dict(statuses) == {"PENDING": 20}
