@@ -16,6 +16,11 @@ the write (a batch of 256 outcomes: a few milliseconds), as it was waiting
 for the writer thread's answer before. Only with `synchronous` NORMAL or
 OFF, where a commit does not fsync.
 
+While a worker runs on a database file, its claims and outcome batches,
+and this process's new runs, are committed by a writer process instead
+(server/store/writer_process.py): SQLite's work then runs beside the
+engine's, on the second core. The other writes keep the paths above.
+
 The WAL stays bounded: a PASSIVE checkpoint never catches up with writes
 that never pause, so SQLite never starts the WAL over. When it holds more
 than WAL_RESTART_BYTES, the writer thread runs a RESTART checkpoint between
@@ -251,7 +256,7 @@ class SQLiteDatabase(Database):
         write lock is free at once; otherwise (or with synchronous FULL or
         EXTRA) queues it to the writer thread. With a writer process, a
         write that has a script is committed there. Same results and errors
-        as `write`; never waits on a lock."""
+        as `write`; the event loop never waits on a lock."""
         process = self._process
         if process is not None and process.alive and not self._restart_due.is_set():
             script = op.script(self._writer_engine.dialect)
@@ -263,8 +268,8 @@ class SQLiteDatabase(Database):
                     # this process's path reports what it finds.
                     log.debug("the writer process did not commit a script: %s", exc)
                 else:
-                    self._count_commit()
                     if committed:
+                        self._count_commit()
                         return op.from_script(results)
         if (
             self._inline_enabled
