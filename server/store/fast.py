@@ -27,7 +27,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
 
 from server.store.models import NOT_RUNNING
-from server.store.scripts import Script, Step, many_step, rows_step, run_steps
+from server.store.scripts import Script, Step, grouped, rows_step, run_steps
 
 Processor = Callable[[Any], Any] | None
 
@@ -184,23 +184,10 @@ class FastStatement:
         return made
 
     def steps(self, dialect: Dialect, rows: Sequence[dict[str, Any]]) -> list[Step]:
-        """The statement for `rows` on SQLite, as script steps: consecutive
-        rows with their Nones in the same places share one executemany, so
-        the rows reach the database in the order given."""
+        """The statement for `rows` on SQLite, as script steps (rows with
+        their Nones in the same places share one)."""
         compiled = self.compiled(dialect)
-        steps: list[Step] = []
-        sql = compiled.sql
-        batch: list[Sequence[Any]] = []
-        for row in rows:
-            row_sql, values = compiled.without_nulls(compiled.params(row))
-            if row_sql is not sql and row_sql != sql and batch:
-                steps.append(many_step(sql, batch))
-                batch = []
-            sql = row_sql
-            batch.append(values)
-        if batch:
-            steps.append(many_step(sql, batch))
-        return steps
+        return grouped(compiled.without_nulls(compiled.params(row)) for row in rows)
 
     def execute_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
@@ -319,28 +306,3 @@ def claim_script(
         rows_step(oldest, params, (0, 1, False)),
     ]
     return Script(steps), reader
-
-
-def claim_due(
-    conn: Connection,
-    columns: Sequence[Any],
-    *,
-    worker_id: str,
-    limit: int,
-    now: float,
-    lease_until: float,
-    definitions: Sequence[str],
-) -> list[dict[str, Any]]:
-    """`claim_script` run on this connection."""
-    if not definitions or limit <= 0:
-        return []
-    script, reader = claim_script(
-        conn.dialect,
-        columns,
-        worker_id=worker_id,
-        limit=limit,
-        now=now,
-        lease_until=lease_until,
-        definitions=definitions,
-    )
-    return reader.read(run_steps(conn, script.steps)[0])

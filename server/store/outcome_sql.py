@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from server.store.fast import json_bind
 from server.store.models import runs
 from server.store.outcome import Outcome
-from server.store.scripts import Step, many_step, run_steps
+from server.store.scripts import Step, grouped, run_steps
 
 Shape = tuple[bool, ...]
 Encode = Callable[[Any], Any]
@@ -123,22 +123,15 @@ def update_steps(dialect: Dialect, outcomes: Sequence[Outcome], *, rowids: bool)
     encoders = _ENCODERS.get(id(dialect))
     if encoders is None:
         encoders = _ENCODERS[id(dialect)] = _Encoders(dialect)
-    steps: list[Step] = []
-    sql = ""
-    batch: list[Sequence[Any]] = []
-    for outcome in outcomes:
-        shape, values = _update(outcome, encoders, rowids)
-        outcome_sql = _SQL.get(shape)
-        if outcome_sql is None:
-            outcome_sql = _SQL[shape] = _update_sql(shape)
-        if outcome_sql is not sql and batch:
-            steps.append(many_step(sql, batch))
-            batch = []
-        sql = outcome_sql
-        batch.append(values)
-    if batch:
-        steps.append(many_step(sql, batch))
-    return steps
+    return grouped(_statement(outcome, encoders, rowids) for outcome in outcomes)
+
+
+def _statement(outcome: Outcome, encoders: _Encoders, rowids: bool) -> tuple[str, list[Any]]:
+    shape, values = _update(outcome, encoders, rowids)
+    sql = _SQL.get(shape)
+    if sql is None:
+        sql = _SQL[shape] = _update_sql(shape)
+    return sql, values
 
 
 def update_runs(conn: Connection, outcomes: Sequence[Outcome], *, rowids: bool = False) -> int:

@@ -9,7 +9,7 @@ goes on with the engine's work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,24 @@ def rows_step(sql: str, values: Sequence[Any], when: Condition | None = None) ->
 
 def many_step(sql: str, batch: list[Sequence[Any]]) -> Step:
     return (sql, batch, "many", None)
+
+
+def grouped(statements: Iterable[tuple[str, Sequence[Any]]]) -> list[Step]:
+    """Statements and their values as executemany steps: consecutive ones
+    with the same SQL share a step, so the rows reach the database in the
+    order given."""
+    steps: list[Step] = []
+    sql = ""
+    batch: list[Sequence[Any]] = []
+    for next_sql, values in statements:
+        if next_sql != sql and batch:
+            steps.append(many_step(sql, batch))
+            batch = []
+        sql = next_sql
+        batch.append(values)
+    if batch:
+        steps.append(many_step(sql, batch))
+    return steps
 
 
 @dataclass

@@ -21,11 +21,11 @@ from sqlalchemy.sql.dml import ReturningUpdate
 
 from server.store import history, outcome_sql
 from server.store.batch import WriteOp
-from server.store.fast import RowReader, claim_due, claim_script, running_owners
+from server.store.fast import RowReader, claim_script, running_owners
 from server.store.inserts import insert_rows, insert_steps
 from server.store.models import logs, results, runs
 from server.store.outcome import Outcome
-from server.store.scripts import Script
+from server.store.scripts import Script, run_steps
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"
@@ -102,17 +102,10 @@ class Claim(WriteOp[list[RowMapping]]):
 
     def apply(self, conn: Connection) -> list[RowMapping]:
         if conn.dialect.name == "sqlite":
-            claimed = claim_due(
-                conn,
-                CLAIMED,
-                worker_id=self.worker_id,
-                limit=self.limit,
-                now=self.now,
-                lease_until=self.lease_until,
-                definitions=self.definitions,
-            )
-            # Plain dicts: read by key like RowMapping, without its cost.
-            return cast(list[RowMapping], claimed)
+            # Its script, on this connection; plain dicts, read by key like
+            # RowMapping without its cost.
+            script = self._script(conn.dialect, oldest_first=False)
+            return [] if script is None else self.from_script(run_steps(conn, script.steps))
         due = (
             select(runs.c.id)
             .where(runs.c.status == PENDING, runs.c.run_at <= self.now)
