@@ -50,7 +50,9 @@ class OutcomeSaver:
                 batch, self._pending = self._pending, []
                 try:
                     results = await self.database.run_write(
-                        SaveOutcomes([outcome for _row, outcome, _s in batch]), inline=True
+                        SaveOutcomes([outcome for _row, outcome, _s in batch]),
+                        inline=True,
+                        pipelined=True,
                     )
                 except Exception as exc:
                     results = [exc] * len(batch)

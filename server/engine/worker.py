@@ -180,10 +180,12 @@ class Worker:
                 self._limits,
                 oldest_first=oldest_first,
             )
-        # Inline: on SQLite, committed by the writer process, or on this
-        # thread when the lock is free at once. Shielded: runs claimed as
-        # stop() cancels this loop are released by stop().
-        write = asyncio.ensure_future(self.database.run_write(op, inline=True))
+        # Inline: on SQLite, committed on this thread when the lock is free
+        # at once, or by the writer process while runs are in flight (their
+        # iterations run meanwhile). Shielded: runs claimed as stop()
+        # cancels this loop are released by stop().
+        pipelined = bool(self._inflight)
+        write = asyncio.ensure_future(self.database.run_write(op, inline=True, pipelined=pipelined))
         try:
             rows = await asyncio.shield(write)
         except asyncio.CancelledError:

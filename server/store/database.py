@@ -61,20 +61,26 @@ class Database(abc.ABC):
         faster path for its writes sets it up (see SQLiteDatabase)."""
         return None
 
-    async def write_inline(self, op: WriteOp[Any]) -> Any:
+    async def write_inline(self, op: WriteOp[Any], *, pipelined: bool = False) -> Any:
         """`write` for a write that wants the shortest path to its commit
         (a trigger, an abort, a worker's claim or outcome batch). Databases that have one (see
         SQLiteDatabase) commit it on the caller's thread when that cannot
         wait on anyone; the others, and every other case, queue it to the
-        writer like `write`. The caller sees the same results and errors."""
+        writer like `write`. The caller sees the same results and errors.
+        `pipelined`: the caller has other work to do while this write
+        commits (a worker with runs in flight), so a database that can
+        commit it elsewhere meanwhile should (SQLite's writer process)."""
         return await self.write(op)
 
-    async def run_write(self, op: WriteOp[T], *, inline: bool = False) -> T:
+    async def run_write(
+        self, op: WriteOp[T], *, inline: bool = False, pipelined: bool = False
+    ) -> T:
         """`write`, with driver errors wrapped in StoreError; `inline`:
         through `write_inline` (for the writes on someone's critical path:
         a user's single write, the worker's claims and outcome batches)."""
         try:
-            result: T = await (self.write_inline(op) if inline else self.write(op))
+            write = self.write_inline(op, pipelined=pipelined) if inline else self.write(op)
+            result: T = await write
             return result
         except TaskloomError:
             raise

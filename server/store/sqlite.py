@@ -251,14 +251,21 @@ class SQLiteDatabase(Database):
         self._queue.put((op, future, loop))
         return await future
 
-    async def write_inline(self, op: WriteOp[Any]) -> Any:
+    async def write_inline(self, op: WriteOp[Any], *, pipelined: bool = False) -> Any:
         """Commits `op` on the caller's thread when nothing is queued and the
         write lock is free at once; otherwise (or with synchronous FULL or
         EXTRA) queues it to the writer thread. With a writer process, a
-        write that has a script is committed there. Same results and errors
-        as `write`; the event loop never waits on a lock."""
+        write that has a script is committed there when it is `pipelined`
+        or that process is busy; a write alone (a trigger on an idle worker,
+        the claim that wakes it) saves the hop. Same results and errors as
+        `write`; the event loop never waits on a lock."""
         process = self._process
-        if process is not None and process.alive and not self._restart_due.is_set():
+        if (
+            process is not None
+            and (pipelined or process.busy)
+            and process.alive
+            and not self._restart_due.is_set()
+        ):
             script = op.script(self._writer_engine.dialect)
             if script is not None and process.loop is asyncio.get_running_loop():
                 try:

@@ -61,6 +61,11 @@ class WriterProcess:
         return self._writer is not None
 
     @property
+    def busy(self) -> bool:
+        """Whether anything sent awaits its answer."""
+        return bool(self._waiting)
+
+    @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 

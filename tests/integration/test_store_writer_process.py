@@ -106,12 +106,12 @@ async def test_claims_outcomes_and_new_runs_are_committed_by_the_process(
     database: SQLiteDatabase,
 ) -> None:
     now = time.time()
-    await database.run_write(InsertRuns(_rows(3, now=now)), inline=True)
-    claimed = await database.run_write(_claim(10, now), inline=True)
+    await database.run_write(InsertRuns(_rows(3, now=now)), inline=True, pipelined=True)
+    claimed = await database.run_write(_claim(10, now), inline=True, pipelined=True)
     assert len(claimed) == 3
     assert all(isinstance(row["rowid"], int) for row in claimed)
     saved = await database.run_write(
-        SaveOutcomes([_done(row, now) for row in claimed]), inline=True
+        SaveOutcomes([_done(row, now) for row in claimed]), inline=True, pipelined=True
     )
     assert saved == [True, True, True]
     assert _writer(database).committed == 3
@@ -120,16 +120,28 @@ async def test_claims_outcomes_and_new_runs_are_committed_by_the_process(
     assert logs.scalar() == 3
 
 
+async def test_a_write_alone_with_the_process_idle_saves_the_hop(
+    database: SQLiteDatabase,
+) -> None:
+    """A trigger on an idle worker, or the claim that wakes it, has nothing
+    to overlap with: it is committed in this process, as fast as before."""
+    now = time.time()
+    await database.run_write(InsertRuns(_rows(2, now=now)), inline=True)
+    claimed = await database.run_write(_claim(10, now), inline=True)
+    assert len(claimed) == 2
+    assert _writer(database).committed == 0
+
+
 async def test_a_batch_with_a_lost_lease_is_saved_by_the_careful_path(
     database: SQLiteDatabase,
 ) -> None:
     """The script's guard rolls the batch back; this process's path then
     saves the outcomes whose leases are held and reports the lost one."""
     now = time.time()
-    await database.run_write(InsertRuns(_rows(2, now=now)), inline=True)
-    held, lost = await database.run_write(_claim(10, now), inline=True)
+    await database.run_write(InsertRuns(_rows(2, now=now)), inline=True, pipelined=True)
+    held, lost = await database.run_write(_claim(10, now), inline=True, pipelined=True)
     outcomes = [_done(held, now), _done(lost, now, worker="someone-else")]
-    saved = await database.run_write(SaveOutcomes(outcomes), inline=True)
+    saved = await database.run_write(SaveOutcomes(outcomes), inline=True, pipelined=True)
     assert saved == [True, False]
     statuses = await _statuses(database)
     assert statuses == {held["id"]: "SUCCEEDED", lost["id"]: "RUNNING"}
@@ -140,9 +152,9 @@ async def test_a_refused_script_is_reported_as_this_process_reports_it(
 ) -> None:
     now = time.time()
     rows = _rows(1, now=now)
-    await database.run_write(InsertRuns(rows), inline=True)
+    await database.run_write(InsertRuns(rows), inline=True, pipelined=True)
     with pytest.raises(StoreError):
-        await database.run_write(InsertRuns(rows), inline=True)  # the same id again
+        await database.run_write(InsertRuns(rows), inline=True, pipelined=True)  # the same id again
     assert len(await _statuses(database)) == 1
     assert _writer(database).alive
 
@@ -153,14 +165,16 @@ async def test_the_oldest_first_turn_takes_the_oldest_due_run_whatever_its_prior
     now = time.time()
     old = _rows(1, now=now - 60, priority=0)
     urgent = _rows(2, now=now, priority=9)
-    await database.run_write(InsertRuns(old + urgent), inline=True)
+    await database.run_write(InsertRuns(old + urgent), inline=True, pipelined=True)
     oldest = FairClaim(WORKER, 1, now, now + 30, [DEFINITION], {}, oldest_first=True)
     assert oldest.script(database._writer_engine.dialect) is not None
-    claimed = await database.run_write(oldest, inline=True)
+    claimed = await database.run_write(oldest, inline=True, pipelined=True)
     assert [row["id"] for row in claimed] == [old[0]["id"]]
     # With one priority left, the turn takes the claim index's order.
     claimed = await database.run_write(
-        FairClaim(WORKER, 5, now, now + 30, [DEFINITION], {}, oldest_first=True), inline=True
+        FairClaim(WORKER, 5, now, now + 30, [DEFINITION], {}, oldest_first=True),
+        inline=True,
+        pipelined=True,
     )
     assert sorted(row["id"] for row in claimed) == sorted(row["id"] for row in urgent)
     assert _writer(database).committed == 3
@@ -179,14 +193,17 @@ async def test_the_process_is_out_of_reach_of_ctrl_c_and_ends_with_its_parent(
         pid = writer.pid
         assert pid is not None
         assert os.getpgid(pid) != os.getpgrp()
-        await app.service.trigger(Noop.id)  # answered: the child is past its start
+        first = await app.service.trigger(Noop.id)
+        await app.service.wait(first.id, timeout=10)
+        committed = writer.committed
+        assert committed > 0  # its outcome: the child is past its start
         for sent in (signal.SIGINT, signal.SIGTERM):
             os.kill(pid, sent)
         await asyncio.sleep(0.1)
         made = await app.service.trigger_many(Noop.id, [None] * 50)
         for run in made:
             assert (await app.service.wait(run.id, timeout=10)).output == {"ran": run.id}
-        assert writer.alive and writer.committed > 0
+        assert writer.alive and writer.committed > committed
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
 
@@ -209,21 +226,24 @@ async def test_the_worker_goes_on_in_process_when_the_writer_process_dies(
 async def test_runs_claimed_as_the_worker_stops_are_released(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """stop() cancels the claim loop while the process commits a claim: the
-    runs it claimed go back to PENDING, not RUNNING until their lease ends."""
+    """stop() cancels the claim loop while a claim is being committed (its
+    commit crosses an `await`, in the writer process or the writer thread):
+    the runs it claimed go back to PENDING, not RUNNING until their lease
+    ends."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
     async with Taskloom(url, registry=Registry([Noop]), worker=False) as api:
         await api.service.trigger_many(Noop.id, [None] * 20)
     answered = asyncio.Event()
-    run = WriterProcess.run
+    write_inline = SQLiteDatabase.write_inline
 
-    async def slow_answer(self: WriterProcess, script: Any) -> tuple[bool, list[Any]]:
-        result = await run(self, script)
-        answered.set()
-        await asyncio.sleep(1)  # stop() comes first
+    async def slow_claim(self: SQLiteDatabase, op: Any, *, pipelined: bool = False) -> Any:
+        result = await write_inline(self, op, pipelined=pipelined)
+        if isinstance(op, Claim) and result:
+            answered.set()
+            await asyncio.sleep(1)  # stop() comes first
         return result
 
-    monkeypatch.setattr(WriterProcess, "run", slow_answer)
+    monkeypatch.setattr(SQLiteDatabase, "write_inline", slow_claim)
     app = Taskloom(url, registry=Registry([Noop]), load_entry_points=False)
     await app.start()
     await asyncio.wait_for(answered.wait(), 10)
