@@ -14,8 +14,6 @@ turn:
   `expect` rows in all, the transaction is rolled back. Answer: `("ok",
   results)`, `("guard", results)` or `("error", type name, message)`, after
   a rollback.
-* `("checkpoint", busy_ms)`: `PRAGMA wal_checkpoint(RESTART)`; answer
-  `("ok", busy)`.
 
 It ends when the socket closes (its parent exited or closed it). It runs in
 a session of its own, out of reach of a terminal's Ctrl-C, and ignores
@@ -70,25 +68,10 @@ def _run_script(conn: sqlite3.Connection, request: tuple[Any, ...]) -> tuple[Any
     return ("ok", results)
 
 
-def _checkpoint(conn: sqlite3.Connection, busy_ms: int, normal_ms: int) -> tuple[Any, ...]:
-    try:
-        conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-        try:
-            busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={int(normal_ms)}")
-    except sqlite3.Error as exc:
-        return ("error", type(exc).__name__, str(exc))
-    return ("ok", busy)
-
-
 def serve(sock: socket.socket, path: str, pragmas: list[str]) -> None:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    busy_timeout = 5000
     for pragma in pragmas:
         conn.execute(f"PRAGMA {pragma}")
-        if pragma.startswith("busy_timeout="):
-            busy_timeout = int(pragma.split("=", 1)[1])
     stream = sock.makefile("rb")
     try:
         while True:
@@ -96,11 +79,7 @@ def serve(sock: socket.socket, path: str, pragmas: list[str]) -> None:
             if len(header) < HEADER.size:
                 return
             (size,) = HEADER.unpack(header)
-            request = pickle.loads(stream.read(size))
-            if request[0] == "script":
-                answer = _run_script(conn, request)
-            else:
-                answer = _checkpoint(conn, request[1], busy_timeout)
+            answer = _run_script(conn, pickle.loads(stream.read(size)))
             data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
             sock.sendall(HEADER.pack(len(data)) + data)
     finally:
