@@ -21,6 +21,7 @@ general path.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import CoroutineType, GeneratorType
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
@@ -105,6 +106,51 @@ class LeafShortcutContext(StrawberryGraphQLCoreExecutionContext):
         self._plain = (
             plain_fields(self.schema) if middleware is None or not middleware.middlewares else {}
         )
+        # By type and the id of a grouped field set (graphql-core collects a
+        # list's sub-selection once for all its items), kept alive with it.
+        self._leaf_plans: dict[tuple[str, int], tuple[Any, list[tuple[str, PlainLeaf]] | None]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        plan = self._leaf_plan(parent_type, grouped_field_set)
+        if plan is not None:
+            results = {}
+            for response_name, leaf in plan:
+                completed = _complete(leaf, source_value)
+                if completed is _GENERAL:
+                    break
+                results[response_name] = completed
+            else:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def _leaf_plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[tuple[str, PlainLeaf]] | None:
+        """The fields of a selection made only of plain leaves (a run's
+        `id status createdAt`), completed without a path or a resolve info
+        each; None when any field needs graphql-core's own execution."""
+        key = (parent_type.name, id(grouped_field_set))
+        known = self._leaf_plans.get(key)
+        if known is not None:
+            return known[1]
+        plan: list[tuple[str, PlainLeaf]] | None = []
+        for response_name, field_details_list in grouped_field_set.items():
+            plain = self._plain.get((parent_type.name, field_details_list[0].node.name.value))
+            if not isinstance(plain, PlainLeaf) or plan is None:
+                plan = None
+                break
+            plan.append((response_name, plain))
+        self._leaf_plans[key] = (grouped_field_set, plan)
+        return plan
 
     def execute_field(
         self,
@@ -121,7 +167,7 @@ class LeafShortcutContext(StrawberryGraphQLCoreExecutionContext):
                 return completed
         elif plain is not None:
             value = _read(plain, source)
-            if value is not _GENERAL and not self.is_awaitable(value):
+            if value is not _GENERAL and not _maybe_awaitable(value):
                 return self._subfields(plain, field_details_list, path, value, position_context)
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
@@ -169,6 +215,13 @@ def _read(plain: PlainObject, source: Any) -> Any:
     if value is None or value is Undefined or isinstance(value, Exception):
         return _GENERAL
     return value
+
+
+def _maybe_awaitable(value: Any) -> bool:
+    """graphql-core's awaitable check, asked of the type, so that an
+    object's `__getattr__` (a `TaskRun`'s) is not called for `__await__`;
+    any generator counts (graphql-core's path then looks closer)."""
+    return isinstance(value, CoroutineType | GeneratorType) or hasattr(type(value), "__await__")
 
 
 def _complete(leaf: PlainLeaf, source: Any) -> Any:

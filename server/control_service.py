@@ -81,9 +81,11 @@ class RunControl:
     def _who(self, actor: Actor | None) -> Actor | None:
         raise NotImplementedError
 
-    def _view(self, row: RowMapping | dict[str, Any]) -> RunView:
-        """A run as clients see it, with what its definition allows."""
-        return RunView.from_row(row, pausable=self._pausable(row["definition_id"]))
+    def _view(self, row: RowMapping | dict[str, Any], *, deferred: bool = False) -> RunView:
+        """A run as clients see it, with what its definition allows;
+        `deferred` for rows just read, whose fields are converted as read."""
+        make = RunView.deferred if deferred else RunView.from_row
+        return make(row, pausable=self._pausable(row["definition_id"]))
 
     def _pausable(self, definition_id: str) -> bool:
         """Whether runs of the definition may be paused (an unknown one: yes)."""

@@ -39,7 +39,7 @@ class RunQueries:
 
         def _who(self, actor: Actor | None) -> Actor | None: ...
 
-        def _view(self, row: RowMapping | dict[str, Any]) -> RunView: ...
+        def _view(self, row: RowMapping | dict[str, Any], *, deferred: bool = False) -> RunView: ...
 
     async def find(self, run_id: str, *, actor: Actor | None = None) -> RunView | None:
         """The run, or None when unknown or not visible to the actor."""
@@ -60,7 +60,9 @@ class RunQueries:
         who = self._who(actor)
         rows = await self.database.read(lambda c: queries.get_runs(c, run_ids))
         return [
-            self._view(rows[i]) if i in rows and may_see(who, rows[i]["created_by"]) else None
+            self._view(rows[i], deferred=True)
+            if i in rows and may_see(who, rows[i]["created_by"])
+            else None
             for i in run_ids
         ]
 
@@ -92,7 +94,7 @@ class RunQueries:
         size, where = page_size(first), self._scoped(where, actor)
         found = await self.database.read(lambda c: queries.list_runs(c, where, size, after, order))
         return Page(
-            items=[self._view(r) for r in found.rows],
+            items=[self._view(r, deferred=True) for r in found.rows],
             cursors=[queries.run_cursor(r, order) for r in found.rows],
             has_next=found.has_next,
         )

@@ -135,36 +135,43 @@ class TaskRun:
 
     @classmethod
     def of(cls, view: RunView) -> TaskRun:
-        """The view's stored fields copied in one step (a page converts 50
-        runs, and the dataclass `__init__` of 35 fields cost more than the
-        rest); the fields derived from them are computed from the view only
-        when a query selects them (`__getattr__` below)."""
+        """The view's fields copied in one step (a page converts 50 runs,
+        and the dataclass `__init__` of 35 fields cost more than the rest);
+        its error and progress, its derived values and a deferred view's
+        unread fields are taken from the view only when a query selects them
+        (`__getattr__` below)."""
         run = object.__new__(cls)
         fields = run.__dict__
         fields.update(view.__dict__)
-        error, progress = view.error, view.progress
-        if error is not None:
-            fields["error"] = TaskRunError(
-                message=error.message,
-                code=error.code,
-                data=None if error.data is None else JSON(error.data),
-            )
-        if progress is not None:
-            fields["progress"] = TaskProgress(
-                current=progress.current,
-                total=progress.total,
-                units=progress.units,
-                percent=progress.percent,
-                display=progress.display,
-            )
+        fields.pop("error", None)
+        fields.pop("progress", None)
         fields["_view"] = view
         return run
 
     if not TYPE_CHECKING:  # to mypy, TaskRun has just its declared fields
 
         def __getattr__(self, name: str) -> Any:
-            # Only for what is not copied: the view's properties.
             view = self.__dict__.get("_view")
-            if isinstance(getattr(type(view), name, None), property):
-                return getattr(view, name)
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            if view is None:
+                raise AttributeError(name)
+            if name not in type(view).__dataclass_fields__:
+                if isinstance(getattr(type(view), name, None), property):
+                    return getattr(view, name)  # derived: read afresh, as time passes
+                raise AttributeError(name)
+            value = getattr(view, name)
+            if name == "error" and value is not None:
+                value = TaskRunError(
+                    message=value.message,
+                    code=value.code,
+                    data=None if value.data is None else JSON(value.data),
+                )
+            elif name == "progress" and value is not None:
+                value = TaskProgress(
+                    current=value.current,
+                    total=value.total,
+                    units=value.units,
+                    percent=value.percent,
+                    display=value.display,
+                )
+            self.__dict__[name] = value
+            return value

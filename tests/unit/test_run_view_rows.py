@@ -1,5 +1,6 @@
 """`RunView.from_row` builds the same view as the dataclass's constructor,
-with every field set, and converts equal instants once."""
+with every field set, and converts equal instants once; a deferred view is
+the same view, converted field by field as it is read."""
 
 from __future__ import annotations
 
@@ -22,33 +23,33 @@ def _row(**changes: Any) -> dict[str, Any]:
     return row
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {},
-        {
-            "status": "SUCCEEDED",
-            "started_at": 1_700_000_001.5,
-            "finished_at": 1_700_000_002.25,
-            "updated_at": 1_700_000_002.25,
-        },
-        {
-            "status": "FAILED",
-            "error_message": "boom",
-            "error_code": "E",
-            "error_data": {"x": 1},
-            "requested": "ABORT",
-        },
-        {
-            "progress_current": 3.0,
-            "progress_total": 10.0,
-            "progress_units": "steps",
-            "has_errors": 1,
-            "simulate": 1,
-        },
-        {"input": None, "state": None, "run_at": 1_700_000_100.0},
-    ],
-)
+CHANGES: list[dict[str, Any]] = [
+    {},
+    {
+        "status": "SUCCEEDED",
+        "started_at": 1_700_000_001.5,
+        "finished_at": 1_700_000_002.25,
+        "updated_at": 1_700_000_002.25,
+    },
+    {
+        "status": "FAILED",
+        "error_message": "boom",
+        "error_code": "E",
+        "error_data": {"x": 1},
+        "requested": "ABORT",
+    },
+    {
+        "progress_current": 3.0,
+        "progress_total": 10.0,
+        "progress_units": "steps",
+        "has_errors": 1,
+        "simulate": 1,
+    },
+    {"input": None, "state": None, "run_at": 1_700_000_100.0},
+]
+
+
+@pytest.mark.parametrize("changes", CHANGES, ids=range(len(CHANGES)))
 def test_from_row_equals_the_constructor(changes: dict[str, Any]) -> None:
     row = _row(**changes)
     view = RunView.from_row(row, pausable=False)
@@ -70,3 +71,18 @@ def test_times_are_truncated_to_the_microsecond() -> None:
     view = RunView.from_row(_row())
     assert view.created_at == datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=UTC)
     assert view.created_at == view.run_at == view.scheduled_at
+
+
+@pytest.mark.parametrize("changes", CHANGES, ids=range(len(CHANGES)))
+def test_a_deferred_view_converts_each_field_as_it_is_read(changes: dict[str, Any]) -> None:
+    row = _row(**changes)
+    view = RunView.deferred(row, pausable=False)
+    assert "status" not in vars(view) and "created_at" not in vars(view)
+    assert view.status is TaskStatus(row["status"])
+    assert "status" in vars(view) and "created_at" not in vars(view)
+    assert view == RunView.from_row(row, pausable=False)
+    assert view.pausable is False
+    with pytest.raises(AttributeError):
+        view.no_such_field  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.status = TaskStatus.PENDING  # type: ignore[misc]

@@ -90,8 +90,13 @@ def _answer(result: Any) -> Any:
     return result.data, [(e.message, e.path) for e in result.errors or []]
 
 
-def _run(context_class: type, items: list[Item], extensions: list[Any] | None = None) -> Any:
-    result = _schema(context_class, extensions).execute_sync(QUERY, root_value=Query(items=items))
+def _run(
+    context_class: type,
+    items: list[Item],
+    extensions: list[Any] | None = None,
+    query: str = QUERY,
+) -> Any:
+    result = _schema(context_class, extensions).execute_sync(query, root_value=Query(items=items))
     return _answer(result)
 
 
@@ -181,3 +186,35 @@ def test_plain_object_fields_are_completed_without_the_general_path() -> None:
 
     assert _run(Recording, [GOOD]) == _run(StrawberryGraphQLCoreExecutionContext, [GOOD])
     assert taken == ["owner", "maker"]
+
+
+LEAVES_QUERY = "{ items { name size colour at renamed: name } }"
+
+
+@pytest.mark.parametrize("items", CASES.values(), ids=CASES.keys())
+def test_selections_of_plain_leaves_answer_as_graphql_core_does(items: list[Item]) -> None:
+    ours = _run(LeafShortcutContext, items, query=LEAVES_QUERY)
+    assert ours == _run(StrawberryGraphQLCoreExecutionContext, items, query=LEAVES_QUERY)
+
+
+def test_a_selection_of_plain_leaves_is_completed_without_executing_each_field() -> None:
+    executed: list[str] = []
+
+    class Recording(LeafShortcutContext):
+        def execute_field(self, parent_type: Any, source: Any, details: Any, *args: Any) -> Any:
+            executed.append(details[0].node.name.value)
+            return super().execute_field(parent_type, source, details, *args)
+
+    data, errors = _run(Recording, [GOOD, GOOD], query=LEAVES_QUERY)
+    assert errors == []
+    assert data["items"][1] == {
+        "name": "a",
+        "size": 3,
+        "colour": "BLUE",
+        "at": "2026-01-02T00:00:00+00:00",
+        "renamed": "a",
+    }
+    assert executed == ["items"]
+    executed.clear()
+    _run(Recording, [GOOD], query="{ items { name shout } }")
+    assert executed == ["items", "name", "shout"]

@@ -1,6 +1,7 @@
 """`TaskRun.of` copies a view's stored fields in one step and computes the
 derived ones on demand: every field the schema declares without a resolver
-reads as the view says, for runs in every kind of state."""
+reads as the view says, for runs in every kind of state, from views built
+whole or deferred."""
 
 from __future__ import annotations
 
@@ -51,11 +52,12 @@ def _plain_fields() -> list[str]:
     return [f.python_name for f in definition.fields if f.base_resolver is None]
 
 
+@pytest.mark.parametrize("make", [RunView.from_row, RunView.deferred], ids=["eager", "deferred"])
 @pytest.mark.parametrize("changes", STATES.values(), ids=STATES.keys())
-def test_every_plain_field_reads_as_the_view_says(changes: dict[str, Any]) -> None:
+def test_every_plain_field_reads_as_the_view_says(changes: dict[str, Any], make: Any) -> None:
     row = new_run_row(definition_id="d", input={"a": 1}, now=NOW, run_at=NOW)
     row.update(changes)
-    view = RunView.from_row(row, pausable=False)
+    view = make(row, pausable=False)
     run = TaskRun.of(view)
     for name in _plain_fields():
         value = getattr(run, name)
@@ -90,3 +92,5 @@ def test_an_unknown_attribute_is_still_an_attribute_error() -> None:
     )
     with pytest.raises(AttributeError, match="no_such_field"):
         run.no_such_field  # type: ignore[attr-defined]  # noqa: B018
+    assert not hasattr(run, "__await__")
+    assert not hasattr(run, "from_row")  # the view's methods are not fields
