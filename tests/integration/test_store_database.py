@@ -4,17 +4,21 @@ the README promises."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from definitions import TaskController, TaskDefinition
 from server.store.database import open_database
-from server.store.migrate import alembic_config, at_head, migrate
+from server.store.migrate import alembic_config, at_head, head_revisions, migrate
 from server.store.models import metadata
 from server.taskloom import Taskloom
 
@@ -51,6 +55,35 @@ async def test_a_database_behind_head_is_upgraded_on_start(make_app: Any) -> Non
     second: Taskloom = await make_app(Noop, worker=False)
     assert await second.database.read(at_head)
     assert await second.database.read(schema_drift) == []
+
+
+def test_the_heads_read_from_the_scripts_are_alembics() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert head_revisions() == frozenset(scripts.get_heads())
+
+
+START = """
+import asyncio, sys
+from server.taskloom import Taskloom
+
+async def main() -> None:
+    async with Taskloom(sys.argv[1], worker=True, load_entry_points=False):
+        pass
+
+asyncio.run(main())
+print("alembic" in sys.modules)
+"""
+
+
+def test_a_process_finding_its_database_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'tl.db'}"
+    first, second = (
+        subprocess.run(
+            [sys.executable, "-c", START, url], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    )
+    assert (first, second) == (["True"], ["False"])
 
 
 def schema_drift(conn: Connection) -> list[Any]:
