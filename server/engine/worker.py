@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from definitions.runtime import Runtime
+from server.engine.batches import run_batch
 from server.engine.iteration import IterationRunner
 from server.engine.progress import ProgressFlusher
 from server.engine.saver import OutcomeSaver
@@ -52,6 +53,7 @@ def new_worker_id() -> str:
 
 @dataclass
 class InFlight:
+    # The task the iteration runs in: its claimed batch's until it waits.
     task: asyncio.Task[None]
     runtime: Runtime
     row: RowMapping
@@ -191,13 +193,18 @@ class Worker:
         except asyncio.CancelledError:
             self._cut_claim = write
             raise
-        loop = asyncio.get_running_loop()  # once: on Python 3.11 it costs a getpid()
+        claimed = [(row, self.runner.runtime_for(row)) for row in rows]
+        self._start(claimed)
         for row in rows:
-            runtime = self.runner.runtime_for(row)
-            task = loop.create_task(self._execute(row, runtime))
-            self._inflight[row["id"]] = InFlight(task, runtime, row)
             self.hub.publish(Event("run", row["id"], "RUNNING"))
         return rows
+
+    def _start(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
+        """Runs the claimed iterations in one task (engine/batches.py)."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(run_batch(claimed, self._execute, self._start))
+        for row, runtime in claimed:
+            self._inflight[row["id"]] = InFlight(task, runtime, row)
 
     async def _claimed_while_stopping(self) -> list[str]:
         write, self._cut_claim = self._cut_claim, None
@@ -222,7 +229,8 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _execute(self, row: RowMapping, runtime: Runtime) -> None:
+    async def _execute(self, claimed: tuple[RowMapping, Runtime]) -> None:
+        row, runtime = claimed
         bind_run(row["id"], row["definition_id"])
         started = time.monotonic()
         try:
