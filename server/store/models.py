@@ -43,6 +43,8 @@ def _not_null(column: str) -> dict[str, Any]:
 class TaskRunRow(SQLModel, table=True):
     __tablename__ = "task_runs"
     __table_args__ = (
+        # On PostgreSQL it ends with `id`, the claim's last sort key there
+        # (migration 0006); autogenerate cannot compare it either way.
         Index(
             "ix_task_runs_claim",
             "status",

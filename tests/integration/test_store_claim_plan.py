@@ -1,0 +1,74 @@
+"""On PostgreSQL a claim reads the claim index in its own order and stops
+at its limit (migration 0006), and finds the chosen rows by primary key:
+no sort of every due run and no scan of the table, even while the
+planner's statistics still describe an empty table, as they do while a
+backlog is first written, or once they describe it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event
+
+from definitions import Registry, TaskController, TaskDefinition
+from server.store.writes import Claim
+from server.taskloom import Taskloom
+from tests.support.postgres import PgCluster
+
+pytestmark = pytest.mark.postgres
+
+
+class Noop(TaskDefinition[Any]):
+    id = "plan-noop"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return None
+
+
+def claim_plan(conn: Connection) -> str:
+    """PostgreSQL's plan for the claim's UPDATE, sent by the claim itself
+    as EXPLAIN UPDATE, with its parameters and settings (in a read, rolled
+    back)."""
+
+    def explain(_c: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> Any:
+        if statement.startswith("UPDATE"):
+            statement = f"EXPLAIN {statement}"
+        return statement, params
+
+    event.listen(conn, "before_cursor_execute", explain, retval=True)
+    try:
+        plan = Claim("w", 128, time.time(), time.time() + 30, [Noop.id]).apply(conn)
+    finally:
+        event.remove(conn, "before_cursor_execute", explain)
+    return "\n".join(line["QUERY PLAN"] for line in plan)
+
+
+async def analyze(app: Taskloom) -> None:
+    async with app.database.engine.begin() as conn:
+        await conn.exec_driver_sql("ANALYZE task_runs")
+
+
+@pytest.mark.parametrize("statistics", ["none", "fresh"])
+async def test_a_claim_neither_sorts_nor_scans_the_table(
+    pg_cluster: PgCluster, statistics: str
+) -> None:
+    name = pg_cluster.create_database()
+    app = Taskloom(
+        pg_cluster.url(name), registry=Registry([Noop]), worker=False, load_entry_points=False
+    )
+    await app.start()
+    try:
+        for _ in range(10):
+            await app.service.trigger_many(Noop.id, [None] * 1_000)
+        if statistics == "fresh":
+            await analyze(app)
+        plan = await app.database.read(claim_plan)
+        assert "ix_task_runs_claim" in plan, plan
+        assert "task_runs_pkey" in plan, plan
+        assert "Sort" not in plan, plan
+        assert "Seq Scan" not in plan, plan
+    finally:
+        await app.stop()
+        pg_cluster.drop_database(name)
