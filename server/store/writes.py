@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
+    String,
     any_,
     bindparam,
     case,
@@ -252,14 +254,23 @@ class SaveOutcome(WriteOp[bool]):
             # BEGIN IMMEDIATE already serialises every writer on SQLite.
             owners = running_owners(conn, [o.run_id for o in outcomes])
         else:
-            query = select(runs.c.id, runs.c.worker_id).where(
-                runs.c.id.in_([o.run_id for o in outcomes]), runs.c.status == RUNNING
+            # By primary key alone, status read here: with `status = ...` in
+            # the query, stale statistics chose the status index, every
+            # RUNNING run of every worker. Locked (in id order) so that a
+            # rescue or an abort in another process cannot change the rows
+            # between check and write.
+            ids = bindparam("ids", [o.run_id for o in outcomes], type_=ARRAY(String))
+            query = (
+                select(runs.c.id, runs.c.worker_id, runs.c.status)
+                .where(runs.c.id == any_(ids))
+                .order_by(runs.c.id)
+                .with_for_update()
             )
-            if conn.dialect.name == "postgresql":
-                # Lock the rows (in id order) so that a rescue or an abort in
-                # another process cannot change them between check and write.
-                query = query.order_by(runs.c.id).with_for_update()
-            owners = {run_id: worker for run_id, worker in conn.execute(query)}
+            owners = {
+                run_id: worker
+                for run_id, worker, status in conn.execute(query)
+                if status == RUNNING
+            }
         held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
         if held:
             if conn.dialect.name == "sqlite":
