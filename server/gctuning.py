@@ -8,7 +8,9 @@ worker or server.
   `gc.freeze()` moves what is alive after start into a permanent generation
   that collections skip. Those objects are still freed by reference
   counting; a reference cycle among them that later becomes garbage is no
-  longer collected.
+  longer collected. No collection comes first: in a worker's start it
+  found 66 unreachable objects of 81,000 and held up the first claim for
+  40-70 ms; those few are frozen with the rest.
 * **A larger youngest generation.** A claimed batch of 256 runs keeps
   thousands of containers alive at once. With Python's default of 700 net
   allocations, the youngest generation was collected 480 times in that
@@ -29,13 +31,12 @@ _tuned = False
 
 
 def tune_collector() -> bool:
-    """Collects, freezes what is left and raises the youngest generation's
+    """Freezes what the process holds and raises the youngest generation's
     threshold; once per process. True if this call did it."""
     global _tuned
     if _tuned:
         return False
     _tuned = True
-    gc.collect()
     gc.freeze()
     young, middle, old = gc.get_threshold()
     if young == PYTHON_DEFAULT_THRESHOLD:
