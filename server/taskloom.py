@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from definitions.definition import TaskDefinition
 from definitions.registry import Registry, load_entry_points, load_modules, registry
-from server.auth.http import Authenticator
-from server.auth.tokens import TokenStore
 from server.engine.iteration import IterationRunner
 from server.engine.scheduler import Scheduler
 from server.engine.threads import TaskThreads
@@ -24,6 +23,10 @@ from server.store.database import open_database
 from server.store.migrate import migrate
 from server.store.paging import RunFilter
 from server.views import RunView
+
+if TYPE_CHECKING:
+    from server.auth.http import Authenticator
+    from server.auth.tokens import TokenStore
 
 
 class Taskloom:
@@ -77,8 +80,6 @@ class Taskloom:
         self.service = TaskService(self.database, self.registry, self.hub)
         self._add_maintenance()
         self.service.max_input_bytes = s.max_input_bytes
-        self.tokens = TokenStore(self.database)
-        self.authenticator = Authenticator(self.tokens, enabled=s.auth != "disabled")
         self.executor = TaskThreads(max_workers=min(s.concurrency, 64))
         if self._with_worker:
             if s.sqlite_writer_process:
@@ -105,6 +106,20 @@ class Taskloom:
         if s.tune_gc:
             tune_collector()
         return self
+
+    # Built on first use (serving, `taskloom token`): a worker alone never
+    # imports them.
+    @cached_property
+    def tokens(self) -> TokenStore:
+        from server.auth.tokens import TokenStore
+
+        return TokenStore(self.database)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        from server.auth.http import Authenticator
+
+        return Authenticator(self.tokens, enabled=self.settings.auth != "disabled")
 
     def _add_maintenance(self) -> None:
         s = self.settings

@@ -20,13 +20,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from server.events import Event
 from server.store.rows import concurrency_key_of, new_run_row
 from server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
 if TYPE_CHECKING:
+    from croniter import croniter
+
     from definitions.definition import TaskDefinition
     from server.service import TaskService
 
@@ -41,8 +41,15 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}") from None
 
 
+def _croniter() -> type[croniter]:
+    # Imported on first use: most workers have no schedule to read.
+    from croniter import croniter
+
+    return croniter
+
+
 def check_expression(expression: str, timezone: str) -> None:
-    if not croniter.is_valid(expression):
+    if not _croniter().is_valid(expression):
         raise ValueError(f"invalid cron expression {expression!r}")
     zone(timezone)
 
@@ -50,14 +57,14 @@ def check_expression(expression: str, timezone: str) -> None:
 def next_tick(expression: str, timezone: str, after: float) -> float:
     """The first tick strictly after `after` (epoch seconds)."""
     start = datetime.fromtimestamp(after, zone(timezone))
-    value: datetime = croniter(expression, start).get_next(datetime)
+    value: datetime = _croniter()(expression, start).get_next(datetime)
     return value.timestamp()
 
 
 def latest_tick(expression: str, timezone: str, now: float) -> float:
     """The latest tick at or before `now`."""
     start = datetime.fromtimestamp(now + 1e-3, zone(timezone))
-    value: datetime = croniter(expression, start).get_prev(datetime)
+    value: datetime = _croniter()(expression, start).get_prev(datetime)
     return value.timestamp()
 
 

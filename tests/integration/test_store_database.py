@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
+import server.auth.tokens  # noqa: F401  (its table, api_tokens, is in the schema)
 from definitions import TaskController, TaskDefinition
 from server.store.database import open_database
 from server.store.migrate import alembic_config, at_head, head_revisions, migrate
