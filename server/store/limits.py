@@ -31,7 +31,7 @@ from sqlalchemy.engine import Dialect, RowMapping
 
 from server.store.models import has_status, runs
 from server.store.scripts import Script
-from server.store.writes import Claim, lease
+from server.store.writes import Claim, lease, planned_without_sort
 
 FIFO_EVERY = 10
 SCAN_PER_KEY = 500
@@ -109,7 +109,10 @@ class FairClaim(Claim):
         )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return list(conn.execute(query).mappings())
+        if self.oldest_first:  # no index has that order: a sort it is
+            return list(conn.execute(query).mappings())
+        with planned_without_sort(conn):
+            return list(conn.execute(query).mappings())
 
     def _admitted(self, conn: Connection, definition_id: str, limit: Limit) -> list[RowMapping]:
         running = conn.execute(

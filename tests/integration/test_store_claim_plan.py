@@ -2,22 +2,27 @@
 at its limit (migration 0006), and finds the chosen rows by primary key:
 no sort of every due run and no scan of the table, even while the
 planner's statistics still describe an empty table, as they do while a
-backlog is first written, or once they describe it."""
+backlog is first written, or once they describe it. A claim under a
+concurrency limit chooses its runs the same way."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, RowMapping, event
 
 from definitions import Registry, TaskController, TaskDefinition
+from server.store.limits import FairClaim
 from server.store.writes import Claim
 from server.taskloom import Taskloom
 from tests.support.postgres import PgCluster
 
 pytestmark = pytest.mark.postgres
+
+Send = Callable[[Connection], Sequence[RowMapping]]
 
 
 class Noop(TaskDefinition[Any]):
@@ -27,22 +32,35 @@ class Noop(TaskDefinition[Any]):
         return None
 
 
-def claim_plan(conn: Connection) -> str:
-    """PostgreSQL's plan for the claim's UPDATE, sent by the claim itself
-    as EXPLAIN UPDATE, with its parameters and settings (in a read, rolled
-    back)."""
+def claim(conn: Connection) -> Sequence[RowMapping]:
+    return Claim("w", 128, time.time(), time.time() + 30, [Noop.id]).apply(conn)
 
-    def explain(_c: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> Any:
-        if statement.startswith("UPDATE"):
-            statement = f"EXPLAIN {statement}"
-        return statement, params
 
-    event.listen(conn, "before_cursor_execute", explain, retval=True)
-    try:
-        plan = Claim("w", 128, time.time(), time.time() + 30, [Noop.id]).apply(conn)
-    finally:
-        event.remove(conn, "before_cursor_execute", explain)
-    return "\n".join(line["QUERY PLAN"] for line in plan)
+def limited_choice(conn: Connection) -> Sequence[RowMapping]:
+    """The due runs a claim under a concurrency limit chooses among."""
+    fair = FairClaim("w", 128, time.time(), time.time() + 30, [Noop.id], {})
+    return fair._due(conn, [Noop.id], 128)
+
+
+def plan_of(send: Send, first_word: str) -> Callable[[Connection], str]:
+    """PostgreSQL's plan for the statement that `send` sends starting with
+    `first_word`, sent by it as EXPLAIN, with its parameters and settings
+    (in a read, rolled back)."""
+
+    def read(conn: Connection) -> str:
+        def explain(_c: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> Any:
+            if statement.startswith(first_word):
+                statement = f"EXPLAIN {statement}"
+            return statement, params
+
+        event.listen(conn, "before_cursor_execute", explain, retval=True)
+        try:
+            plan = send(conn)
+        finally:
+            event.remove(conn, "before_cursor_execute", explain)
+        return "\n".join(line["QUERY PLAN"] for line in plan)
+
+    return read
 
 
 async def analyze(app: Taskloom) -> None:
@@ -51,8 +69,13 @@ async def analyze(app: Taskloom) -> None:
 
 
 @pytest.mark.parametrize("statistics", ["none", "fresh"])
+@pytest.mark.parametrize(
+    ("send", "first_word"),
+    [(claim, "UPDATE"), (limited_choice, "SELECT")],
+    ids=["claim", "limited"],
+)
 async def test_a_claim_neither_sorts_nor_scans_the_table(
-    pg_cluster: PgCluster, statistics: str
+    pg_cluster: PgCluster, statistics: str, send: Send, first_word: str
 ) -> None:
     name = pg_cluster.create_database()
     app = Taskloom(
@@ -64,11 +87,12 @@ async def test_a_claim_neither_sorts_nor_scans_the_table(
             await app.service.trigger_many(Noop.id, [None] * 1_000)
         if statistics == "fresh":
             await analyze(app)
-        plan = await app.database.read(claim_plan)
+        plan = await app.database.read(plan_of(send, first_word))
         assert "ix_task_runs_claim" in plan, plan
-        assert "task_runs_pkey" in plan, plan
         assert "Sort" not in plan, plan
         assert "Seq Scan" not in plan, plan
+        if send is claim:
+            assert "task_runs_pkey" in plan, plan
     finally:
         await app.stop()
         pg_cluster.drop_database(name)
