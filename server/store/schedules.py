@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.dml import Insert
 
 from definitions.errors import NotFound
 from server.store.batch import WriteOp
@@ -46,7 +47,7 @@ class SyncSchedules(WriteOp[None]):
             row = existing.get(definition_id)
             if row is None:
                 conn.execute(
-                    insert(schedules).values(
+                    _insert_new(conn).values(
                         definition_id=definition_id,
                         expression=expression,
                         timezone=timezone,
@@ -67,6 +68,17 @@ class SyncSchedules(WriteOp[None]):
                         updated_at=self.now,
                     )
                 )
+
+
+def _insert_new(conn: Connection) -> Insert:
+    """An INSERT of a schedule that leaves alone the row another process's
+    start wrote meanwhile (workers starting together on PostgreSQL; on
+    SQLite writes take turns)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as insert_or_skip
+
+        return insert_or_skip(schedules).on_conflict_do_nothing(index_elements=["definition_id"])
+    return insert(schedules)
 
 
 class FireTick(WriteOp[tuple[bool, RowMapping]]):
