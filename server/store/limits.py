@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,9 +110,8 @@ class FairClaim(Claim):
         )
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        if self.oldest_first:  # no index has that order: a sort it is
-            return list(conn.execute(query).mappings())
-        with planned_without_sort(conn):
+        # The oldest-first turn's order is in no index: that one sorts.
+        with nullcontext() if self.oldest_first else planned_without_sort(conn):
             return list(conn.execute(query).mappings())
 
     def _admitted(self, conn: Connection, definition_id: str, limit: Limit) -> list[RowMapping]:

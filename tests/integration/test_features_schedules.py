@@ -13,14 +13,12 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import update
 
-from definitions import Forbidden, NotFound, Registry, TaskController, TaskDefinition, TaskStatus
+from definitions import Forbidden, NotFound, TaskController, TaskDefinition, TaskStatus
 from server.auth.identity import Actor, Role
 from server.engine.scheduler import latest_tick
 from server.store.models import schedules
 from server.store.paging import RunFilter
 from server.store.schedules import SyncSchedules, list_schedules
-from server.taskloom import Taskloom
-from tests.support.postgres import PgCluster
 
 WAIT = 10.0
 
@@ -152,31 +150,23 @@ async def test_a_tick_that_cannot_be_triggered_is_skipped(make_app: Any) -> None
 
 
 @pytest.mark.postgres
-async def test_processes_starting_together_write_a_new_schedule_once(
-    pg_cluster: PgCluster,
-) -> None:
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_processes_starting_together_write_a_new_schedule_once(make_app: Any) -> None:
     """Workers starting together on PostgreSQL each find no row for a new
     schedule and write one: the second leaves the first's alone instead of
     failing its start."""
-    name = pg_cluster.create_database()
-    registry = Registry([Unscheduled])
-    app = Taskloom(pg_cluster.url(name), registry=registry, worker=False, load_entry_points=False)
-    await app.start()
-    try:
-        sync = SyncSchedules({Every5.id: ("*/5 * * * *", "UTC", time.time() + 300)}, time.time())
-        engine = app.database.engine
-        async with engine.connect() as first, engine.connect() as second:
-            await first.begin()
-            await first.run_sync(sync.apply)
-            await second.begin()
-            waiting = asyncio.create_task(second.run_sync(sync.apply))
-            await asyncio.sleep(0.2)
-            assert not waiting.done()  # held by the first's uncommitted row
-            await first.commit()
-            await waiting
-            await second.commit()
-        rows = await app.database.read(list_schedules)
-        assert [row["definition_id"] for row in rows] == [Every5.id]
-    finally:
-        await app.stop()
-        pg_cluster.drop_database(name)
+    app = await make_app(Unscheduled, worker=False)
+    sync = SyncSchedules({Every5.id: ("*/5 * * * *", "UTC", time.time() + 300)}, time.time())
+    engine = app.database.engine
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await first.run_sync(sync.apply)
+        await second.begin()
+        waiting = asyncio.create_task(second.run_sync(sync.apply))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # held by the first's uncommitted row
+        await first.commit()
+        await waiting
+        await second.commit()
+    rows = await app.database.read(list_schedules)
+    assert [row["definition_id"] for row in rows] == [Every5.id]

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, RowMapping, event
 
-from definitions import Registry, TaskController, TaskDefinition
+from definitions import TaskController, TaskDefinition
 from server.store.limits import FairClaim
 from server.store.writes import Claim
 from server.taskloom import Taskloom
-from tests.support.postgres import PgCluster
 
 pytestmark = pytest.mark.postgres
 
@@ -68,6 +67,7 @@ async def analyze(app: Taskloom) -> None:
         await conn.exec_driver_sql("ANALYZE task_runs")
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("statistics", ["none", "fresh"])
 @pytest.mark.parametrize(
     ("send", "first_word"),
@@ -75,24 +75,16 @@ async def analyze(app: Taskloom) -> None:
     ids=["claim", "limited"],
 )
 async def test_a_claim_neither_sorts_nor_scans_the_table(
-    pg_cluster: PgCluster, statistics: str, send: Send, first_word: str
+    make_app: Any, statistics: str, send: Send, first_word: str
 ) -> None:
-    name = pg_cluster.create_database()
-    app = Taskloom(
-        pg_cluster.url(name), registry=Registry([Noop]), worker=False, load_entry_points=False
-    )
-    await app.start()
-    try:
-        for _ in range(10):
-            await app.service.trigger_many(Noop.id, [None] * 1_000)
-        if statistics == "fresh":
-            await analyze(app)
-        plan = await app.database.read(plan_of(send, first_word))
-        assert "ix_task_runs_claim" in plan, plan
-        assert "Sort" not in plan, plan
-        assert "Seq Scan" not in plan, plan
-        if send is claim:
-            assert "task_runs_pkey" in plan, plan
-    finally:
-        await app.stop()
-        pg_cluster.drop_database(name)
+    app: Taskloom = await make_app(Noop, worker=False)
+    for _ in range(10):
+        await app.service.trigger_many(Noop.id, [None] * 1_000)
+    if statistics == "fresh":
+        await analyze(app)
+    plan = await app.database.read(plan_of(send, first_word))
+    assert "ix_task_runs_claim" in plan, plan
+    assert "Sort" not in plan, plan
+    assert "Seq Scan" not in plan, plan
+    if send is claim:
+        assert "task_runs_pkey" in plan, plan
