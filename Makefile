@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export TASKLOOM_DEFINITIONS ?= definitions.examples
+export TASKLOOM_DEFINITIONS ?= taskloom.definitions.examples
 
 .PHONY: install serve test lint unit bench system-deps clean
 

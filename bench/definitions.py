@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bench.taskloom_embedded import REGISTRY
-from definitions import register
+from taskloom.definitions import register
 
 for _definition in REGISTRY:
     register(_definition)

@@ -24,12 +24,12 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import RowMapping
 
 from bench.taskloom_embedded import Noop, _app
-from definitions.responses import Done
-from server.engine.leftovers import build_outcome
-from server.engine.lifecycle import RunPosition, decide
-from server.store.outcome import Outcome
-from server.store.sqlite import SQLiteDatabase, _pragmas
-from server.store.writes import Claim, SaveOutcomes
+from taskloom.definitions.responses import Done
+from taskloom.server.engine.leftovers import build_outcome
+from taskloom.server.engine.lifecycle import RunPosition, decide
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.sqlite import SQLiteDatabase, _pragmas
+from taskloom.server.store.writes import Claim, SaveOutcomes
 
 BATCH = 256
 

@@ -24,10 +24,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from definitions import Registry, TaskController, TaskDefinition
-from server.events import Event, EventHub
-from server.store.paging import RunFilter
-from server.taskloom import Taskloom
+from taskloom.definitions import Registry, TaskController, TaskDefinition
+from taskloom.server.events import Event, EventHub
+from taskloom.server.filters import RunFilter
+from taskloom.server.taskloom import Taskloom
 
 ACTIVE = ("PENDING", "RUNNING")
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, select
 
 from bench.taskloom_embedded import ACTIVE, _app
-from server.store.models import runs as task_runs
+from taskloom.server.store.models import runs as task_runs
 
 
 async def _trigger(url: str, runs: int, bulk: bool) -> float:

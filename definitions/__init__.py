@@ -1,8 +1,8 @@
 """The Taskloom SDK: what task authors import. No database, no HTTP."""
 
-from definitions.controller import TaskController, current_run
-from definitions.definition import AnyInput, TaskDefinition
-from definitions.errors import (
+from taskloom.definitions.controller import TaskController, current_run
+from taskloom.definitions.definition import AnyInput, TaskDefinition
+from taskloom.definitions.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
@@ -11,13 +11,13 @@ from definitions.errors import (
     Unauthenticated,
     WaitTimeout,
 )
-from definitions.function_task import task
-from definitions.records import LogLevel, RunError, RunInfo, RunRequest, TaskStatus
-from definitions.registry import Registry, register, registry
-from definitions.responses import Aborted, Continue, Done, Error, Response
-from definitions.retry import Retry
-from definitions.runtime import Runtime
-from definitions.steps import StepsTaskDefinition
+from taskloom.definitions.function_task import task
+from taskloom.definitions.records import LogLevel, RunError, RunInfo, RunRequest, TaskStatus
+from taskloom.definitions.registry import Registry, register, registry
+from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response
+from taskloom.definitions.retry import Retry
+from taskloom.definitions.runtime import Runtime
+from taskloom.definitions.steps import StepsTaskDefinition
 
 __all__ = [
     "Aborted",

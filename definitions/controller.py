@@ -12,10 +12,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from definitions.logger import RunLogger
-from definitions.records import ChildRequest, Progress, RunInfo
-from definitions.responses import Responses
-from definitions.runtime import Runtime
+from taskloom.definitions.logger import RunLogger
+from taskloom.definitions.records import ChildRequest, Progress, RunInfo
+from taskloom.definitions.responses import Responses
+from taskloom.definitions.runtime import Runtime
 
 InputT = TypeVar("InputT", bound=BaseModel)
 

@@ -9,11 +9,11 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origi
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from definitions.controller import TaskController
-from definitions.errors import InvalidInput
-from definitions.records import RunError, RunInfo
-from definitions.responses import Response
-from definitions.retry import NO_RETRY, Retry
+from taskloom.definitions.controller import TaskController
+from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.records import RunError, RunInfo
+from taskloom.definitions.responses import Response
+from taskloom.definitions.retry import NO_RETRY, Retry
 
 InputT = TypeVar("InputT", bound=BaseModel)
 

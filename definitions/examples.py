@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from definitions import Retry, RunInfo, TaskController, TaskDefinition, register, task
+from taskloom.definitions import Retry, RunInfo, TaskController, TaskDefinition, register, task
 
 
 class CountdownInput(BaseModel):

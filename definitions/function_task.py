@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from definitions.controller import TaskController
-from definitions.definition import AnyInput, TaskDefinition
-from definitions.registry import register
-from definitions.retry import NO_RETRY, Retry
+from taskloom.definitions.controller import TaskController
+from taskloom.definitions.definition import AnyInput, TaskDefinition
+from taskloom.definitions.registry import register
+from taskloom.definitions.retry import NO_RETRY, Retry
 
 TaskFunction = Callable[[TaskController[Any]], Any]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from definitions.records import LogEntry, LogLevel
+from taskloom.definitions.records import LogEntry, LogLevel
 
 
 class RunLogger:

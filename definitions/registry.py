@@ -7,10 +7,10 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from definitions.errors import NotFound
+from taskloom.definitions.errors import NotFound
 
 if TYPE_CHECKING:
-    from definitions.definition import TaskDefinition
+    from taskloom.definitions.definition import TaskDefinition
 
 ENTRY_POINT_GROUP = "taskloom.definitions"
 D = TypeVar("D", bound=type)

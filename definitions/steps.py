@@ -29,9 +29,9 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
-from definitions.controller import TaskController
-from definitions.definition import TaskDefinition
-from definitions.responses import Aborted, Continue, Done, Error, Response, as_response
+from taskloom.definitions.controller import TaskController
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response, as_response
 
 InputT = TypeVar("InputT", bound=BaseModel)
 STEP_KEY = "_step"

@@ -12,13 +12,13 @@ from graphql import GraphQLEnumType, GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from schema.context import Context
-from schema.errors import classify_all
-from schema.execution import LeafShortcutContext
-from schema.mutations import Mutation
-from schema.queries import Query
-from schema.subscriptions import Subscription
-from schema.tokens import TokenQueries
+from taskloom.schema.context import Context
+from taskloom.schema.errors import classify_all
+from taskloom.schema.execution import LeafShortcutContext
+from taskloom.schema.mutations import Mutation
+from taskloom.schema.queries import Query
+from taskloom.schema.subscriptions import Subscription
+from taskloom.schema.tokens import TokenQueries
 
 
 class TaskloomSchema(strawberry.Schema):

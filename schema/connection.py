@@ -8,7 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import strawberry
 
-from definitions.errors import InvalidInput
+from taskloom.definitions.errors import InvalidInput
 
 NodeT = TypeVar("NodeT")
 ItemT = TypeVar("ItemT")

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from strawberry.types import Info as StrawberryInfo
 
-from schema.loaders import Loaders
+from taskloom.schema.loaders import Loaders
 
 if TYPE_CHECKING:
-    from server.service import TaskService
+    from taskloom.server.service import TaskService
 
 
 @dataclass

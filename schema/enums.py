@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from definitions.records import LogLevel, RunRequest, TaskStatus
+from taskloom.definitions.records import LogLevel, RunRequest, TaskStatus
 
 # The SDK's enums are the GraphQL enums: registering them marks the classes.
 strawberry.enum(TaskStatus, name="TaskStatus", description="Where a run is in its life.")

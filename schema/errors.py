@@ -17,7 +17,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from definitions.errors import InvalidInput, TaskloomError
+from taskloom.definitions.errors import InvalidInput, TaskloomError
 
 log = logging.getLogger("taskloom.graphql")
 

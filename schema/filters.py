@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from schema.enums import LogLevel, TaskStatus
+from taskloom.schema.enums import LogLevel, TaskStatus
 
 if TYPE_CHECKING:
-    from server.service import TaskService
-    from server.store.paging import LogFilter, RunFilter
+    from taskloom.server.filters import LogFilter, RunFilter
+    from taskloom.server.service import TaskService
 
 
 def epoch(value: datetime | None) -> float | None:

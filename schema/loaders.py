@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 if TYPE_CHECKING:
-    from server.service import TaskService
-    from server.views import LogView, Page, RunView
+    from taskloom.server.service import TaskService
+    from taskloom.server.views import LogView, Page, RunView
 
 K = TypeVar("K", bound=tuple[Any, ...])
 V = TypeVar("V")

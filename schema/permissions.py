@@ -40,7 +40,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from schema.memo import DocumentMemo
+from taskloom.schema.memo import DocumentMemo
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 

@@ -6,15 +6,15 @@ from typing import Annotated
 
 import strawberry
 
-from definitions.errors import NotFound
-from schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
-from schema.context import Info
-from schema.enums import TaskRunOrder
-from schema.filters import TaskLogFilter, TaskRunFilter
-from schema.types.definition import TaskDefinitionType
-from schema.types.log import TaskLog
-from schema.types.run import TaskRun
-from schema.types.schedule import TaskSchedule
+from taskloom.definitions.errors import NotFound
+from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
+from taskloom.schema.context import Info
+from taskloom.schema.enums import TaskRunOrder
+from taskloom.schema.filters import TaskLogFilter, TaskRunFilter
+from taskloom.schema.types.definition import TaskDefinitionType
+from taskloom.schema.types.log import TaskLog
+from taskloom.schema.types.run import TaskRun
+from taskloom.schema.types.schedule import TaskSchedule
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]

@@ -7,9 +7,9 @@ from contextlib import aclosing
 
 import strawberry
 
-from schema.context import Info
-from schema.types.log import TaskLog
-from schema.types.run import TaskRun
+from taskloom.schema.context import Info
+from taskloom.schema.types.log import TaskLog
+from taskloom.schema.types.run import TaskRun
 
 
 @strawberry.type

@@ -12,8 +12,8 @@ from typing import Any
 
 import strawberry
 
-from definitions.errors import Forbidden, Unauthenticated
-from schema.context import Info
+from taskloom.definitions.errors import Forbidden, Unauthenticated
+from taskloom.schema.context import Info
 
 
 @strawberry.enum(description="What a token may do: see the README's Security section.")

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from server.auth.http import BodyLimit, LoopbackOnly
-from server.dashboard import dashboard_files
-from server.graphql_app import TaskloomGraphQL
-from server.metrics import Metrics
-from server.taskloom import Taskloom
+from taskloom.server.auth.http import BodyLimit, LoopbackOnly
+from taskloom.server.dashboard import dashboard_files
+from taskloom.server.graphql_app import TaskloomGraphQL
+from taskloom.server.metrics import Metrics
+from taskloom.server.taskloom import Taskloom
 
 
 def create_app(taskloom: Taskloom) -> Starlette:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from server.auth.cli import prepare_serve, token_app
-from server.client import register as register_client_commands
-from server.commands import new_taskloom, run_command
-from server.settings import Settings
+from taskloom.server.auth.cli import prepare_serve, token_app
+from taskloom.server.client import register as register_client_commands
+from taskloom.server.commands import new_taskloom, run_command
+from taskloom.server.settings import Settings
 
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
 
@@ -25,8 +25,8 @@ def serve(
     """Serve the API (and, by default, a worker) with uvicorn."""
     import uvicorn
 
-    from server.app import create_app
-    from server.logformat import configure_logging
+    from taskloom.server.app import create_app
+    from taskloom.server.logformat import configure_logging
 
     configure_logging(Settings().log_format)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
@@ -41,7 +41,7 @@ def worker_command(
 ) -> None:
     """Run a worker without HTTP until SIGTERM or SIGINT."""
 
-    from server.logformat import configure_logging
+    from taskloom.server.logformat import configure_logging
 
     configure_logging(Settings().log_format)
 
@@ -75,7 +75,7 @@ def migrate() -> None:
 @app.command("schema")
 def schema_command() -> None:
     """Print the GraphQL schema (SDL), as committed in schema.graphql."""
-    from schema import sdl
+    from taskloom.schema import sdl
 
     typer.echo(sdl(), nl=False)
 

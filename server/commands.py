@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from server.taskloom import Taskloom
+    from taskloom.server.taskloom import Taskloom
 
 T = TypeVar("T")
 
 
 def new_taskloom(**settings: Any) -> Taskloom:
-    from server.taskloom import Taskloom
+    from taskloom.server.taskloom import Taskloom
 
     return Taskloom(**settings)
 
@@ -26,7 +26,7 @@ def new_taskloom(**settings: Any) -> Taskloom:
 def run_command(work: Callable[[], Awaitable[T]]) -> T:
     """Runs `work`; a TaskloomError becomes its message (and the located
     errors it carries) on stderr and exit status 1."""
-    from definitions.errors import TaskloomError
+    from taskloom.definitions.errors import TaskloomError
 
     try:
         return asyncio.run(work())  # type: ignore[arg-type]

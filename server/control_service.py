@@ -15,14 +15,14 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from definitions.errors import InvalidInput, NotFound
-from definitions.records import LogLevel, RunError
-from server.auth.identity import Actor, require_admin
-from server.engine.control import retry_input
-from server.events import Event
-from server.store.control import load_run
-from server.store.models import runs
-from server.store.run_control import (
+from taskloom.definitions.errors import InvalidInput, NotFound
+from taskloom.definitions.records import LogLevel, RunError
+from taskloom.server.auth.identity import Actor, require_admin
+from taskloom.server.engine.control import retry_input
+from taskloom.server.events import Event
+from taskloom.server.store.control import load_run
+from taskloom.server.store.models import runs
+from taskloom.server.store.run_control import (
     AppendLog,
     DeleteRun,
     Pause,
@@ -31,13 +31,13 @@ from server.store.run_control import (
     Retry,
     SetPriority,
 )
-from server.store.schedules import SetScheduleEnabled, list_schedules
-from server.views import LogView, RunView, ScheduleView
+from taskloom.server.store.schedules import SetScheduleEnabled, list_schedules
+from taskloom.server.views import LogView, RunView, ScheduleView
 
 if TYPE_CHECKING:
-    from definitions.registry import Registry
-    from server.events import EventHub
-    from server.store.database import Database
+    from taskloom.definitions.registry import Registry
+    from taskloom.server.events import EventHub
+    from taskloom.server.store.database import Database
 
 PURGE_BATCH = 500
 PRIORITY_RANGE = 1_000_000
@@ -258,7 +258,7 @@ class RunControl:
     ) -> ScheduleView:
         """Turns a definition's schedule on or off (admins only when an actor
         is given). Turned on again, it starts from its next tick."""
-        from server.engine.scheduler import next_tick
+        from taskloom.server.engine.scheduler import next_tick
 
         require_admin(self._who(actor), "change schedules")
         definition = self.registry.get(definition_id)

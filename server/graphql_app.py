@@ -21,15 +21,15 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from schema import Context, build_schema
-from schema.loaders import Loaders
-from schema.permissions import Limits, security_extensions
-from server.auth.http import token_from_params
+from taskloom.schema import Context, build_schema
+from taskloom.schema.loaders import Loaders
+from taskloom.schema.permissions import Limits, security_extensions
+from taskloom.server.auth.http import token_from_params
 
 if TYPE_CHECKING:
     from strawberry.http import GraphQLRequestData
 
-    from server.taskloom import Taskloom
+    from taskloom.server.taskloom import Taskloom
 
 DEFAULT_QUERY = """# Taskloom GraphQL playground. Press the run button and pick an operation.
 # Authentication is on: put the header that the first taskloom serve printed,

@@ -11,12 +11,12 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from definitions.definition import TaskDefinition
-from definitions.errors import InvalidInput
-from server.engine import hooks
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.errors import InvalidInput
+from taskloom.server.engine import hooks
 
 if TYPE_CHECKING:
-    from definitions.registry import Registry
+    from taskloom.definitions.registry import Registry
 
 
 def invalid_field(field: str, message: str) -> InvalidInput:

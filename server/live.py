@@ -10,11 +10,11 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from server.events import Subscription
-from server.views import LogView, RunView
+from taskloom.server.events import Subscription
+from taskloom.server.views import LogView, RunView
 
 if TYPE_CHECKING:
-    from server.service import TaskService
+    from taskloom.server.service import TaskService
 
 POLL_SECONDS = 1.0
 

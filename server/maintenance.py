@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from definitions.controller import TaskController
-from definitions.definition import TaskDefinition
+from taskloom.definitions.controller import TaskController
+from taskloom.definitions.definition import TaskDefinition
 
 RETENTION_ID = "taskloom.retention"
 RETENTION_SCHEDULE = "17 3 * * *"

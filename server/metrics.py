@@ -32,11 +32,11 @@ from sqlalchemy import Connection, case, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.events import Event
-from server.store.models import has_status, runs
+from taskloom.server.events import Event
+from taskloom.server.store.models import has_status, runs
 
 if TYPE_CHECKING:
-    from server.taskloom import Taskloom
+    from taskloom.server.taskloom import Taskloom
 
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
 UNFINISHED = ("PENDING", "RUNNING", "PAUSED")

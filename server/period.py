@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from definitions.errors import InvalidInput
+from taskloom.definitions.errors import InvalidInput
 
 UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 _TOKEN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")

@@ -12,20 +12,21 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from definitions.errors import NotFound, WaitTimeout
-from definitions.records import TERMINAL_STATUSES, TaskStatus
-from server.auth.identity import Actor, may_see, owner_scope
-from server.input_checks import invalid_field
-from server.store import history, queries
-from server.store.paging import LogFilter, RunFilter, encode_cursor, page_size
-from server.views import LogView, Page, ResultView, RunView
+from taskloom.definitions.errors import NotFound, WaitTimeout
+from taskloom.definitions.records import TERMINAL_STATUSES, TaskStatus
+from taskloom.server.auth.identity import Actor, may_see, owner_scope
+from taskloom.server.filters import LogFilter, RunFilter, page_size
+from taskloom.server.input_checks import invalid_field
+from taskloom.server.store import history, queries
+from taskloom.server.store.paging import encode_cursor
+from taskloom.server.views import LogView, Page, ResultView, RunView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
 
-    from definitions.registry import Registry
-    from server.events import EventHub
-    from server.store.database import Database
+    from taskloom.definitions.registry import Registry
+    from taskloom.server.events import EventHub
+    from taskloom.server.store.database import Database
 
 ORDERS = ("CREATED_AT_DESC", "CREATED_AT_ASC", "PRIORITY_DESC", "FINISHED_AT_DESC")
 

@@ -12,21 +12,22 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from definitions.definition import TaskDefinition
-from definitions.records import RunError, TaskStatus
-from definitions.registry import Registry
-from server.auth.identity import Actor, may_see, owner_scope
-from server.control_service import RunControl
-from server.engine import hooks
-from server.events import Event, EventHub
-from server.query_service import RunQueries
-from server.store import queries
-from server.store.control import Abort
-from server.store.database import Database
-from server.store.paging import LogFilter, PageSlice, RunFilter, encode_cursor, page_size
-from server.store.writes import InsertLogs
-from server.trigger_service import Triggering
-from server.views import LogView, Page, RunView
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.records import RunError, TaskStatus
+from taskloom.definitions.registry import Registry
+from taskloom.server.auth.identity import Actor, may_see, owner_scope
+from taskloom.server.control_service import RunControl
+from taskloom.server.engine import hooks
+from taskloom.server.events import Event, EventHub
+from taskloom.server.filters import LogFilter, RunFilter, page_size
+from taskloom.server.query_service import RunQueries
+from taskloom.server.store import queries
+from taskloom.server.store.control import Abort
+from taskloom.server.store.database import Database
+from taskloom.server.store.paging import PageSlice, encode_cursor
+from taskloom.server.store.writes import InsertLogs
+from taskloom.server.trigger_service import Triggering
+from taskloom.server.views import LogView, Page, RunView
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -169,13 +170,13 @@ class TaskService(Triggering, RunQueries, RunControl):
 
     def watch(self, run_id: str) -> AsyncGenerator[RunView, None]:
         """The run now and after each change, until it ends (server/live.py)."""
-        from server.live import watch_run
+        from taskloom.server.live import watch_run
 
         return watch_run(self, run_id)
 
     def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]:
         """Each new log line of the run, until it ends (server/live.py)."""
-        from server.live import follow_logs
+        from taskloom.server.live import follow_logs
 
         return follow_logs(self, run_id)
 

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from server.control_service import DeferredInsert, announce_on_commit
-from server.store.models import runs
-from server.views import LogView, Page, ResultView, RunView, ScheduleView
+from taskloom.server.control_service import DeferredInsert, announce_on_commit
+from taskloom.server.store.models import runs
+from taskloom.server.views import LogView, Page, ResultView, RunView, ScheduleView
 
 if TYPE_CHECKING:
-    from server.service import TaskService
-    from server.taskloom import Taskloom
+    from taskloom.server.service import TaskService
+    from taskloom.server.taskloom import Taskloom
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class SyncTaskService:
     ) -> SyncTaskService:
         """Starts a `Taskloom` (by default without a worker: the API side
         only) on a loop in a background thread; `close()` stops it."""
-        from server.taskloom import Taskloom
+        from taskloom.server.taskloom import Taskloom
 
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="taskloom-sync", daemon=True)

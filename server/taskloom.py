@@ -7,26 +7,26 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from definitions.definition import TaskDefinition
-from definitions.registry import Registry, load_entry_points, load_modules, registry
-from server.engine.iteration import IterationRunner
-from server.engine.scheduler import Scheduler
-from server.engine.threads import TaskThreads
-from server.engine.worker import Worker, WorkerOptions
-from server.events import EventHub
-from server.gctuning import tune_collector
-from server.maintenance import retention_definition
-from server.service import TaskService
-from server.settings import Settings
-from server.store import queries
-from server.store.database import open_database
-from server.store.migrate import migrate
-from server.store.paging import RunFilter
-from server.views import RunView
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.registry import Registry, load_entry_points, load_modules, registry
+from taskloom.server.engine.iteration import IterationRunner
+from taskloom.server.engine.scheduler import Scheduler
+from taskloom.server.engine.threads import TaskThreads
+from taskloom.server.engine.worker import Worker, WorkerOptions
+from taskloom.server.events import EventHub
+from taskloom.server.filters import RunFilter
+from taskloom.server.gctuning import tune_collector
+from taskloom.server.maintenance import retention_definition
+from taskloom.server.service import TaskService
+from taskloom.server.settings import Settings
+from taskloom.server.store import queries
+from taskloom.server.store.database import open_database
+from taskloom.server.store.migrate import migrate
+from taskloom.server.views import RunView
 
 if TYPE_CHECKING:
-    from server.auth.http import Authenticator
-    from server.auth.tokens import TokenStore
+    from taskloom.server.auth.http import Authenticator
+    from taskloom.server.auth.tokens import TokenStore
 
 
 class Taskloom:
@@ -111,13 +111,13 @@ class Taskloom:
     # imports them.
     @cached_property
     def tokens(self) -> TokenStore:
-        from server.auth.tokens import TokenStore
+        from taskloom.server.auth.tokens import TokenStore
 
         return TokenStore(self.database)
 
     @cached_property
     def authenticator(self) -> Authenticator:
-        from server.auth.http import Authenticator
+        from taskloom.server.auth.http import Authenticator
 
         return Authenticator(self.tokens, enabled=self.settings.auth != "disabled")
 

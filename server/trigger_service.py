@@ -12,19 +12,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from server.auth.identity import Actor, require_trigger
-from server.events import Event
-from server.input_checks import InputChecks, is_hookless
-from server.store.rows import another_run_row, concurrency_key_of, due_after, new_run_row
-from server.store.run_control import InsertIdempotent
-from server.store.writes import InsertRuns
-from server.views import RunView
+from taskloom.server.auth.identity import Actor, require_trigger
+from taskloom.server.events import Event
+from taskloom.server.input_checks import InputChecks, is_hookless
+from taskloom.server.store.rows import another_run_row, concurrency_key_of, due_after, new_run_row
+from taskloom.server.store.run_control import InsertIdempotent
+from taskloom.server.store.writes import InsertRuns
+from taskloom.server.views import RunView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
 
-    from server.events import EventHub
-    from server.store.database import Database
+    from taskloom.server.events import EventHub
+    from taskloom.server.store.database import Database
 
 
 class Triggering(InputChecks):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.engine import RowMapping
 
-from definitions.records import LogLevel, RunError, RunRequest, TaskStatus
+from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus
 
 T = TypeVar("T")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from definitions.definition import TaskDefinition
-from definitions.registry import Registry
-from server.taskloom import Taskloom
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.registry import Registry
+from taskloom.server.taskloom import Taskloom
 from tests.support.postgres import PgCluster, find_bindir
 
 AppFactory = Callable[..., Any]

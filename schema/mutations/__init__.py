@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
-from schema.mutations.control import ControlMutations
-from schema.mutations.runs import RunMutations
-from schema.tokens import TokenMutations
+from taskloom.schema.mutations.control import ControlMutations
+from taskloom.schema.mutations.runs import RunMutations
+from taskloom.schema.tokens import TokenMutations
 
 CONCERNS: tuple[type, ...] = (RunMutations, ControlMutations, TokenMutations)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.context import Info
-from schema.types.run import TaskRun
-from schema.types.schedule import TaskSchedule
+from taskloom.schema.context import Info
+from taskloom.schema.types.run import TaskRun
+from taskloom.schema.types.schedule import TaskSchedule
 
 
 @strawberry.type

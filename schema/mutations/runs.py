@@ -8,8 +8,8 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.context import Info
-from schema.types.run import TaskRun
+from taskloom.schema.context import Info
+from taskloom.schema.types.run import TaskRun
 
 
 @strawberry.type

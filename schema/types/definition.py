@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from definitions.definition import TaskDefinition as SdkDefinition
+from taskloom.definitions.definition import TaskDefinition as SdkDefinition
 
 
 @strawberry.type(description="How a failed attempt is retried.")

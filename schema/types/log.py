@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.enums import LogLevel
+from taskloom.schema.enums import LogLevel
 
 if TYPE_CHECKING:
-    from server.views import LogView
+    from taskloom.server.views import LogView
 
 
 @strawberry.type(description="One log line written by a run.")

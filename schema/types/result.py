@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.enums import TaskStatus
+from taskloom.schema.enums import TaskStatus
 
 if TYPE_CHECKING:
-    from server.views import ResultView
+    from taskloom.server.views import ResultView
 
 
 @strawberry.type(description="Why an attempt failed (or was aborted).")

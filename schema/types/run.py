@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from definitions.errors import NotFound
-from schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
-from schema.context import Info
-from schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
-from schema.types.definition import TaskDefinitionType
-from schema.types.log import TaskLog
-from schema.types.result import TaskResult
+from taskloom.definitions.errors import NotFound
+from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
+from taskloom.schema.context import Info
+from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
+from taskloom.schema.types.definition import TaskDefinitionType
+from taskloom.schema.types.log import TaskLog
+from taskloom.schema.types.result import TaskResult
 
 if TYPE_CHECKING:
-    from server.views import RunView
+    from taskloom.server.views import RunView
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]

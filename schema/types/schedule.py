@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 if TYPE_CHECKING:
-    from server.views import ScheduleView
+    from taskloom.server.views import ScheduleView
 
 
 @strawberry.type(description="A definition's schedule: one run per due tick.")

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from server.commands import new_taskloom, run_command
-from server.settings import Settings
+from taskloom.server.commands import new_taskloom, run_command
+from taskloom.server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.auth.tokens import CreatedToken, TokenInfo
+    from taskloom.server.auth.tokens import CreatedToken, TokenInfo
 
 token_app = typer.Typer(help="Manage API tokens (admin).", no_args_is_help=True)
 
@@ -113,7 +113,7 @@ def prepare_serve(host: str, port: int) -> None:
     """Before `taskloom serve`: refuses TASKLOOM_AUTH=disabled off loopback;
     with authentication on and no active token, creates one admin token and
     prints it once (to the terminal, never to the log)."""
-    from server.auth.http import AuthDisabledOffLoopback, check_bind
+    from taskloom.server.auth.http import AuthDisabledOffLoopback, check_bind
 
     settings = Settings()
     try:

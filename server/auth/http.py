@@ -15,8 +15,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.auth.identity import Actor, Role
-from server.auth.tokens import TokenStore
+from taskloom.server.auth.identity import Actor, Role
+from taskloom.server.auth.tokens import TokenStore
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 

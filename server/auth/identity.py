@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from definitions.errors import Forbidden, Unauthenticated
+from taskloom.definitions.errors import Forbidden, Unauthenticated
 
 
 class Role(StrEnum):

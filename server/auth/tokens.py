@@ -20,10 +20,10 @@ from sqlalchemy import Column, Connection, Index, String, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Field, SQLModel
 
-from definitions.errors import Conflict, InvalidInput, NotFound
-from server.auth.identity import Actor, Role, parse_role
-from server.store.database import Database
-from server.views import to_datetime
+from taskloom.definitions.errors import Conflict, InvalidInput, NotFound
+from taskloom.server.auth.identity import Actor, Role, parse_role
+from taskloom.server.store.database import Database
+from taskloom.server.views import to_datetime
 
 TOKEN_PREFIX = "tlk_"
 SHOWN_PREFIX = 12

@@ -15,10 +15,10 @@ input, conflict); 3 the run FAILED; 4 the run was ABORTED; 5 `wait` timed out.
 """
 
 # the reading commands first: `taskloom --help` lists them in this order
-from server.client import queries
+from taskloom.server.client import queries
 
 # isort: split
-from server.client import actions
-from server.client.options import app, register
+from taskloom.server.client import actions
+from taskloom.server.client.options import app, register
 
 __all__ = ["actions", "app", "queries", "register"]

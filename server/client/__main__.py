@@ -2,6 +2,6 @@
 
 import sys
 
-from server.client import app
+from taskloom.server.client import app
 
 sys.exit(app())

@@ -10,11 +10,19 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from server.client.base import EXIT_TIMEOUT, POLL_SECONDS, TERMINAL, Backend, CliError, err, out
-from server.client.options import AsJson, DatabaseUrl, Message, RunId, Token, Url, app
-from server.client.records import json_default
-from server.client.render import exit_code_for, status_text
-from server.client.session import Session, parse_input, print_json
+from taskloom.server.client.base import (
+    EXIT_TIMEOUT,
+    POLL_SECONDS,
+    TERMINAL,
+    Backend,
+    CliError,
+    err,
+    out,
+)
+from taskloom.server.client.options import AsJson, DatabaseUrl, Message, RunId, Token, Url, app
+from taskloom.server.client.records import json_default
+from taskloom.server.client.render import exit_code_for, status_text
+from taskloom.server.client.session import Session, parse_input, print_json
 
 
 def _wait(backend: Backend, run_id: str, timeout: float | None, quiet: bool) -> dict[str, Any]:

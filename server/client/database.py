@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from server.client.base import CliError
-from server.client.records import definition_record, plain, run_record
+from taskloom.server.client.base import CliError
+from taskloom.server.client.records import definition_record, plain, run_record
 
 
 class DatabaseBackend:
@@ -17,7 +17,7 @@ class DatabaseBackend:
     `taskloom worker` on the same database)."""
 
     def __init__(self, database_url: str | None) -> None:
-        from server.taskloom import Taskloom
+        from taskloom.server.taskloom import Taskloom
 
         self.runner = asyncio.Runner()
         self.taskloom = Taskloom(database_url, worker=False)
@@ -34,7 +34,7 @@ class DatabaseBackend:
             self.runner.close()
 
     def _call(self, work: Callable[[], Any]) -> Any:
-        from definitions.errors import TaskloomError
+        from taskloom.definitions.errors import TaskloomError
 
         async def call() -> Any:
             return await work()
@@ -48,7 +48,7 @@ class DatabaseBackend:
         return [definition_record(d) for d in self.taskloom.service.definitions()]
 
     def runs(self, where: dict[str, Any], first: int) -> tuple[list[dict[str, Any]], int]:
-        from server.store.paging import RunFilter
+        from taskloom.server.filters import RunFilter
 
         service = self.taskloom.service
         statuses = where.get("statuses")

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from server.client.base import CliError
-from server.client.records import snake_keys
+from taskloom.server.client.base import CliError
+from taskloom.server.client.records import snake_keys
 
 RUN_FIELDS = """
   id definitionId name status requested input state output

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from server.client.base import POLL_SECONDS, TERMINAL, Backend, err, out
-from server.client.options import AsJson, DatabaseUrl, RunId, Token, Url, app
-from server.client.records import json_default
-from server.client.render import log_line, run_details, run_table
-from server.client.session import Session, print_json
+from taskloom.server.client.base import POLL_SECONDS, TERMINAL, Backend, err, out
+from taskloom.server.client.options import AsJson, DatabaseUrl, RunId, Token, Url, app
+from taskloom.server.client.records import json_default
+from taskloom.server.client.render import log_line, run_details, run_table
+from taskloom.server.client.session import Session, print_json
 
 
 @app.command("definitions")

@@ -9,8 +9,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from server.client.base import EXIT_ABORTED, EXIT_FAILED
-from server.client.records import json_default
+from taskloom.server.client.base import EXIT_ABORTED, EXIT_FAILED
+from taskloom.server.client.records import json_default
 
 STATUS_STYLE = {
     "PENDING": "yellow",

@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from server.client.base import Backend, CliError, err
-from server.client.database import DatabaseBackend
-from server.client.graphql import GraphQLBackend
-from server.client.records import json_default
+from taskloom.server.client.base import Backend, CliError, err
+from taskloom.server.client.database import DatabaseBackend
+from taskloom.server.client.graphql import GraphQLBackend
+from taskloom.server.client.records import json_default
 
 
 def open_backend(url: str | None, token: str | None, database_url: str | None) -> Backend:

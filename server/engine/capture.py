@@ -13,8 +13,8 @@ import logging
 import threading
 from typing import Any
 
-from definitions.controller import _current
-from definitions.records import LogLevel
+from taskloom.definitions.controller import _current
+from taskloom.definitions.records import LogLevel
 
 _install_lock = threading.Lock()
 _installed: list[logging.Handler] = []

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from definitions.definition import TaskDefinition
-from definitions.records import RunError
-from server.engine import hooks
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.records import RunError
+from taskloom.server.engine import hooks
 
 
 async def retry_input(

@@ -10,8 +10,8 @@ from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
 
-from definitions.definition import TaskDefinition
-from definitions.records import RunError, RunInfo, TaskStatus
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.records import RunError, RunInfo, TaskStatus
 
 
 def overrides(instance: TaskDefinition[Any], name: str) -> bool:

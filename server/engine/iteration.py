@@ -17,15 +17,15 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from definitions.controller import TaskController
-from definitions.definition import TaskDefinition
-from definitions.errors import TaskloomError
-from definitions.registry import Registry
-from definitions.responses import Aborted, Done, Error, Response, as_response
-from definitions.runtime import Clock, Runtime
-from server.engine import capture, hooks
-from server.engine.deadlines import Deadlines
-from server.engine.leftovers import (
+from taskloom.definitions.controller import TaskController
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.errors import TaskloomError
+from taskloom.definitions.registry import Registry
+from taskloom.definitions.responses import Aborted, Done, Error, Response, as_response
+from taskloom.definitions.runtime import Clock, Runtime
+from taskloom.server.engine import capture, hooks
+from taskloom.server.engine.deadlines import Deadlines
+from taskloom.server.engine.leftovers import (
     ChildFinisher,
     build_outcome,
     child_rows,
@@ -33,10 +33,10 @@ from server.engine.leftovers import (
     error_row,
     not_json,
 )
-from server.engine.lifecycle import RunPosition, decide
-from server.engine.threads import TaskThreads
-from server.engine.transition_hooks import call_hook, next_input
-from server.store.outcome import Outcome
+from taskloom.server.engine.lifecycle import RunPosition, decide
+from taskloom.server.engine.threads import TaskThreads
+from taskloom.server.engine.transition_hooks import call_hook, next_input
+from taskloom.server.store.outcome import Outcome
 
 SUCCESSFUL = frozenset({"PENDING", "PAUSED", "SUCCEEDED"})
 log = logging.getLogger("taskloom.worker")

@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from definitions.controller import TaskController
-from definitions.definition import TaskDefinition
-from definitions.records import LogLevel
-from definitions.registry import Registry
-from server.engine.lifecycle import Transition
-from server.store.fast import ROWID
-from server.store.outcome import Outcome
-from server.store.rows import concurrency_key_of, due_after, new_run_row
+from taskloom.definitions.controller import TaskController
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.records import LogLevel
+from taskloom.definitions.registry import Registry
+from taskloom.server.engine.lifecycle import Transition
+from taskloom.server.store.fast import ROWID
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.rows import concurrency_key_of, due_after, new_run_row
 
 ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 

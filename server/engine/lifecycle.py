@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from definitions.records import RunError
-from definitions.responses import Aborted, Continue, Done, Response
-from definitions.retry import Retry
-from server.store.rows import due_after
+from taskloom.definitions.records import RunError
+from taskloom.definitions.responses import Aborted, Continue, Done, Response
+from taskloom.definitions.retry import Retry
+from taskloom.server.store.rows import due_after
 
 
 @dataclass(slots=True)

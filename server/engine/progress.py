@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from definitions.controller import TaskController
+from taskloom.definitions.controller import TaskController
 
 
 class ProgressFlusher:

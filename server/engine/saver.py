@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from server.events import Event, EventHub
-from server.store.database import Database
-from server.store.outcome import Outcome
-from server.store.writes import SaveOutcomes
+from taskloom.server.events import Event, EventHub
+from taskloom.server.store.database import Database
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.writes import SaveOutcomes
 
 log = logging.getLogger("taskloom.worker")
 

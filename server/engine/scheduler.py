@@ -20,15 +20,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from server.events import Event
-from server.store.rows import concurrency_key_of, new_run_row
-from server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
+from taskloom.server.events import Event
+from taskloom.server.store.rows import concurrency_key_of, new_run_row
+from taskloom.server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
 if TYPE_CHECKING:
     from croniter import croniter
 
-    from definitions.definition import TaskDefinition
-    from server.service import TaskService
+    from taskloom.definitions.definition import TaskDefinition
+    from taskloom.server.service import TaskService
 
 log = logging.getLogger("taskloom.scheduler")
 MAX_SLEEP = 5.0

@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from definitions.definition import TaskDefinition
-from definitions.records import TaskStatus
-from definitions.runtime import Clock
-from server.engine import hooks
-from server.engine.control import retry_input
-from server.engine.leftovers import error_row
-from server.engine.lifecycle import Transition
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.records import TaskStatus
+from taskloom.definitions.runtime import Clock
+from taskloom.server.engine import hooks
+from taskloom.server.engine.control import retry_input
+from taskloom.server.engine.leftovers import error_row
+from taskloom.server.engine.lifecycle import Transition
 
 
 async def call_hook(

@@ -17,20 +17,20 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from definitions.runtime import Runtime
-from server.engine.batches import run_batch
-from server.engine.iteration import IterationRunner
-from server.engine.progress import ProgressFlusher
-from server.engine.saver import OutcomeSaver
-from server.events import Event, EventHub
-from server.logformat import bind_run
-from server.store import queries
-from server.store.batch import WriteOp
-from server.store.database import Database
-from server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
-from server.store.limits import FIFO_EVERY, FairClaim, limits_of
-from server.store.run_control import FlushProgress
-from server.store.writes import Claim
+from taskloom.definitions.runtime import Runtime
+from taskloom.server.engine.batches import run_batch
+from taskloom.server.engine.iteration import IterationRunner
+from taskloom.server.engine.progress import ProgressFlusher
+from taskloom.server.engine.saver import OutcomeSaver
+from taskloom.server.events import Event, EventHub
+from taskloom.server.logformat import bind_run
+from taskloom.server.store import queries
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.database import Database
+from taskloom.server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
+from taskloom.server.store.limits import FIFO_EVERY, FairClaim, limits_of
+from taskloom.server.store.run_control import FlushProgress
+from taskloom.server.store.writes import Claim
 
 log = logging.getLogger("taskloom.worker")
 

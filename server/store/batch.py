@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 
-from server.store.scripts import Script
+from taskloom.server.store.scripts import Script
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import sqlite3
 
-from server.events import EventHub
+from taskloom.server.events import EventHub
 
 log = logging.getLogger("taskloom.store")
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from definitions.errors import Conflict, NotFound
-from server.store.batch import WriteOp
-from server.store.models import logs, results, runs
+from taskloom.definitions.errors import Conflict, NotFound
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.models import logs, results, runs
 
 
 def load_run(conn: Connection, run_id: str) -> RowMapping:

@@ -19,11 +19,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from definitions.errors import StoreError, TaskloomError
-from server.store.batch import FnOp, WriteOp
+from taskloom.definitions.errors import StoreError, TaskloomError
+from taskloom.server.store.batch import FnOp, WriteOp
 
 if TYPE_CHECKING:
-    from server.events import EventHub
+    from taskloom.server.events import EventHub
 
 T = TypeVar("T")
 
@@ -103,11 +103,11 @@ class Database(abc.ABC):
 def open_database(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10) -> Database:
     """The database for a URL: SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
     if url.startswith("sqlite+aiosqlite:"):
-        from server.store.sqlite import SQLiteDatabase
+        from taskloom.server.store.sqlite import SQLiteDatabase
 
         return SQLiteDatabase(url, synchronous=sqlite_synchronous)
     if url.startswith("postgresql+asyncpg:"):
-        from server.store.postgres import PostgresDatabase
+        from taskloom.server.store.postgres import PostgresDatabase
 
         return PostgresDatabase(url, pool_size=pool_size)
     raise ValueError(

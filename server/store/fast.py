@@ -26,8 +26,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
 
-from server.store.models import NOT_RUNNING
-from server.store.scripts import Script, Step, grouped, rows_step, run_steps
+from taskloom.server.store.models import NOT_RUNNING
+from taskloom.server.store.scripts import Script, Step, grouped, rows_step, run_steps
 
 Processor = Callable[[Any], Any] | None
 

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, insert, select
 from sqlalchemy.engine import RowMapping
 
-from server.store.models import results, runs
-from server.store.outcome import Outcome
+from taskloom.server.store.models import results, runs
+from taskloom.server.store.outcome import Outcome
 
 
 def _last_attempt(conn: Connection, run_id: str) -> dict[str, Any] | None:

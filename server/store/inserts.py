@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, insert
 from sqlalchemy.engine import Dialect
 
-from server.store.fast import FastStatement
-from server.store.scripts import Step, many_step, run_steps
+from taskloom.server.store.fast import FastStatement
+from taskloom.server.store.scripts import Step, many_step, run_steps
 
 # Rows per statement: well under SQLite's 32,766 parameters.
 _CHUNK = 500

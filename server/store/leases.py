@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from server.store.batch import WriteOp
-from server.store.models import logs, results, runs
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.models import logs, results, runs
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"

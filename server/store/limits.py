@@ -30,9 +30,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import Dialect, RowMapping
 
-from server.store.models import has_status, runs
-from server.store.scripts import Script
-from server.store.writes import Claim, lease, planned_without_sort
+from taskloom.server.store.models import has_status, runs
+from taskloom.server.store.scripts import Script
+from taskloom.server.store.writes import Claim, lease, planned_without_sort
 
 FIFO_EVERY = 10
 SCAN_PER_KEY = 500

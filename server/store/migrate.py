@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, inspect, text
 
-from server.store.database import Database
+from taskloom.server.store.database import Database
 
 if TYPE_CHECKING:
     from alembic.config import Config

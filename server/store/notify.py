@@ -29,9 +29,9 @@ import asyncpg
 from sqlalchemy import ARRAY, Connection, Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.events import Event, EventHub
-from server.store.batch import WriteOp
-from server.store.database import Database
+from taskloom.server.events import Event, EventHub
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.database import Database
 
 log = logging.getLogger("taskloom.notify")
 

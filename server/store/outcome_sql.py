@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 
-from server.store.fast import json_bind
-from server.store.models import runs
-from server.store.outcome import Outcome
-from server.store.scripts import Step, grouped, run_steps
+from taskloom.server.store.fast import json_bind
+from taskloom.server.store.models import runs
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.scripts import Step, grouped, run_steps
 
 Shape = tuple[bool, ...]
 Encode = Callable[[Any], Any]

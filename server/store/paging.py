@@ -1,4 +1,4 @@
-"""Opaque cursors and the filters lists accept."""
+"""Opaque cursors, and the slice of rows a page query returns."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from definitions.errors import InvalidInput
-
-MAX_PAGE = 500
-DEFAULT_PAGE = 50
-
+from taskloom.definitions.errors import InvalidInput
 
 # One encoder for all cursors (json.dumps with options builds one per call).
 _compact = json.JSONEncoder(separators=(",", ":")).encode
@@ -51,45 +47,6 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
             "malformed cursor", errors=[{"loc": ["after"], "message": "malformed cursor"}]
         )
     return values
-
-
-def page_size(first: int | None) -> int:
-    if first is None:
-        return DEFAULT_PAGE
-    if first < 0:
-        raise InvalidInput(
-            "`first` must not be negative", errors=[{"loc": ["first"], "message": "must be >= 0"}]
-        )
-    return min(first, MAX_PAGE)
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    definition_id: str | None = None
-    statuses: tuple[str, ...] | None = None
-    parent_id: str | None = None
-    name_contains: str | None = None
-    has_errors: bool | None = None
-    created_after: float | None = None
-    created_before: float | None = None
-    started_after: float | None = None
-    started_before: float | None = None
-    finished_after: float | None = None
-    finished_before: float | None = None
-    created_by: str | None = None
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    run_id: str | None = None
-    levels: tuple[str, ...] | None = None
-    message_contains: str | None = None
-    since: float | None = None
-    until: float | None = None
-    created_by: str | None = None
-    # "today", "yesterday" or a duration back from now ("2h 30m", "15m");
-    # combines with since/until (server/period.py).
-    period: str | None = None
 
 
 @dataclass(frozen=True)

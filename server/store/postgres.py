@@ -23,13 +23,13 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.store.batch import WriteOp, run_batch
-from server.store.database import Database
-from server.store.pg_text import replace_nul
+from taskloom.server.store.batch import WriteOp, run_batch
+from taskloom.server.store.database import Database
+from taskloom.server.store.pg_text import replace_nul
 
 if TYPE_CHECKING:
-    from server.events import EventHub
-    from server.store.notify import PgEventBridge
+    from taskloom.server.events import EventHub
+    from taskloom.server.store.notify import PgEventBridge
 
 log = logging.getLogger("taskloom.store")
 
@@ -92,7 +92,7 @@ class PostgresDatabase(Database):
         await self.engine.dispose()
 
     async def connect_hub(self, hub: EventHub) -> None:
-        from server.store.notify import PgEventBridge
+        from taskloom.server.store.notify import PgEventBridge
 
         if self._bridge is None:
             self._bridge = PgEventBridge(self, hub)

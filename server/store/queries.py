@@ -14,10 +14,11 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
 
-from server.period import resolve_period
-from server.store.fast import result_processor
-from server.store.models import has_status, logs, runs
-from server.store.paging import LogFilter, PageSlice, RunFilter, decode_cursor, encode_cursor
+from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.server.period import resolve_period
+from taskloom.server.store.fast import result_processor
+from taskloom.server.store.models import has_status, logs, runs
+from taskloom.server.store.paging import PageSlice, decode_cursor, encode_cursor
 
 RUN_ORDERS: dict[str, tuple[list[ColumnElement[Any]], bool]] = {
     "CREATED_AT_DESC": ([runs.c.id], True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from definitions.controller import new_id
+from taskloom.definitions.controller import new_id
 
 
 def due_after(now: float, delay: float | datetime | None) -> float:

@@ -13,11 +13,11 @@ from sqlalchemy import Connection, bindparam, case, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from definitions.errors import Conflict
-from server.store.batch import WriteOp
-from server.store.control import load_run
-from server.store.history import store_last_attempt
-from server.store.models import logs, results, runs
+from taskloom.definitions.errors import Conflict
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.control import load_run
+from taskloom.server.store.history import store_last_attempt
+from taskloom.server.store.models import logs, results, runs
 
 FINISHED = ("SUCCEEDED", "FAILED", "ABORTED")
 

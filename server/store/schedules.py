@@ -12,10 +12,10 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.dml import Insert
 
-from definitions.errors import NotFound
-from server.store.batch import WriteOp
-from server.store.models import schedules
-from server.store.run_control import InsertIdempotent
+from taskloom.definitions.errors import NotFound
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.models import schedules
+from taskloom.server.store.run_control import InsertIdempotent
 
 
 def list_schedules(conn: Connection) -> list[RowMapping]:

@@ -47,12 +47,12 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from definitions.errors import StoreError
-from server.events import EventHub
-from server.store.batch import WriteOp, apply_grouped, run_batch
-from server.store.commit_watch import CommitWatch
-from server.store.database import Database
-from server.store.writer_process import ScriptFailed, WriterProcess
+from taskloom.definitions.errors import StoreError
+from taskloom.server.events import EventHub
+from taskloom.server.store.batch import WriteOp, apply_grouped, run_batch
+from taskloom.server.store.commit_watch import CommitWatch
+from taskloom.server.store.database import Database
+from taskloom.server.store.writer_process import ScriptFailed, WriterProcess
 
 log = logging.getLogger("taskloom.store")
 T = TypeVar("T")

@@ -29,7 +29,7 @@ from pathlib import Path
 from subprocess import DEVNULL
 from typing import Any
 
-from server.store.scripts import Script
+from taskloom.server.store.scripts import Script
 
 log = logging.getLogger("taskloom.store")
 

@@ -23,13 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect, RowMapping
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from server.store import history, outcome_sql
-from server.store.batch import WriteOp
-from server.store.fast import RowReader, claim_script, running_owners
-from server.store.inserts import insert_rows, insert_steps
-from server.store.models import logs, results, runs
-from server.store.outcome import Outcome
-from server.store.scripts import Script, run_steps
+from taskloom.server.store import history, outcome_sql
+from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.fast import RowReader, claim_script, running_owners
+from taskloom.server.store.inserts import insert_rows, insert_steps
+from taskloom.server.store.models import logs, results, runs
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.scripts import Script, run_steps
 
 RUNNING = "RUNNING"
 PENDING = "PENDING"

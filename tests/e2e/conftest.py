@@ -39,7 +39,7 @@ def free_port() -> int:
 def taskloom_command() -> list[str]:
     """The installed console script next to this interpreter, else the module."""
     script = Path(sys.executable).parent / "taskloom"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "taskloom.server.cli"]
 
 
 @dataclass
@@ -142,7 +142,7 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             "TASKLOOM_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'taskloom.db'}",
-            "TASKLOOM_DEFINITIONS": "definitions.examples",
+            "TASKLOOM_DEFINITIONS": "taskloom.definitions.examples",
             "TASKLOOM_POLL_INTERVAL": "0.2",
             "TASKLOOM_SHUTDOWN_GRACE": "2",
             **env,

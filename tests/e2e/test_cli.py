@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from server.cli import app
+from taskloom.server.cli import app
 from tests.e2e.conftest import ServerProcess
 
 FAST = '{"start": 3, "delay_seconds": 0}'

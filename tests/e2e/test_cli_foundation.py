@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from definitions import Registry, TaskController, TaskDefinition, TaskStatus
-from server.taskloom import Taskloom
+from taskloom.definitions import Registry, TaskController, TaskDefinition, TaskStatus
+from taskloom.server.taskloom import Taskloom
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +35,7 @@ def taskloom_command() -> list[str]:
 def cli(tmp_path: Path) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLOOM_")}
     env["TASKLOOM_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    env["TASKLOOM_DEFINITIONS"] = "definitions.examples"
+    env["TASKLOOM_DEFINITIONS"] = "taskloom.definitions.examples"
     env["PYTHONPATH"] = str(ROOT)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -92,7 +92,7 @@ def test_showing_an_unknown_run_exits_1_without_a_traceback(cli: Any) -> None:
 SLEEPY_MODULE = """
 import asyncio
 from pydantic import BaseModel
-from definitions import TaskDefinition, register
+from taskloom.definitions import TaskDefinition, register
 
 
 class SleepInput(BaseModel):

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-from definitions import TaskController, TaskDefinition
-from definitions.registry import Registry
-from server.app import create_app
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.registry import Registry
+from taskloom.server.app import create_app
+from taskloom.server.taskloom import Taskloom
 
 
 class EchoInput(BaseModel):

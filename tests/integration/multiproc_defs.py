@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from typing import Any
 
-from definitions import TaskController, TaskDefinition, register
+from taskloom.definitions import TaskController, TaskDefinition, register
 
 ITERATIONS = 2
 

@@ -17,10 +17,10 @@ import httpx
 import uvicorn
 from websockets.asyncio.client import connect
 
-from definitions import TaskController, TaskDefinition
-from definitions.registry import Registry
-from server.app import create_app
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.registry import Registry
+from taskloom.server.app import create_app
+from taskloom.server.taskloom import Taskloom
 
 STARTUP_SECONDS = 20.0
 WS_SECONDS = 10.0

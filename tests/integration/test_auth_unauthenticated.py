@@ -16,8 +16,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from schema import schema
-from server.auth.cli import prepare_serve
+from taskloom.schema import schema
+from taskloom.server.auth.cli import prepare_serve
 from tests.integration.security_support import Server, post, serve, ws_errors, ws_operation
 from tests.integration.test_auth_matrix import QUERIES_AND_MUTATIONS, SUBSCRIPTIONS, Op
 
@@ -147,8 +147,8 @@ async def test_auth_disabled_serves_loopback_clients_as_a_local_admin(tmp_path: 
 
 
 async def test_auth_disabled_refuses_clients_that_are_not_on_loopback(tmp_path: Path) -> None:
-    from server.app import create_app
-    from server.taskloom import Taskloom
+    from taskloom.server.app import create_app
+    from taskloom.server.taskloom import Taskloom
 
     taskloom = Taskloom(
         f"sqlite+aiosqlite:///{tmp_path / 'remote.db'}",
@@ -173,7 +173,7 @@ def test_serve_refuses_auth_disabled_on_a_public_address(tmp_path: Path) -> None
         TASKLOOM_LOAD_ENTRY_POINTS="false",
     )
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        [sys.executable, "-m", "taskloom.server.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
         env=env,
         capture_output=True,
         text=True,

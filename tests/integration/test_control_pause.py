@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from definitions import Conflict, RunRequest, TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions import Conflict, RunRequest, TaskController, TaskDefinition, TaskStatus
 from tests.support.waiting import eventually
 
 WAIT = 10.0

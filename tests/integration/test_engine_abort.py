@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 import pytest
 from pydantic import BaseModel
 
-from definitions import (
+from taskloom.definitions import (
     Conflict,
     LogLevel,
     NotFound,
@@ -23,7 +23,7 @@ from definitions import (
     TaskDefinition,
     TaskStatus,
 )
-from server.taskloom import Taskloom
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 

@@ -8,15 +8,15 @@ from typing import Any, ClassVar, Literal
 import pytest
 from pydantic import BaseModel
 
-from definitions import (
+from taskloom.definitions import (
     InvalidInput,
     Retry,
     TaskController,
     TaskDefinition,
     TaskStatus,
 )
-from server.store.paging import RunFilter
-from server.taskloom import Taskloom
+from taskloom.server.filters import RunFilter
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from definitions import TaskStatus
-from definitions.examples import BatchImport, Countdown, Flaky, fan_out
-from server.store.paging import RunFilter
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskStatus
+from taskloom.definitions.examples import BatchImport, Countdown, Flaky, fan_out
+from taskloom.server.filters import RunFilter
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 15.0
 

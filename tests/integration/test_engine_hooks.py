@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel
 
-from definitions import (
+from taskloom.definitions import (
     InvalidInput,
     LogLevel,
     RunError,
@@ -19,7 +19,7 @@ from definitions import (
     TaskDefinition,
     TaskStatus,
 )
-from server.taskloom import Taskloom
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 Mode = Literal["done", "error", "aborted", "continue", "wait"]

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 
 from sqlalchemy import select
 
-from definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
-from server.store.models import runs
-from server.store.writes import Claim
-from server.taskloom import Taskloom
-from server.views import RunView
+from taskloom.definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
+from taskloom.server.store.models import runs
+from taskloom.server.store.writes import Claim
+from taskloom.server.taskloom import Taskloom
+from taskloom.server.views import RunView
 
 WAIT = 10.0
 DEAD = "dead-host:0:000000"

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from definitions import LogLevel, TaskController, TaskDefinition, TaskStatus, current_run
-from server.taskloom import Taskloom
+from taskloom.definitions import LogLevel, TaskController, TaskDefinition, TaskStatus, current_run
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 

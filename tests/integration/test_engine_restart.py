@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
-from server.taskloom import Taskloom
+from taskloom.definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 

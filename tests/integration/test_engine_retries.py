@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from definitions import Retry, TaskController, TaskDefinition, TaskStatus
-from server.taskloom import Taskloom
+from taskloom.definitions import Retry, TaskController, TaskDefinition, TaskStatus
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 

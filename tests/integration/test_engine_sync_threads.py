@@ -8,7 +8,7 @@ import asyncio
 import threading
 from typing import Any, ClassVar
 
-from definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
 
 WAIT = 15.0
 THREADS = 2  # concurrency 2: the pool has two threads

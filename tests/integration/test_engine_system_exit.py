@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
-from definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
 
 WAIT = 15.0
 

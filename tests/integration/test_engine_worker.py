@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from definitions import TaskController, TaskDefinition, TaskStatus
-from server.store import writes
-from server.store.paging import RunFilter
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.server.filters import RunFilter
+from taskloom.server.store import writes
+from taskloom.server.taskloom import Taskloom
 from tests.support.waiting import eventually
 
 WAIT = 10.0

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from definitions import TaskController, TaskDefinition, TaskStatus
-from server.store.paging import RunFilter
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.server.filters import RunFilter
 from tests.support.waiting import eventually
 
 WAIT = 10.0
@@ -113,7 +113,7 @@ async def test_concurrency_per_key_is_a_mutex_per_customer(make_app: Any) -> Non
 
 
 async def test_oldest_first_claims_bound_the_starvation_of_low_priorities(make_app: Any) -> None:
-    from server.store.limits import FairClaim
+    from taskloom.server.store.limits import FairClaim
 
     app = await make_app(Free, worker=False)
     old_low = await app.service.trigger("conc-free", priority=-100)

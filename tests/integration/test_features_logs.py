@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from definitions import (
+from taskloom.definitions import (
     InvalidInput,
     LogLevel,
     NotFound,
@@ -20,7 +20,7 @@ from definitions import (
     TaskStatus,
     current_run,
 )
-from server.store.paging import LogFilter, RunFilter
+from taskloom.server.filters import LogFilter, RunFilter
 
 WAIT = 10.0
 library_log = logging.getLogger("acme.billing")

@@ -10,9 +10,16 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from definitions import Conflict, NotFound, Retry, TaskController, TaskDefinition, TaskStatus
-from server.store.models import logs, results, runs
-from server.store.paging import LogFilter, RunFilter
+from taskloom.definitions import (
+    Conflict,
+    NotFound,
+    Retry,
+    TaskController,
+    TaskDefinition,
+    TaskStatus,
+)
+from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.server.store.models import logs, results, runs
 
 WAIT = 10.0
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel
 
-from definitions import (
+from taskloom.definitions import (
     Conflict,
     InvalidInput,
     Retry,
@@ -22,7 +22,7 @@ from definitions import (
     TaskStatus,
     WaitTimeout,
 )
-from server.store.paging import RunFilter
+from taskloom.server.filters import RunFilter
 from tests.support.waiting import eventually
 
 WAIT = 10.0

@@ -13,12 +13,12 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import update
 
-from definitions import Forbidden, NotFound, TaskController, TaskDefinition, TaskStatus
-from server.auth.identity import Actor, Role
-from server.engine.scheduler import latest_tick
-from server.store.models import schedules
-from server.store.paging import RunFilter
-from server.store.schedules import SyncSchedules, list_schedules
+from taskloom.definitions import Forbidden, NotFound, TaskController, TaskDefinition, TaskStatus
+from taskloom.server.auth.identity import Actor, Role
+from taskloom.server.engine.scheduler import latest_tick
+from taskloom.server.filters import RunFilter
+from taskloom.server.store.models import schedules
+from taskloom.server.store.schedules import SyncSchedules, list_schedules
 
 WAIT = 10.0
 

@@ -8,8 +8,8 @@ import asyncio
 import time
 from typing import Any, ClassVar
 
-from definitions import Retry, StepsTaskDefinition, TaskController, TaskStatus
-from definitions.steps import STEP_KEY
+from taskloom.definitions import Retry, StepsTaskDefinition, TaskController, TaskStatus
+from taskloom.definitions.steps import STEP_KEY
 
 WAIT = 10.0
 

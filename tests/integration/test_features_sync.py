@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from definitions import Conflict, NotFound, TaskController, TaskDefinition, TaskStatus
-from definitions.registry import Registry
-from server.sync_service import SyncTaskService
+from taskloom.definitions import Conflict, NotFound, TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions.registry import Registry
+from taskloom.server.sync_service import SyncTaskService
 
 WAIT = 10.0
 

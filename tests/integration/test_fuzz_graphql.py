@@ -35,10 +35,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
-from definitions.registry import Registry
-from schema import sdl
-from server.app import create_app
-from server.taskloom import Taskloom
+from taskloom.definitions.registry import Registry
+from taskloom.schema import sdl
+from taskloom.server.app import create_app
+from taskloom.server.taskloom import Taskloom
 from tests.integration.security_support import DEFINITIONS
 
 EXAMPLES = int(os.environ.get("TASKLOOM_FUZZ_EXAMPLES", "60"))

@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from definitions import Retry, TaskController, TaskDefinition, TaskStatus
-from definitions.registry import Registry
-from server.app import create_app
-from server.taskloom import Taskloom
+from taskloom.definitions import Retry, TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions.registry import Registry
+from taskloom.server.app import create_app
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import data, error
 
 WAIT = 10.0

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from schema import Context, schema
-from server.store.writes import InsertLogs
-from server.taskloom import Taskloom
+from taskloom.schema import Context, schema
+from taskloom.server.store.writes import InsertLogs
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import Echo, Waiter
 
 QUERY = """query($first: Int!) {

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.taskloom import Taskloom
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import error, served
 
 TRIGGER = "mutation($def: ID!, $input: JSON, $delay: Int, $at: DateTime, $priority: Int, $parent: ID) { triggerTask(definitionId: $def, input: $input, delaySeconds: $delay, runAt: $at, priority: $priority, parentId: $parent) { id } }"  # noqa: E501

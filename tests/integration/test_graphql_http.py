@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from definitions.records import TaskStatus
-from server.graphql_app import DEFAULT_QUERY, _js_template
-from server.taskloom import Taskloom
+from taskloom.definitions.records import TaskStatus
+from taskloom.server.graphql_app import DEFAULT_QUERY, _js_template
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import data, served
 
 RUN_FIELDS = """

@@ -13,10 +13,11 @@ import graphql
 import pytest
 from sqlalchemy import Connection, event, select
 
-from server.store import queries
-from server.store.models import runs
-from server.store.paging import PageSlice, RunFilter
-from server.taskloom import Taskloom
+from taskloom.server.filters import RunFilter
+from taskloom.server.store import queries
+from taskloom.server.store.models import runs
+from taskloom.server.store.paging import PageSlice
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import Waiter, data, error, served
 
 
@@ -89,7 +90,7 @@ async def test_pages_equal_sqlalchemy_for_every_filter_order_and_cursor(
 
 
 async def test_malformed_cursor_is_still_bad_input(app: Taskloom) -> None:
-    from definitions.errors import InvalidInput
+    from taskloom.definitions.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         await app.service.list_runs(first=5, after="not-a-cursor")

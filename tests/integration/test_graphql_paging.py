@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from schema import Context, schema
-from server.taskloom import Taskloom
+from taskloom.schema import Context, schema
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import Waiter
 
 QUERY = """query($first: Int, $after: String, $order: TaskRunOrder!) {

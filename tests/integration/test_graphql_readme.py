@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from graphql import build_schema, parse, validate
 
-from definitions.examples import Countdown
-from schema import sdl
+from taskloom.definitions.examples import Countdown
+from taskloom.schema import sdl
 from tests.integration.graphql_support import data, served
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -9,9 +9,9 @@ from typing import Any
 
 from strawberry.types import ExecutionResult
 
-from definitions import TaskController, TaskDefinition
-from schema import Context, schema
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.schema import Context, schema
+from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import Echo, Waiter
 from tests.support.waiting import eventually
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from schema import sdl
-from server.cli import app
+from taskloom.schema import sdl
+from taskloom.server.cli import app
 
 COMMITTED = Path(__file__).resolve().parents[2] / "schema.graphql"
 

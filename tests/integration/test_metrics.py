@@ -15,12 +15,12 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from definitions import TaskController, TaskDefinition
-from definitions.records import TaskStatus
-from definitions.registry import Registry
-from server.app import create_app
-from server.logformat import JsonFormatter, RunContextFilter, bind_run
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.records import TaskStatus
+from taskloom.definitions.registry import Registry
+from taskloom.server.app import create_app
+from taskloom.server.logformat import JsonFormatter, RunContextFilter, bind_run
+from taskloom.server.taskloom import Taskloom
 
 
 class Steps(BaseModel):

@@ -21,15 +21,15 @@ import httpx
 import pytest
 from sqlalchemy import Connection, text
 
-from definitions import TaskStatus
-from definitions.registry import Registry
-from server.store import queries
-from server.store.migrate import migrate
-from server.store.paging import RunFilter
-from server.store.rows import new_run_row
-from server.store.sqlite import SQLiteDatabase
-from server.store.writes import InsertRuns
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskStatus
+from taskloom.definitions.registry import Registry
+from taskloom.server.filters import RunFilter
+from taskloom.server.store import queries
+from taskloom.server.store.migrate import migrate
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.sqlite import SQLiteDatabase
+from taskloom.server.store.writes import InsertRuns
+from taskloom.server.taskloom import Taskloom
 from tests.integration.multiproc_defs import (
     DUPLICATES_DDL,
     EFFECTS_DDL,
@@ -51,7 +51,7 @@ def _worker_command() -> list[str]:
     if script.exists():
         return [str(script)]
     found = shutil.which("taskloom")
-    return [found] if found else [sys.executable, "-m", "server.cli"]
+    return [found] if found else [sys.executable, "-m", "taskloom.server.cli"]
 
 
 class TaskloomProcess:

@@ -15,13 +15,13 @@ import asyncpg
 import pytest
 from sqlalchemy import Connection, text
 
-from definitions import TaskController, TaskDefinition, TaskStatus
-from server.events import Event
-from server.store.database import open_database
-from server.store.notify import MAX_PAYLOAD, asyncpg_dsn, encode, encode_event
-from server.store.postgres import PostgresDatabase
-from server.store.rows import new_run_row
-from server.store.writes import Claim, InsertRuns
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.server.events import Event
+from taskloom.server.store.database import open_database
+from taskloom.server.store.notify import MAX_PAYLOAD, asyncpg_dsn, encode, encode_event
+from taskloom.server.store.postgres import PostgresDatabase
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.writes import Claim, InsertRuns
 
 # Only the PostgreSQL side of the `database_url` fixture.
 on_postgres = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -159,7 +159,7 @@ async def test_claims_skip_runs_another_transaction_holds(database_url: str) -> 
     await database.start()
     holder: asyncpg.Connection | None = None
     try:
-        from server.store.migrate import migrate
+        from taskloom.server.store.migrate import migrate
 
         await migrate(database)
         now = database.clock()

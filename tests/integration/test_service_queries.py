@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from definitions import InvalidInput, LogLevel, NotFound, TaskController, TaskDefinition
-from definitions import TaskStatus as S
-from server.store.paging import LogFilter, RunFilter
-from server.taskloom import Taskloom
-from server.views import RunView
+from taskloom.definitions import InvalidInput, LogLevel, NotFound, TaskController, TaskDefinition
+from taskloom.definitions import TaskStatus as S
+from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.server.taskloom import Taskloom
+from taskloom.server.views import RunView
 
 WAIT = 10.0
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from definitions import (
+from taskloom.definitions import (
     InvalidInput,
     NotFound,
     TaskController,
@@ -17,7 +17,7 @@ from definitions import (
     TaskloomError,
     TaskStatus,
 )
-from server.taskloom import Taskloom
+from taskloom.server.taskloom import Taskloom
 
 MISSING = "00000000-0000-7000-8000-000000000000"
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, model_validator
 
-from definitions import InvalidInput, TaskController, TaskDefinition
-from server.taskloom import Taskloom
-from server.views import RunView
+from taskloom.definitions import InvalidInput, TaskController, TaskDefinition
+from taskloom.server.taskloom import Taskloom
+from taskloom.server.views import RunView
 
 
 class Free(TaskDefinition[Any]):

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, RowMapping, event
 
-from definitions import TaskController, TaskDefinition
-from server.store.limits import FairClaim
-from server.store.writes import Claim
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.server.store.limits import FairClaim
+from taskloom.server.store.writes import Claim
+from taskloom.server.taskloom import Taskloom
 
 pytestmark = pytest.mark.postgres
 

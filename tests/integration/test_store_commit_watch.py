@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from definitions import TaskController, TaskDefinition
-from definitions.registry import Registry
-from server.events import EventHub
-from server.store.commit_watch import CommitWatch
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.registry import Registry
+from taskloom.server.events import EventHub
+from taskloom.server.store.commit_watch import CommitWatch
+from taskloom.server.taskloom import Taskloom
 
 SLOW_POLL = 60.0
 

@@ -16,12 +16,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
-import server.auth.tokens  # noqa: F401  (its table, api_tokens, is in the schema)
-from definitions import TaskController, TaskDefinition
-from server.store.database import open_database
-from server.store.migrate import alembic_config, at_head, head_revisions, migrate
-from server.store.models import metadata
-from server.taskloom import Taskloom
+import taskloom.server.auth.tokens  # noqa: F401  (its table, api_tokens, is in the schema)
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.server.store.database import open_database
+from taskloom.server.store.migrate import alembic_config, at_head, head_revisions, migrate
+from taskloom.server.store.models import metadata
+from taskloom.server.taskloom import Taskloom
 
 
 class Noop(TaskDefinition[Any]):
@@ -65,7 +65,7 @@ def test_the_heads_read_from_the_scripts_are_alembics() -> None:
 
 START = """
 import asyncio, sys
-from server.taskloom import Taskloom
+from taskloom.server.taskloom import Taskloom
 
 async def main() -> None:
     async with Taskloom(sys.argv[1], worker=True, load_entry_points=False):

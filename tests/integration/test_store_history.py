@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from definitions import Retry, TaskController, TaskDefinition, TaskStatus
-from server.store.models import results
-from server.taskloom import Taskloom
+from taskloom.definitions import Retry, TaskController, TaskDefinition, TaskStatus
+from taskloom.server.store.models import results
+from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, event
 
-from definitions import Registry, TaskController, TaskDefinition
-from server.metrics import queue_figures
-from server.store import queries
-from server.store.limits import FairClaim, Limit, _one_priority
-from server.store.paging import RunFilter
-from server.taskloom import Taskloom
+from taskloom.definitions import Registry, TaskController, TaskDefinition
+from taskloom.server.filters import RunFilter
+from taskloom.server.metrics import queue_figures
+from taskloom.server.store import queries
+from taskloom.server.store.limits import FairClaim, Limit, _one_priority
+from taskloom.server.taskloom import Taskloom
 
 STATUSES = ("PENDING", "RUNNING", "PAUSED", "SUCCEEDED", "FAILED", "ABORTED")
 

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert, text
 
-from definitions import NotFound, TaskController, TaskDefinition
-from definitions.errors import StoreError
-from server.store.batch import FnOp, WriteOp
-from server.store.models import runs
-from server.store.rows import new_run_row
-from server.store.sqlite import SQLiteDatabase
-from server.store.writes import InsertRuns
-from server.taskloom import Taskloom
+from taskloom.definitions import NotFound, TaskController, TaskDefinition
+from taskloom.definitions.errors import StoreError
+from taskloom.server.store.batch import FnOp, WriteOp
+from taskloom.server.store.models import runs
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.sqlite import SQLiteDatabase
+from taskloom.server.store.writes import InsertRuns
+from taskloom.server.taskloom import Taskloom
 
 
 class Noop(TaskDefinition[Any]):
@@ -38,7 +38,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 def _app(path: Path, **options: Any) -> Taskloom:
-    from definitions.registry import Registry
+    from taskloom.definitions.registry import Registry
 
     options.setdefault("load_entry_points", False)
     return Taskloom(

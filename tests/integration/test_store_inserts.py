@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine, insert, select
 
-from server.store.fast import FastStatement
-from server.store.inserts import insert_shared
-from server.store.models import metadata, runs
-from server.store.rows import another_run_row, new_run_row
-from server.store.scripts import run_steps
+from taskloom.server.store.fast import FastStatement
+from taskloom.server.store.inserts import insert_shared
+from taskloom.server.store.models import metadata, runs
+from taskloom.server.store.rows import another_run_row, new_run_row
+from taskloom.server.store.scripts import run_steps
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, delete, insert, select
 
-from server.store import outcome_sql
-from server.store.models import metadata, runs
-from server.store.outcome import Outcome
-from server.store.rows import new_run_row
-from server.store.writes import _OUTCOME_UPDATE, SaveOutcomes, _outcome_params
+from taskloom.server.store import outcome_sql
+from taskloom.server.store.models import metadata, runs
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.writes import _OUTCOME_UPDATE, SaveOutcomes, _outcome_params
 
 WORKER = "worker-1"
 RUN_ID = "0190a000-0000-7000-8000-000000000001"

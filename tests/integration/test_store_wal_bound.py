@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from definitions import TaskController, TaskDefinition
-from definitions.registry import Registry
-from server.store import sqlite as sqlite_store
-from server.store.paging import RunFilter
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.registry import Registry
+from taskloom.server.filters import RunFilter
+from taskloom.server.store import sqlite as sqlite_store
+from taskloom.server.taskloom import Taskloom
 
 BOUND = 512 * 1024  # WAL_RESTART_BYTES for these tests
 DEADLINE_SECONDS = 60.0

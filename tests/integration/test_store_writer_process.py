@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from definitions import Registry, TaskController, TaskDefinition
-from definitions.errors import StoreError
-from server.store.limits import FairClaim
-from server.store.migrate import migrate
-from server.store.outcome import Outcome
-from server.store.rows import new_run_row
-from server.store.sqlite import SQLiteDatabase
-from server.store.writer_process import WriterProcess
-from server.store.writes import Claim, InsertRuns, SaveOutcomes
-from server.taskloom import Taskloom
+from taskloom.definitions import Registry, TaskController, TaskDefinition
+from taskloom.definitions.errors import StoreError
+from taskloom.server.store.limits import FairClaim
+from taskloom.server.store.migrate import migrate
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.sqlite import SQLiteDatabase
+from taskloom.server.store.writer_process import WriterProcess
+from taskloom.server.store.writes import Claim, InsertRuns, SaveOutcomes
+from taskloom.server.taskloom import Taskloom
 from tests.support.waiting import eventually
 
 WORKER = "host:1:test"

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert, select
 
-from definitions import TaskController, TaskDefinition, TaskStatus
-from definitions.errors import StoreError
-from server.store.leases import RescueExpired
-from server.store.models import runs
-from server.store.outcome import Outcome
-from server.store.rows import new_run_row
-from server.store.writes import Claim, InsertRuns, SaveOutcome, SaveOutcomes
-from server.taskloom import Taskloom
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions.errors import StoreError
+from taskloom.server.store.leases import RescueExpired
+from taskloom.server.store.models import runs
+from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.writes import Claim, InsertRuns, SaveOutcome, SaveOutcomes
+from taskloom.server.taskloom import Taskloom
 
 
 class Job(TaskDefinition[Any]):

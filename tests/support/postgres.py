@@ -248,8 +248,8 @@ class PgCluster:
         self.psql(f'CREATE DATABASE "{name}"')
 
         async def upgrade() -> None:
-            from server.store.database import open_database
-            from server.store.migrate import migrate
+            from taskloom.server.store.database import open_database
+            from taskloom.server.store.migrate import migrate
 
             database = open_database(self.url(name), pool_size=1)
             await database.start()

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from definitions import RunInfo, TaskController, current_run
-from definitions.controller import new_id
-from definitions.records import LogLevel, Progress
-from definitions.responses import Continue, Done
-from definitions.runtime import Runtime
+from taskloom.definitions import RunInfo, TaskController, current_run
+from taskloom.definitions.controller import new_id
+from taskloom.definitions.records import LogLevel, Progress
+from taskloom.definitions.responses import Continue, Done
+from taskloom.definitions.runtime import Runtime
 
 
 class Input(BaseModel):

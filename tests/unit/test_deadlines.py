@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from server.engine.deadlines import SLOT, Deadlines
+from taskloom.server.engine.deadlines import SLOT, Deadlines
 
 
 async def _forever() -> None:

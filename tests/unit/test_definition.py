@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from definitions import (
+from taskloom.definitions import (
     InvalidInput,
     NotFound,
     Registry,
@@ -17,8 +17,8 @@ from definitions import (
     TaskDefinition,
     task,
 )
-from definitions.definition import AnyInput
-from definitions.registry import registry as global_registry
+from taskloom.definitions.definition import AnyInput
+from taskloom.definitions.registry import registry as global_registry
 
 
 class Input(BaseModel):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from server.engine.batches import run_batch
+from taskloom.server.engine.batches import run_batch
 
 SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="")
 

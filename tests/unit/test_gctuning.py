@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import gc
 
-from server.gctuning import YOUNG_THRESHOLD, tune_collector
-from server.settings import Settings
+from taskloom.server.gctuning import YOUNG_THRESHOLD, tune_collector
+from taskloom.server.settings import Settings
 
 
 def test_the_collector_is_tuned_once_per_process() -> None:

@@ -8,7 +8,7 @@ import logging
 import pytest
 from graphql import GraphQLError
 
-from definitions.errors import (
+from taskloom.definitions.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
@@ -18,7 +18,7 @@ from definitions.errors import (
     Unauthenticated,
     WaitTimeout,
 )
-from schema.errors import classify
+from taskloom.schema.errors import classify
 
 
 def located(original: Exception | None, path: list[str | int] | None = None) -> GraphQLError:

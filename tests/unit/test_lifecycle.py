@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from definitions.records import RunError
-from definitions.responses import Aborted, Continue, Done, Error, Response
-from definitions.retry import Retry
-from server.engine.lifecycle import RunPosition, Transition, decide
+from taskloom.definitions.records import RunError
+from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response
+from taskloom.definitions.retry import Retry
+from taskloom.server.engine.lifecycle import RunPosition, Transition, decide
 
 NOW = 1_700_000_000.0
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from definitions import Retry
-from definitions.responses import Aborted, Continue, Done, Error
-from server.engine.lifecycle import RunPosition, decide
+from taskloom.definitions import Retry
+from taskloom.definitions.responses import Aborted, Continue, Done, Error
+from taskloom.server.engine.lifecycle import RunPosition, decide
 
 NOW = 1_000.0
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from definitions.errors import InvalidInput
-from server.store.paging import decode_cursor, encode_cursor
+from taskloom.definitions.errors import InvalidInput
+from taskloom.server.store.paging import decode_cursor, encode_cursor
 
 VALUES = st.lists(
     st.one_of(

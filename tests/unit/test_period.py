@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from definitions import InvalidInput
-from server.period import parse_duration, resolve_period
+from taskloom.definitions import InvalidInput
+from taskloom.server.period import parse_duration, resolve_period
 
 NOW = datetime(2026, 11, 23, 10, 30, 15, tzinfo=UTC).timestamp()
 MIDNIGHT = datetime(2026, 11, 23, tzinfo=UTC).timestamp()

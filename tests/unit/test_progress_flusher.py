@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from definitions import AnyInput, RunInfo, Runtime, TaskController
-from server.engine.progress import ProgressFlusher
+from taskloom.definitions import AnyInput, RunInfo, Runtime, TaskController
+from taskloom.server.engine.progress import ProgressFlusher
 
 
 def controller() -> TaskController[Any]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from definitions.responses import Aborted, Continue, Done, Error, Responses, as_response
+from taskloom.definitions.responses import Aborted, Continue, Done, Error, Responses, as_response
 
 response = Responses()
 

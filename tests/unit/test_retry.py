@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from definitions.retry import NO_RETRY, Retry
+from taskloom.definitions.retry import NO_RETRY, Retry
 
 
 def test_no_retry_by_default() -> None:

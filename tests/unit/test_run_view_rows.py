@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from definitions.records import RunRequest, TaskStatus
-from server.store.rows import new_run_row
-from server.views import RunView, to_datetime
+from taskloom.definitions.records import RunRequest, TaskStatus
+from taskloom.server.store.rows import new_run_row
+from taskloom.server.views import RunView, to_datetime
 
 
 def _row(**changes: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from definitions.runtime import Runtime
+from taskloom.definitions.runtime import Runtime
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.engine.scheduler import latest_tick, next_tick, scheduled
+from taskloom.server.engine.scheduler import latest_tick, next_tick, scheduled
 
 NOW = datetime(2026, 11, 23, 10, 7, 30, tzinfo=UTC).timestamp()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import GraphQLEnumType
 
-from schema import schema
+from taskloom.schema import schema
 
 
 def _enums() -> list[Any]:

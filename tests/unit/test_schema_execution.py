@@ -13,8 +13,8 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema import schema as taskloom_schema
-from schema.execution import LeafShortcutContext, PlainLeaf, PlainObject, plain_fields
+from taskloom.schema import schema as taskloom_schema
+from taskloom.schema.execution import LeafShortcutContext, PlainLeaf, PlainObject, plain_fields
 
 
 @strawberry.enum

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field, field_validator, model_validator
 
-from definitions.controller import new_id
-from definitions.definition import TaskDefinition
+from taskloom.definitions.controller import new_id
+from taskloom.definitions.definition import TaskDefinition
 
 
 class Strict(BaseModel):
