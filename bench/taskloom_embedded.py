@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from taskloom.definitions import Registry, TaskController, TaskDefinition
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.events import Event, EventHub
-from taskloom.server.filters import RunFilter
 from taskloom.server.taskloom import Taskloom
 
 ACTIVE = ("PENDING", "RUNNING")

@@ -4,27 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
 
-from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.views import Page
 
 NodeT = TypeVar("NodeT")
 ItemT = TypeVar("ItemT")
-
-
-class PageLike(Protocol[ItemT]):
-    """What the service returns for a page (server.views.Page)."""
-
-    @property
-    def items(self) -> list[ItemT]: ...
-    @property
-    def cursors(self) -> list[str]: ...
-    @property
-    def has_next(self) -> bool: ...
-    @property
-    def end_cursor(self) -> str | None: ...
 
 
 @strawberry.type(description="Where a page ends and whether more follow.")
@@ -53,8 +40,8 @@ class Connection(Generic[NodeT]):
 
 
 def connection(
-    page: PageLike[Any],
-    node: Callable[[Any], NodeT],
+    page: Page[ItemT],
+    node: Callable[[ItemT], NodeT],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[NodeT]:
     return Connection(
@@ -68,12 +55,3 @@ def connection(
 
 
 FIRST_DESCRIPTION = "Page size: 50 unless given, at most 500."
-
-
-def check_first(first: int | None) -> int | None:
-    """Refuses a negative page size before it reaches a batched loader."""
-    if first is not None and first < 0:
-        raise InvalidInput(
-            "`first` must not be negative", errors=[{"loc": ["first"], "message": "must be >= 0"}]
-        )
-    return first

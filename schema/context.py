@@ -1,25 +1,23 @@
 """The per-request GraphQL context: the service and the request's loaders.
 
-`schema` reaches the running system only through `info.context.service`;
-`server/app.py` builds the context, so nothing here imports `server` at run
-time."""
+`schema` reaches the running system only through `info.context.service`,
+known by the SDK's protocol `TaskServiceAPI`; `server/graphql_app.py` builds
+the context with the server's `TaskService`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from strawberry.types import Info as StrawberryInfo
 
+from taskloom.definitions.service_api import TaskServiceAPI
 from taskloom.schema.loaders import Loaders
-
-if TYPE_CHECKING:
-    from taskloom.server.service import TaskService
 
 
 @dataclass
 class Context:
-    service: TaskService
+    service: TaskServiceAPI
     request: Any = None
     response: Any = None
     cache: bool = True

@@ -1,17 +1,14 @@
-"""Filter inputs of `taskRuns` and `taskLogs`, turned into the service's."""
+"""Filter inputs of `taskRuns` and `taskLogs`, turned into the SDK's
+`RunFilter` and `LogFilter` that the service's lists take."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 import strawberry
 
+from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.schema.enums import LogLevel, TaskStatus
-
-if TYPE_CHECKING:
-    from taskloom.server.filters import LogFilter, RunFilter
-    from taskloom.server.service import TaskService
 
 
 def epoch(value: datetime | None) -> float | None:
@@ -37,21 +34,20 @@ class TaskRunFilter:
     finished_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
     finished_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
 
-    def build(self, service: TaskService) -> RunFilter:
-        fields: dict[str, Any] = {
-            "definition_id": self.definition_id,
-            "statuses": None if self.status is None else tuple(s.value for s in self.status),
-            "parent_id": self.parent_id,
-            "name_contains": self.name_contains,
-            "has_errors": self.has_errors,
-            "created_after": epoch(self.created_after),
-            "created_before": epoch(self.created_before),
-            "started_after": epoch(self.started_after),
-            "started_before": epoch(self.started_before),
-            "finished_after": epoch(self.finished_after),
-            "finished_before": epoch(self.finished_before),
-        }
-        return service.run_filter(**fields)
+    def build(self) -> RunFilter:
+        return RunFilter(
+            definition_id=self.definition_id,
+            statuses=None if self.status is None else tuple(s.value for s in self.status),
+            parent_id=self.parent_id,
+            name_contains=self.name_contains,
+            has_errors=self.has_errors,
+            created_after=epoch(self.created_after),
+            created_before=epoch(self.created_before),
+            started_after=epoch(self.started_after),
+            started_before=epoch(self.started_before),
+            finished_after=epoch(self.finished_after),
+            finished_before=epoch(self.finished_before),
+        )
 
 
 @strawberry.input(description="Log lines matching all given conditions.")
@@ -71,8 +67,8 @@ class TaskLogFilter:
         '"15m"; a malformed period is BAD_USER_INPUT.',
     )
 
-    def build(self, service: TaskService) -> LogFilter:
-        return service.log_filter(
+    def build(self) -> LogFilter:
+        return LogFilter(
             run_id=self.run_id,
             levels=None if self.levels is None else tuple(level.value for level in self.levels),
             message_contains=self.message_contains,

@@ -4,13 +4,13 @@ so a page of runs with their relations costs a constant number of queries."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-if TYPE_CHECKING:
-    from taskloom.server.service import TaskService
-    from taskloom.server.views import LogView, Page, RunView
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.service_api import TaskServiceAPI
+from taskloom.definitions.views import LogView, Page
 
 K = TypeVar("K", bound=tuple[Any, ...])
 V = TypeVar("V")
@@ -30,7 +30,7 @@ async def _grouped(
 
 
 class Loaders:
-    def __init__(self, service: TaskService, *, cache: bool = True) -> None:
+    def __init__(self, service: TaskServiceAPI, *, cache: bool = True) -> None:
         self.service = service
         self.run: DataLoader[str, RunView | None] = DataLoader(load_fn=self._runs, cache=cache)
         self.children: DataLoader[tuple[str, int | None], Page[RunView]] = DataLoader(

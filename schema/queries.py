@@ -7,7 +7,8 @@ from typing import Annotated
 import strawberry
 
 from taskloom.definitions.errors import NotFound
-from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
+from taskloom.definitions.filters import page_size
+from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, connection
 from taskloom.schema.context import Info
 from taskloom.schema.enums import TaskRunOrder
 from taskloom.schema.filters import TaskLogFilter, TaskRunFilter
@@ -48,9 +49,9 @@ class Query:
         order_by: TaskRunOrder = TaskRunOrder.CREATED_AT_DESC,
     ) -> Connection[TaskRun]:
         service = info.context.service
-        condition = (where or TaskRunFilter()).build(service)
+        condition = (where or TaskRunFilter()).build()
         page = await service.list_runs(
-            condition, first=check_first(first), after=after, order=order_by.value
+            condition, first=page_size(first), after=after, order=order_by.value
         )
         return connection(page, TaskRun.of, lambda: service.count_runs(condition))
 
@@ -63,8 +64,8 @@ class Query:
         after: After = None,
     ) -> Connection[TaskLog]:
         service = info.context.service
-        condition = (where or TaskLogFilter()).build(service)
-        page = await service.logs(where=condition, first=check_first(first), after=after)
+        condition = (where or TaskLogFilter()).build()
+        page = await service.logs(where=condition, first=page_size(first), after=after)
         return connection(page, TaskLog.of, lambda: service.count_logs(condition))
 
     @strawberry.field(description="The schedules of the definitions that declare one.")

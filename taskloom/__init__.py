@@ -51,7 +51,7 @@ from taskloom.definitions import (
 )
 
 if TYPE_CHECKING:
-    from taskloom.server.filters import LogFilter, RunFilter
+    from taskloom.definitions.filters import LogFilter, RunFilter
     from taskloom.server.service import TaskService
     from taskloom.server.settings import Settings
     from taskloom.server.sync_service import SyncTaskService
@@ -95,8 +95,8 @@ __all__ = [
 ]
 
 _SERVER_HOMES = {
-    "LogFilter": "taskloom.server.filters",
-    "RunFilter": "taskloom.server.filters",
+    "LogFilter": "taskloom.definitions.filters",
+    "RunFilter": "taskloom.definitions.filters",
     "Settings": "taskloom.server.settings",
     "SyncTaskService": "taskloom.server.sync_service",
     "TaskService": "taskloom.server.service",

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
+from taskloom.definitions.views import LogView
 from taskloom.schema.enums import LogLevel
-
-if TYPE_CHECKING:
-    from taskloom.server.views import LogView
 
 
 @strawberry.type(description="One log line written by a run.")

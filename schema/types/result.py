@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
+from taskloom.definitions.views import ResultView
 from taskloom.schema.enums import TaskStatus
-
-if TYPE_CHECKING:
-    from taskloom.server.views import ResultView
 
 
 @strawberry.type(description="Why an attempt failed (or was aborted).")

@@ -9,15 +9,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from taskloom.definitions.errors import NotFound
-from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, check_first, connection
+from taskloom.definitions.filters import LogFilter, RunFilter, page_size
+from taskloom.definitions.run_view import RunView
+from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, connection
 from taskloom.schema.context import Info
 from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
 from taskloom.schema.types.definition import TaskDefinitionType
 from taskloom.schema.types.log import TaskLog
 from taskloom.schema.types.result import TaskResult
-
-if TYPE_CHECKING:
-    from taskloom.server.views import RunView
 
 First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
 After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]
@@ -108,9 +107,9 @@ class TaskRun:
     ) -> Connection[TaskRun]:
         loaders, service = info.context.loaders, info.context.service
         if after is None:
-            page = await loaders.children.load((self.id, check_first(first)))
+            page = await loaders.children.load((self.id, page_size(first)))
         else:
-            where = service.run_filter(parent_id=self.id)
+            where = RunFilter(parent_id=self.id)
             page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
         return connection(page, TaskRun.of, lambda: loaders.child_count.load(self.id))
 
@@ -127,9 +126,9 @@ class TaskRun:
         loaders, service = info.context.loaders, info.context.service
         levels = levels_from(level)
         if after is None:
-            page = await loaders.logs.load((self.id, check_first(first), levels))
+            page = await loaders.logs.load((self.id, page_size(first), levels))
         else:
-            where = service.log_filter(levels=levels or None)
+            where = LogFilter(levels=levels or None)
             page = await service.logs(self.id, where=where, first=first, after=after)
         return connection(page, TaskLog.of, lambda: loaders.log_count.load((self.id, levels)))
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import strawberry
 
-if TYPE_CHECKING:
-    from taskloom.server.views import ScheduleView
+from taskloom.definitions.views import ScheduleView
 
 
 @strawberry.type(description="A definition's schedule: one run per due tick.")

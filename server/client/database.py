@@ -48,7 +48,7 @@ class DatabaseBackend:
         return [definition_record(d) for d in self.taskloom.service.definitions()]
 
     def runs(self, where: dict[str, Any], first: int) -> tuple[list[dict[str, Any]], int]:
-        from taskloom.server.filters import RunFilter
+        from taskloom.definitions.filters import RunFilter
 
         service = self.taskloom.service
         statuses = where.get("statuses")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
 
-from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.server.period import resolve_period
 from taskloom.server.store.fast import result_processor
 from taskloom.server.store.models import has_status, logs, runs

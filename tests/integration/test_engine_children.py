@@ -15,7 +15,7 @@ from taskloom.definitions import (
     TaskDefinition,
     TaskStatus,
 )
-from taskloom.server.filters import RunFilter
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0

@@ -8,7 +8,7 @@ import pytest
 
 from taskloom.definitions import TaskStatus
 from taskloom.definitions.examples import BatchImport, Countdown, Flaky, fan_out
-from taskloom.server.filters import RunFilter
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.taskloom import Taskloom
 
 WAIT = 15.0

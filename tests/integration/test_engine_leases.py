@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 from sqlalchemy import select
 
 from taskloom.definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions.run_view import RunView
 from taskloom.server.store.models import runs
 from taskloom.server.store.writes import Claim
 from taskloom.server.taskloom import Taskloom
-from taskloom.server.views import RunView
 
 WAIT = 10.0
 DEAD = "dead-host:0:000000"

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
-from taskloom.server.filters import RunFilter
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.store import writes
 from taskloom.server.taskloom import Taskloom
 from tests.support.waiting import eventually

@@ -20,7 +20,7 @@ from taskloom.definitions import (
     TaskStatus,
     current_run,
 )
-from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.definitions.filters import LogFilter, RunFilter
 
 WAIT = 10.0
 library_log = logging.getLogger("acme.billing")

@@ -18,7 +18,7 @@ from taskloom.definitions import (
     TaskDefinition,
     TaskStatus,
 )
-from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.server.store.models import logs, results, runs
 
 WAIT = 10.0

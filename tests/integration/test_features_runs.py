@@ -22,7 +22,7 @@ from taskloom.definitions import (
     TaskStatus,
     WaitTimeout,
 )
-from taskloom.server.filters import RunFilter
+from taskloom.definitions.filters import RunFilter
 from tests.support.waiting import eventually
 
 WAIT = 10.0

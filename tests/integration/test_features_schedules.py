@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy import update
 
 from taskloom.definitions import Forbidden, NotFound, TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.auth.identity import Actor, Role
 from taskloom.server.engine.scheduler import latest_tick
-from taskloom.server.filters import RunFilter
 from taskloom.server.store.models import schedules
 from taskloom.server.store.schedules import SyncSchedules, list_schedules
 

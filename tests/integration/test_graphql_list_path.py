@@ -13,7 +13,7 @@ import graphql
 import pytest
 from sqlalchemy import Connection, event, select
 
-from taskloom.server.filters import RunFilter
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.store import queries
 from taskloom.server.store.models import runs
 from taskloom.server.store.paging import PageSlice

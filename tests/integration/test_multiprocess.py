@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import Connection, text
 
 from taskloom.definitions import TaskStatus
+from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
-from taskloom.server.filters import RunFilter
 from taskloom.server.store import queries
 from taskloom.server.store.migrate import migrate
 from taskloom.server.store.rows import new_run_row

@@ -10,9 +10,9 @@ import pytest
 
 from taskloom.definitions import InvalidInput, LogLevel, NotFound, TaskController, TaskDefinition
 from taskloom.definitions import TaskStatus as S
-from taskloom.server.filters import LogFilter, RunFilter
+from taskloom.definitions.filters import LogFilter, RunFilter
+from taskloom.definitions.run_view import RunView
 from taskloom.server.taskloom import Taskloom
-from taskloom.server.views import RunView
 
 WAIT = 10.0
 

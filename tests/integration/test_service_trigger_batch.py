@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel, model_validator
 
 from taskloom.definitions import InvalidInput, TaskController, TaskDefinition
+from taskloom.definitions.run_view import RunView
 from taskloom.server.taskloom import Taskloom
-from taskloom.server.views import RunView
 
 
 class Free(TaskDefinition[Any]):

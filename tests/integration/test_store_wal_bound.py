@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
-from taskloom.server.filters import RunFilter
 from taskloom.server.store import sqlite as sqlite_store
 from taskloom.server.taskloom import Taskloom
 

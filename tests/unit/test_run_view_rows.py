@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from taskloom.definitions.records import RunRequest, TaskStatus
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.timestamps import to_datetime
 from taskloom.server.store.rows import new_run_row
-from taskloom.server.views import RunView, to_datetime
 
 
 def _row(**changes: Any) -> dict[str, Any]:

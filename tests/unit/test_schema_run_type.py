@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from taskloom.definitions.run_view import RunView
 from taskloom.schema.types.run import TaskProgress, TaskRun, TaskRunError
 from taskloom.server.store.rows import new_run_row
-from taskloom.server.views import RunView
 
 NOW = 1_700_000_000.25
 

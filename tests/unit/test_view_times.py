@@ -9,7 +9,7 @@ from datetime import timedelta
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from taskloom.server.views import to_datetime
+from taskloom.definitions.timestamps import to_datetime
 
 # Epoch seconds from 2001 to 2100, as time.time() gives them.
 EPOCH_SECONDS = st.floats(min_value=1e9, max_value=4.1e9, allow_nan=False)

@@ -1,36 +1,20 @@
-"""Read models handed to backend code and to the GraphQL layer."""
+"""`RunView`: a run as backend code and the GraphQL API read it, made from a
+`task_runs` row (whole, or one field at a time as a page's fields are read)."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import RowMapping
+from taskloom.definitions.records import RunError, RunRequest, TaskStatus
+from taskloom.definitions.timestamps import datetimes, to_datetime
 
-from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus
-
-T = TypeVar("T")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_datetime(value: float | None) -> datetime | None:
-    """Truncated (not rounded) to the microsecond, so a time read back from
-    a run works as an inclusive lower / exclusive upper filter bound."""
-    return None if value is None else _dt(value)
-
-
-def to_epoch(value: datetime | None) -> float | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+# A `task_runs` row as the store reads it (SQLAlchemy's RowMapping, whose keys
+# may also be columns) or as a dict.
+Row = Mapping[Any, Any]
 
 
 @dataclass(frozen=True)
@@ -98,7 +82,7 @@ class RunView:
         view = object.__new__(cls)
         fields = view.__dict__
         fields.update({name: read(row) for name, read in _READ.items()}, pausable=pausable)
-        fields.update(zip(_TIMES, _datetimes(*(row[name] for name in _TIMES)), strict=True))
+        fields.update(zip(_TIMES, datetimes(*(row[name] for name in _TIMES)), strict=True))
         return view
 
     @classmethod
@@ -168,36 +152,8 @@ def _end(run: RunView) -> float:
     return run.finished_at.timestamp() if run.finished_at else time.time()
 
 
-def _dt(value: float) -> datetime:
-    micros = math.floor(value * 1e6)
-    # value * 1e6 may round up to the next whole microsecond; the datetime
-    # must not be later than `value`, or it would not work as a bound.
-    if micros / 1_000_000 > value:
-        micros -= 1
-    return _EPOCH + timedelta(microseconds=micros)
-
-
-def _datetimes(*values: float | None) -> list[Any]:
-    """`to_datetime` of each value, converting equal ones once: a run's
-    created, scheduled and due times are usually one instant, and so are its
-    finished and updated times (datetimes are immutable, so sharing is safe)."""
-    converted: dict[float, datetime] = {}
-    out: list[datetime | None] = []
-    for value in values:
-        if value is None:
-            out.append(None)
-            continue
-        found = converted.get(value)
-        if found is None:
-            found = converted[value] = _dt(value)
-        out.append(found)
-    return out
-
-
-Row = RowMapping | dict[str, Any]
-
-
-def _error(row: Row) -> RunError | None:
+def run_error(row: Row) -> RunError | None:
+    """The error columns of a `task_runs` or `task_results` row."""
     if row["error_message"] is None and row["error_code"] is None:
         return None
     return RunError(row["error_message"] or "", row["error_code"], row["error_data"])
@@ -241,91 +197,10 @@ _READ: dict[str, Callable[[Row], Any]] = {
     "requested": lambda row: RunRequest(row["requested"]) if row["requested"] else None,
     "input": lambda row: row["input"] or {},
     "state": lambda row: row["state"] or {},
-    "error": _error,
+    "error": run_error,
     "progress": _progress,
     "has_errors": lambda row: bool(row["has_errors"]),
     "simulate": lambda row: bool(row["simulate"]),
 }
 _TIMES = ("created_at", "run_at", "scheduled_at", "started_at", "finished_at", "updated_at")
 _TIME_READ = {name: _time(name) for name in _TIMES}
-
-
-@dataclass(frozen=True)
-class LogView:
-    id: int
-    run_id: str
-    level: LogLevel
-    message: str
-    data: Any
-    iteration: int
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: RowMapping | dict[str, Any]) -> LogView:
-        return cls(
-            id=row["id"],
-            run_id=row["run_id"],
-            level=LogLevel(row["level"]),
-            message=row["message"],
-            data=row["data"],
-            iteration=row["iteration"],
-            created_at=_dt(row["created_at"]),
-        )
-
-
-@dataclass(frozen=True)
-class ResultView:
-    attempt: int
-    status: TaskStatus
-    started_at: datetime | None
-    finished_at: datetime
-    output: Any
-    error: RunError | None
-
-    @classmethod
-    def from_row(cls, row: RowMapping | dict[str, Any]) -> ResultView:
-        error = None
-        if row["error_message"] is not None or row["error_code"] is not None:
-            error = RunError(row["error_message"] or "", row["error_code"], row["error_data"])
-        return cls(
-            attempt=row["attempt"],
-            status=TaskStatus(row["status"]),
-            started_at=to_datetime(row["started_at"]),
-            finished_at=_dt(row["finished_at"]),
-            output=row["output"],
-            error=error,
-        )
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    cursors: list[str]
-    has_next: bool
-
-    @property
-    def end_cursor(self) -> str | None:
-        return self.cursors[-1] if self.cursors else None
-
-
-@dataclass(frozen=True)
-class ScheduleView:
-    """A scheduled definition: its cron expression and its next and last ticks."""
-
-    definition_id: str
-    expression: str
-    timezone: str
-    enabled: bool
-    next_run_at: datetime | None
-    last_run_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: RowMapping | dict[str, Any]) -> ScheduleView:
-        return cls(
-            definition_id=row["definition_id"],
-            expression=row["expression"],
-            timezone=row["timezone"],
-            enabled=bool(row["enabled"]),
-            next_run_at=to_datetime(row["next_run_at"]),
-            last_run_at=to_datetime(row["last_run_at"]),
-        )

@@ -1,5 +1,5 @@
 """The filters and page sizes that `TaskService`'s lists accept: plain
-values, shared by the service, the GraphQL schema and the store."""
+values, shared by backend code, the GraphQL schema, the service and the store."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def page_size(first: int | None) -> int:
 @dataclass(frozen=True)
 class RunFilter:
     definition_id: str | None = None
-    statuses: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None  # TaskStatus values (members are str too)
     parent_id: str | None = None
     name_contains: str | None = None
     has_errors: bool | None = None
@@ -40,7 +40,7 @@ class RunFilter:
 @dataclass(frozen=True)
 class LogFilter:
     run_id: str | None = None
-    levels: tuple[str, ...] | None = None
+    levels: tuple[str, ...] | None = None  # LogLevel values
     message_contains: str | None = None
     since: float | None = None
     until: float | None = None

@@ -1,0 +1,108 @@
+"""`TaskServiceAPI`: what the GraphQL schema may ask of the running system.
+
+The schema is handed a service in its context and knows it only by this
+protocol, so `taskloom.schema` imports nothing of `taskloom.server`. The
+server's `TaskService` satisfies it (mypy checks that where the GraphQL
+context is built, `server/graphql_app.py`); its methods also take an `actor`,
+which the schema never passes: the service it is handed is bound to the
+caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.filters import LogFilter, RunFilter
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.views import LogView, Page, ResultView, ScheduleView
+
+
+class TaskServiceAPI(Protocol):
+    # --- definitions
+    def definitions(self) -> list[type[TaskDefinition[Any]]]: ...
+
+    def definition(self, ref: Any) -> type[TaskDefinition[Any]]: ...
+
+    # --- runs: reading
+    async def get_many(self, run_ids: Sequence[str]) -> list[RunView | None]: ...
+
+    async def list_runs(
+        self,
+        where: RunFilter | None = None,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        order: str = ...,
+    ) -> Page[RunView]: ...
+
+    async def count_runs(self, where: RunFilter | None = None) -> int: ...
+
+    async def history(
+        self, run_id: str, *, first: int = ..., skip: int = ...
+    ) -> list[ResultView]: ...
+
+    # --- logs
+    async def logs(
+        self,
+        run_id: str | None = None,
+        *,
+        where: LogFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Page[LogView]: ...
+
+    async def count_logs(self, where: LogFilter) -> int: ...
+
+    # --- batches for DataLoaders: one answer per id, in order
+    async def children_pages(
+        self, parent_ids: Sequence[str], first: int | None = None
+    ) -> list[Page[RunView]]: ...
+
+    async def count_children(self, parent_ids: Sequence[str]) -> list[int]: ...
+
+    async def logs_pages(
+        self, run_ids: Sequence[str], first: int | None = None, levels: Sequence[str] = ()
+    ) -> list[Page[LogView]]: ...
+
+    async def count_logs_of(
+        self, run_ids: Sequence[str], levels: Sequence[str] = ()
+    ) -> list[int]: ...
+
+    # --- live streams
+    def watch(self, run_id: str) -> AsyncGenerator[RunView, None]: ...
+
+    def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]: ...
+
+    # --- runs: creating and steering
+    async def trigger(
+        self,
+        definition: Any,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        priority: int = 0,
+        parent_id: str | None = None,
+        idempotency_key: str | None = None,
+        simulate: bool = False,
+    ) -> RunView: ...
+
+    async def abort(self, run_id: str, message: str | None = None) -> RunView: ...
+
+    async def pause(self, run_id: str) -> RunView: ...
+
+    async def resume(self, run_id: str) -> RunView: ...
+
+    async def retry(self, run_id: str) -> RunView: ...
+
+    async def set_priority(self, run_id: str, priority: int) -> RunView: ...
+
+    async def delete(self, run_id: str) -> RunView: ...
+
+    # --- schedules
+    async def schedules(self) -> list[ScheduleView]: ...
+
+    async def set_schedule_enabled(self, definition_id: str, enabled: bool) -> ScheduleView: ...

@@ -1,0 +1,94 @@
+"""Read models of log lines, finished attempts and schedules, and the page
+every list returns. (A run's: `run_view.py`.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from taskloom.definitions.records import LogLevel, RunError, TaskStatus
+from taskloom.definitions.run_view import Row, run_error
+from taskloom.definitions.timestamps import exact_datetime, to_datetime
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LogView:
+    id: int
+    run_id: str
+    level: LogLevel
+    message: str
+    data: Any
+    iteration: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> LogView:
+        return cls(
+            id=row["id"],
+            run_id=row["run_id"],
+            level=LogLevel(row["level"]),
+            message=row["message"],
+            data=row["data"],
+            iteration=row["iteration"],
+            created_at=exact_datetime(row["created_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One finished attempt of a run (its history)."""
+
+    attempt: int
+    status: TaskStatus
+    started_at: datetime | None
+    finished_at: datetime
+    output: Any
+    error: RunError | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ResultView:
+        return cls(
+            attempt=row["attempt"],
+            status=TaskStatus(row["status"]),
+            started_at=to_datetime(row["started_at"]),
+            finished_at=exact_datetime(row["finished_at"]),
+            output=row["output"],
+            error=run_error(row),
+        )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursors[-1] if self.cursors else None
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A scheduled definition: its cron expression and its next and last ticks."""
+
+    definition_id: str
+    expression: str
+    timezone: str
+    enabled: bool
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ScheduleView:
+        return cls(
+            definition_id=row["definition_id"],
+            expression=row["expression"],
+            timezone=row["timezone"],
+            enabled=bool(row["enabled"]),
+            next_run_at=to_datetime(row["next_run_at"]),
+            last_run_at=to_datetime(row["last_run_at"]),
+        )
