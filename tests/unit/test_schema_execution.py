@@ -1,20 +1,29 @@
 """The shortcut for plain leaf and object fields (schema/execution.py)
 answers exactly what graphql-core's own path answers: the same data, and
-the same errors at the same paths for values a field may not return."""
+the same errors at the same paths for values a field may not return; and
+the graphql-core internals it overrides are still what it was written for."""
 
 from __future__ import annotations
 
 import enum
+import inspect
+import re
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import graphql
 import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from taskloom.schema import build_schema
 from taskloom.schema import schema as taskloom_schema
-from taskloom.schema.execution import LeafShortcutContext, PlainLeaf, PlainObject, plain_fields
+from taskloom.schema.execution import ShortcutExecutionContext
+from taskloom.schema.plain_fields import PlainLeaf, PlainObject, plain_fields
+from tests.support.graphql_schema import graphql_schema_of
 
 
 @strawberry.enum
@@ -118,7 +127,9 @@ CASES = {
 
 @pytest.mark.parametrize("items", CASES.values(), ids=CASES.keys())
 def test_the_shortcut_answers_as_graphql_core_does(items: list[Item]) -> None:
-    assert _run(LeafShortcutContext, items) == _run(StrawberryGraphQLCoreExecutionContext, items)
+    assert _run(ShortcutExecutionContext, items) == _run(
+        StrawberryGraphQLCoreExecutionContext, items
+    )
 
 
 ASYNC_CASES = {
@@ -131,7 +142,7 @@ ASYNC_CASES = {
 @pytest.mark.parametrize("items", ASYNC_CASES.values(), ids=ASYNC_CASES.keys())
 async def test_objects_with_awaited_fields_answer_as_graphql_core_does(items: list[Item]) -> None:
     root = Query(items=items)
-    ours = await _schema(LeafShortcutContext).execute(ASYNC_QUERY, root_value=root)
+    ours = await _schema(ShortcutExecutionContext).execute(ASYNC_QUERY, root_value=root)
     general = await _schema(StrawberryGraphQLCoreExecutionContext).execute(
         ASYNC_QUERY, root_value=root
     )
@@ -146,14 +157,16 @@ def test_an_extension_that_resolves_every_field_turns_the_shortcut_off() -> None
             seen.append(info.field_name)
             return _next(root, info, *args, **kwargs)
 
-    data, errors = _run(LeafShortcutContext, [GOOD], extensions=[Spy])
+    data, errors = _run(ShortcutExecutionContext, [GOOD], extensions=[Spy])
     assert errors == []
     assert data["items"][0]["name"] == "a"
     assert {"name", "size", "colour", "at", "shout", "owner", "loud", "maker"} <= set(seen)
 
 
 def test_only_attribute_fields_of_scalar_enum_or_object_type_take_the_shortcut() -> None:
-    plain = plain_fields(strawberry.Schema(query=Query)._schema)
+    plain = plain_fields(
+        graphql_schema_of(lambda **options: strawberry.Schema(query=Query, **options))
+    )
     leaves = {key for key, field in plain.items() if isinstance(field, PlainLeaf)}
     objects = {key for key, field in plain.items() if isinstance(field, PlainObject)}
     assert leaves == {("Item", "name"), ("Item", "size"), ("Item", "colour"), ("Item", "at")} | {
@@ -166,20 +179,20 @@ def test_only_attribute_fields_of_scalar_enum_or_object_type_take_the_shortcut()
 
 
 def test_taskloom_schema_uses_it_for_run_fields_and_edges_but_not_resolvers() -> None:
-    plain = plain_fields(taskloom_schema._schema)
+    plain = plain_fields(graphql_schema_of(build_schema))
     assert {("TaskRun", "id"), ("TaskRun", "status"), ("TaskRun", "createdAt")} <= set(plain)
     assert any(
         isinstance(field, PlainObject) and name == "node" for (_type, name), field in plain.items()
     )
     assert ("TaskRun", "logs") not in plain
     assert ("TaskRun", "definition") not in plain
-    assert taskloom_schema.execution_context_class is LeafShortcutContext
+    assert taskloom_schema.execution_context_class is ShortcutExecutionContext
 
 
 def test_plain_object_fields_are_completed_without_the_general_path() -> None:
     taken: list[str] = []
 
-    class Recording(LeafShortcutContext):
+    class Recording(ShortcutExecutionContext):
         def _subfields(self, plain: PlainObject, *args: Any) -> Any:
             taken.append(plain.python_name)
             return super()._subfields(plain, *args)
@@ -193,14 +206,14 @@ LEAVES_QUERY = "{ items { name size colour at renamed: name } }"
 
 @pytest.mark.parametrize("items", CASES.values(), ids=CASES.keys())
 def test_selections_of_plain_leaves_answer_as_graphql_core_does(items: list[Item]) -> None:
-    ours = _run(LeafShortcutContext, items, query=LEAVES_QUERY)
+    ours = _run(ShortcutExecutionContext, items, query=LEAVES_QUERY)
     assert ours == _run(StrawberryGraphQLCoreExecutionContext, items, query=LEAVES_QUERY)
 
 
 def test_a_selection_of_plain_leaves_is_completed_without_executing_each_field() -> None:
     executed: list[str] = []
 
-    class Recording(LeafShortcutContext):
+    class Recording(ShortcutExecutionContext):
         def execute_field(self, parent_type: Any, source: Any, details: Any, *args: Any) -> Any:
             executed.append(details[0].node.name.value)
             return super().execute_field(parent_type, source, details, *args)
@@ -218,3 +231,52 @@ def test_a_selection_of_plain_leaves_is_completed_without_executing_each_field()
     executed.clear()
     _run(Recording, [GOOD], query="{ items { name shout } }")
     assert executed == ["items", "name", "shout"]
+
+
+# The methods of graphql-core's executor (strawberry's execution context
+# extends it) that the shortcut overrides or calls, as it was written for them.
+INTERNALS = {
+    "execute_fields": [
+        "self",
+        "parent_type",
+        "source_value",
+        "path",
+        "grouped_field_set",
+        "position_context",
+    ],
+    "execute_field": [
+        "self",
+        "parent_type",
+        "source",
+        "field_details_list",
+        "path",
+        "position_context",
+    ],
+    "collect_and_execute_subfields": [
+        "self",
+        "return_type",
+        "field_details_list",
+        "path",
+        "result",
+        "position_context",
+    ],
+    "handle_field_error": ["self", "raw_error", "return_type", "field_details_list", "path"],
+}
+
+
+@pytest.mark.parametrize("name", INTERNALS)
+def test_the_graphql_core_methods_the_shortcut_relies_on_are_unchanged(name: str) -> None:
+    method = getattr(StrawberryGraphQLCoreExecutionContext, name)
+    assert list(inspect.signature(method).parameters) == INTERNALS[name], (
+        f"graphql-core's Executor.{name} changed: check schema/execution.py against it"
+    )
+
+
+def test_graphql_core_is_the_minor_version_pyproject_pins() -> None:
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("graphql-core")]
+    assert pins, "pyproject.toml must pin graphql-core (schema/execution.py uses its internals)"
+    lowest = re.search(r">=(\d+)\.(\d+)", pins[0])
+    assert lowest is not None and re.search(r",<\d+\.\d+", pins[0]), pins[0]
+    minor = (int(lowest.group(1)), int(lowest.group(2)))
+    assert graphql.version_info[:2] == minor
