@@ -7,7 +7,7 @@ Each talks to a running server over GraphQL (`--url` / `TASKLOOM_URL`, with
 `TaskService` (the database of `TASKLOOM_DATABASE_URL` by default).
 
 Both ways give the same records: a run is a dict with the snake_case keys of
-`server.views.RunView` (`id`, `definition_id`, `status`, `progress`, ...),
+`taskloom.definitions.run_view.RunView` (`id`, `definition_id`, `status`, `progress`, ...),
 which is what `--json` prints.
 
 Exit codes: 0 success; 1 an error (unreachable server, unknown run, invalid

@@ -10,10 +10,10 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from taskloom.definitions.records import TERMINAL_STATUSES, TaskStatus
 from taskloom.server.client.base import (
     EXIT_TIMEOUT,
     POLL_SECONDS,
-    TERMINAL,
     Backend,
     CliError,
     err,
@@ -48,8 +48,8 @@ def _wait(backend: Backend, run_id: str, timeout: float | None, quiet: bool) -> 
                 description=f"{run['definition_id']} {str(run['status']).lower()}",
                 detail=progress.get("display") or "",
             )
-            if str(run["status"]) in TERMINAL:
-                if run["status"] == "SUCCEEDED" and total:
+            if str(run["status"]) in TERMINAL_STATUSES:
+                if run["status"] == TaskStatus.SUCCEEDED and total:
                     bar.update(task, completed=total)
                 return run
             if deadline is not None and time.monotonic() >= deadline:
@@ -66,7 +66,7 @@ def _finish(run: dict[str, Any], as_json: bool) -> None:
     else:
         line = Text.assemble(f"run {run['id']} ", status_text(run))
         error = run.get("error")
-        if error and run["status"] != "SUCCEEDED":
+        if error and run["status"] != TaskStatus.SUCCEEDED:
             line.append(f": {error.get('message')}")
         elif run.get("output") is not None:
             line.append(" " + json.dumps(run["output"], default=json_default))

@@ -12,7 +12,6 @@ EXIT_ERROR = 1
 EXIT_FAILED = 3
 EXIT_ABORTED = 4
 EXIT_TIMEOUT = 5
-TERMINAL = ("SUCCEEDED", "FAILED", "ABORTED")
 POLL_SECONDS = 0.25
 
 # piped output is not cut to 80 columns: tables stay whole for grep and less

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from taskloom.server.client.base import POLL_SECONDS, TERMINAL, Backend, err, out
+from taskloom.definitions.records import TERMINAL_STATUSES, LogLevel
+from taskloom.server.client.base import POLL_SECONDS, Backend, err, out
 from taskloom.server.client.options import AsJson, DatabaseUrl, RunId, Token, Url, app
 from taskloom.server.client.records import json_default
 from taskloom.server.client.render import log_line, run_details, run_table
@@ -100,7 +101,7 @@ def show_command(
 def _iter_logs(
     backend: Backend, run_id: str, follow: bool, level: str | None
 ) -> Iterator[dict[str, Any]]:
-    order = ["DEBUG", "INFO", "WARNING", "ERROR"]
+    order: list[str] = list(LogLevel)  # least severe first
     floor = order.index(level.upper()) if level else 0
     cursor: str | None = None
     while True:
@@ -112,7 +113,7 @@ def _iter_logs(
             continue
         if not follow:
             return
-        if str(backend.get(run_id)["status"]) in TERMINAL:
+        if str(backend.get(run_id)["status"]) in TERMINAL_STATUSES:
             lines, cursor = backend.logs(run_id, cursor, 500)
             yield from (x for x in lines if order.index(str(x["level"])) >= floor)
             if not lines:
@@ -136,7 +137,7 @@ def logs_command(
     as_json: AsJson = False,
 ) -> None:
     """Print a run's log lines (one JSON object per line with --json)."""
-    if level is not None and level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+    if level is not None and level.upper() not in set(LogLevel):
         err.print("[red]error:[/red] --level must be DEBUG, INFO, WARNING or ERROR")
         raise typer.Exit(2)
     with Session(url, token, database_url) as backend:

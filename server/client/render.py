@@ -9,17 +9,25 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from taskloom.definitions.records import LogLevel, TaskStatus
 from taskloom.server.client.base import EXIT_ABORTED, EXIT_FAILED
 from taskloom.server.client.records import json_default
 
-STATUS_STYLE = {
-    "PENDING": "yellow",
-    "RUNNING": "cyan",
-    "PAUSED": "magenta",
-    "SUCCEEDED": "green",
-    "FAILED": "red",
-    "ABORTED": "bright_black",
+# Records hold plain strings; TaskStatus and LogLevel members are equal to them.
+STATUS_STYLE: dict[str, str] = {
+    TaskStatus.PENDING: "yellow",
+    TaskStatus.RUNNING: "cyan",
+    TaskStatus.PAUSED: "magenta",
+    TaskStatus.SUCCEEDED: "green",
+    TaskStatus.FAILED: "red",
+    TaskStatus.ABORTED: "bright_black",
 }
+LEVEL_STYLE: dict[str, str] = {
+    LogLevel.ERROR: "red",
+    LogLevel.WARNING: "yellow",
+    LogLevel.DEBUG: "bright_black",
+}
+EXIT_CODES: dict[str, int] = {TaskStatus.FAILED: EXIT_FAILED, TaskStatus.ABORTED: EXIT_ABORTED}
 
 
 def status_text(run: dict[str, Any]) -> Text:
@@ -119,7 +127,7 @@ def run_details(run: dict[str, Any]) -> Table:
 
 def log_line(line: dict[str, Any]) -> Text:
     level = str(line["level"])
-    style = {"ERROR": "red", "WARNING": "yellow", "DEBUG": "bright_black"}.get(level, "")
+    style = LEVEL_STYLE.get(level, "")
     text = Text.assemble(
         (_when(line.get("created_at"))[11:] + " ", "bright_black"),
         (f"{level:<7} ", style),
@@ -132,4 +140,4 @@ def log_line(line: dict[str, Any]) -> Text:
 
 
 def exit_code_for(run: dict[str, Any]) -> int:
-    return {"FAILED": EXIT_FAILED, "ABORTED": EXIT_ABORTED}.get(str(run["status"]), 0)
+    return EXIT_CODES.get(str(run["status"]), 0)

@@ -16,10 +16,11 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from taskloom.schema import schema
+from taskloom.schema import build_schema
 from taskloom.server.auth.cli import prepare_serve
 from tests.integration.security_support import Server, post, serve, ws_errors, ws_operation
 from tests.integration.test_auth_matrix import QUERIES_AND_MUTATIONS, SUBSCRIPTIONS, Op
+from tests.support.graphql_schema import graphql_schema_of
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
 
@@ -47,7 +48,7 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
 
 
 def root_fields() -> set[str]:
-    graphql = schema._schema
+    graphql = graphql_schema_of(build_schema)
     found: set[str] = set()
     for root in (graphql.query_type, graphql.mutation_type, graphql.subscription_type):
         assert root is not None
