@@ -124,7 +124,7 @@ def fill(db: Path, rows: int) -> None:
     """`rows` finished runs, written straight into the table (what 1,000,000
     triggers would leave behind, without waiting for them)."""
     asyncio.run(_migrate(db))
-    from taskloom.server.store.rows import new_run_row
+    from taskloom.server.store.new_runs import new_run_row
 
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -25,11 +25,12 @@ from sqlalchemy.engine import RowMapping
 
 from bench.taskloom_embedded import Noop, _app
 from taskloom.definitions.responses import Done
-from taskloom.server.engine.leftovers import build_outcome
 from taskloom.server.engine.lifecycle import RunPosition, decide
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.sqlite import SQLiteDatabase, _pragmas
-from taskloom.server.store.writes import Claim, SaveOutcomes
+from taskloom.server.engine.outcome_rows import build_outcome
+from taskloom.server.store.claims import Claim
+from taskloom.server.store.iteration_outcome import IterationOutcome
+from taskloom.server.store.outcomes import FinishIterations
+from taskloom.server.store.sqlite.connections import begin_immediate, pragmas
 
 BATCH = 256
 
@@ -40,7 +41,7 @@ async def _pending(db: Path, runs: int) -> None:
             await app.service.trigger_many("noop", [None] * min(1_000, runs - start))
 
 
-def _succeeded(row: RowMapping, worker: str, now: float) -> Outcome:
+def _succeeded(row: RowMapping, worker: str, now: float) -> IterationOutcome:
     """What the engine hands the store for a no-op that returned None, made
     by the engine's own `decide` and `build_outcome`."""
     position = RunPosition(
@@ -59,8 +60,8 @@ def measure(runs: int) -> dict[str, Any]:
         db = Path(tmp) / "floor.db"
         asyncio.run(_pending(db, runs))
         engine = create_engine(f"sqlite+pysqlite:///{db}")
-        event.listen(engine, "connect", _pragmas("NORMAL", 5000, writer=True))
-        event.listen(engine, "begin", SQLiteDatabase._begin_immediate)
+        event.listen(engine, "connect", pragmas("NORMAL", 5000, writer=True))
+        event.listen(engine, "begin", begin_immediate)
         claim_s = save_s = 0.0
         drained = 0
         with engine.connect() as conn:
@@ -75,7 +76,7 @@ def measure(runs: int) -> dict[str, Any]:
                 outcomes = [_succeeded(row, "floor", now) for row in rows]
                 t0 = time.thread_time()
                 with conn.begin():
-                    saved = SaveOutcomes(outcomes).apply(conn)
+                    saved = FinishIterations(outcomes).apply(conn)
                 save_s += time.thread_time() - t0
                 assert saved == [True] * len(rows), saved
                 drained += len(rows)

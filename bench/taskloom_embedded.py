@@ -26,7 +26,7 @@ from typing import Any
 
 from taskloom.definitions import Registry, TaskController, TaskDefinition
 from taskloom.definitions.filters import RunFilter
-from taskloom.server.events import Event, EventHub
+from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.taskloom import Taskloom
 
 ACTIVE = ("PENDING", "RUNNING")

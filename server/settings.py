@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(10.0, ge=0)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # A worker on a SQLite file commits its claims and outcomes in a second
-    # process (server/store/writer_process.py); off: on its own thread.
+    # process (server/store/sqlite/writer_process.py); off: on its own thread.
     sqlite_writer_process: bool = True
     pool_size: int = Field(10, ge=1)
     host: str = "127.0.0.1"

@@ -1,7 +1,7 @@
 """One iteration of one run: build the controller, call `run()` within its
 time budget, decide what the answer means, run the hook, and hand back the
 outcome to be written. Timeouts and task exceptions are handled here only;
-the rows the iteration leaves behind are built in `leftovers`, its hooks
+the rows the iteration leaves behind are built in `outcome_rows`, its hooks
 called in `transition_hooks`."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from taskloom.definitions.responses import Aborted, Done, Error, Response, as_re
 from taskloom.definitions.runtime import Clock, Runtime
 from taskloom.server.engine import capture, hooks
 from taskloom.server.engine.deadlines import Deadlines
-from taskloom.server.engine.leftovers import (
+from taskloom.server.engine.lifecycle import PAUSED, PENDING, SUCCEEDED, RunPosition, decide
+from taskloom.server.engine.outcome_rows import (
     ChildFinisher,
     build_outcome,
     child_rows,
@@ -33,12 +34,12 @@ from taskloom.server.engine.leftovers import (
     error_row,
     not_json,
 )
-from taskloom.server.engine.lifecycle import RunPosition, decide
 from taskloom.server.engine.threads import TaskThreads
 from taskloom.server.engine.transition_hooks import call_hook, next_input
-from taskloom.server.store.outcome import Outcome
+from taskloom.server.store.iteration_outcome import IterationOutcome
+from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
 
-SUCCESSFUL = frozenset({"PENDING", "PAUSED", "SUCCEEDED"})
+SUCCESSFUL = frozenset({PENDING, PAUSED, SUCCEEDED})
 log = logging.getLogger("taskloom.worker")
 
 HOOKS = ("on_done", "on_abort", "on_error", "on_max_iterations", "on_retry")
@@ -107,11 +108,11 @@ class IterationRunner:
             traits.timeout if traits else 300.0,
             clock=self.clock,
             simulate=bool(row["simulate"]),
-            aborted=requested == "ABORT",
-            pause_requested=requested == "PAUSE",
+            aborted=requested == ABORT_REQUEST,
+            pause_requested=requested == PAUSE_REQUEST,
         )
 
-    async def run(self, row: RowMapping, worker_id: str, runtime: Runtime) -> Outcome:
+    async def run(self, row: RowMapping, worker_id: str, runtime: Runtime) -> IterationOutcome:
         traits = self._traits_of(row)
         controller: TaskController[Any] | None = None
         instance: TaskDefinition[Any] | None = None
@@ -144,7 +145,7 @@ class IterationRunner:
         instance: TaskDefinition[Any] | None,
         controller: TaskController[Any] | None,
         response: Response,
-    ) -> Outcome:
+    ) -> IterationOutcome:
         """What the iteration's answer leads to, with its hooks, logs and
         children, as the outcome to save."""
         definition = traits.definition if traits else None
@@ -189,7 +190,7 @@ class IterationRunner:
         outcome = build_outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
         )
-        if isinstance(response, Done) and response.message and transition.status == "SUCCEEDED":
+        if isinstance(response, Done) and response.message and transition.status == SUCCEEDED:
             outcome.status_message = response.message[:500]  # done(message=...): the last word
         if transition.new_attempt and instance is not None and "on_retry" in overridden:
             outcome.new_input = await next_input(

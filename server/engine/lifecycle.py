@@ -1,7 +1,8 @@
 """A run's life as a pure function: what an iteration's answer leads to.
 
-No I/O and no clock of its own, so every branch of DESIGN.md section 3 is
-unit-tested here; the engine only carries the result to the database.
+No I/O and no clock of its own, so every branch of a run's life
+(docs/architecture.md, section 3) is unit-tested here; the engine only
+carries the result to the database.
 """
 
 from __future__ import annotations
@@ -9,10 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from taskloom.definitions.records import RunError
+from taskloom.definitions.records import RunError, TaskStatus
 from taskloom.definitions.responses import Aborted, Continue, Done, Response
 from taskloom.definitions.retry import Retry
-from taskloom.server.store.rows import due_after
+from taskloom.server.store.new_runs import due_after
+
+# Plain strings: the outcome binds them (store/iteration_outcome.py).
+PENDING = TaskStatus.PENDING.value
+PAUSED = TaskStatus.PAUSED.value
+SUCCEEDED = TaskStatus.SUCCEEDED.value
+FAILED = TaskStatus.FAILED.value
+ABORTED = TaskStatus.ABORTED.value
 
 
 @dataclass(slots=True)
@@ -65,27 +73,27 @@ def _end(
 def decide(run: RunPosition, response: Response, now: float) -> Transition:
     done = run.iterations + 1
     if isinstance(response, Done):
-        return _end(run, now, "SUCCEEDED", "on_done", run.state, output=response.output)
+        return _end(run, now, SUCCEEDED, "on_done", run.state, output=response.output)
     if isinstance(response, Aborted) or run.abort_requested:
         message = (
             response.message if isinstance(response, Aborted) and response.message else None
         ) or "aborted on request"
         state = response.state if isinstance(response, Continue) and response.state else run.state
-        return _end(run, now, "ABORTED", "on_abort", state, error=RunError(message, "ABORTED"))
+        return _end(run, now, ABORTED, "on_abort", state, error=RunError(message, ABORTED))
     if isinstance(response, Continue):
         state = run.state if response.state is None else response.state
         if done >= run.max_iterations:
             message = f"the run reached its limit of {run.max_iterations} iterations"
             error = RunError(message, "MAX_ITERATIONS")
-            return _end(run, now, "FAILED", "on_max_iterations", state, error=error)
+            return _end(run, now, FAILED, "on_max_iterations", state, error=error)
         if run.pause_requested:
             # An honoured pause: the state is saved, resume() re-queues it.
-            return Transition("PAUSED", state, done, run.attempt, now, clear_request=True)
-        return Transition("PENDING", state, done, run.attempt, due_after(now, response.delay))
+            return Transition(PAUSED, state, done, run.attempt, now, clear_request=True)
+        return Transition(PENDING, state, done, run.attempt, due_after(now, response.delay))
     error = RunError(response.message, response.code, response.data)
     if run.retry.allows(run.attempt):
         return Transition(
-            "PAUSED" if run.pause_requested else "PENDING",
+            PAUSED if run.pause_requested else PENDING,
             run.state,
             done,
             run.attempt + 1,
@@ -95,4 +103,4 @@ def decide(run: RunPosition, response: Response, now: float) -> Transition:
             record_attempt=True,
             clear_request=run.pause_requested,
         )
-    return _end(run, now, "FAILED", "on_error", run.state, error=error)
+    return _end(run, now, FAILED, "on_error", run.state, error=error)

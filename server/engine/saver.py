@@ -1,8 +1,9 @@
 """Writes the outcomes of finished iterations, many per transaction.
 
 An iteration hands its outcome over and its task ends; one flusher task
-writes whatever has gathered as a single `SaveOutcomes` and, once it is
-committed, announces each outcome and frees its slot. Iterations that end
+writes whatever has gathered as a single `FinishIterations` and, once it
+is committed, announces each outcome and frees its slot (the children
+they triggered are announced by the commit itself: store/committed.py). Iterations that end
 while a write is in flight go into the next one (group commit without a
 future, a queue entry and a task wake-up per run).
 """
@@ -14,14 +15,17 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from taskloom.server.events import Event, EventHub
+from taskloom.server.engine.lifecycle import FAILED, PENDING
+from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.store.database import Database
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.writes import SaveOutcomes
+from taskloom.server.store.iteration_outcome import IterationOutcome
+from taskloom.server.store.outcomes import FinishIterations
 
 log = logging.getLogger("taskloom.worker")
 
-Finished = tuple[Mapping[Any, Any], Outcome, float]  # the claimed row, its outcome, seconds
+Finished = tuple[
+    Mapping[Any, Any], IterationOutcome, float
+]  # the claimed row, its outcome, seconds
 
 
 class OutcomeSaver:
@@ -34,7 +38,7 @@ class OutcomeSaver:
         self._pending: list[Finished] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    def add(self, row: Mapping[Any, Any], outcome: Outcome, seconds: float) -> None:
+    def add(self, row: Mapping[Any, Any], outcome: IterationOutcome, seconds: float) -> None:
         self._pending.append((row, outcome, seconds))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush(), name="taskloom-outcomes")
@@ -50,9 +54,7 @@ class OutcomeSaver:
                 batch, self._pending = self._pending, []
                 try:
                     results = await self.database.run_write(
-                        SaveOutcomes([outcome for _row, outcome, _s in batch]),
-                        inline=True,
-                        pipelined=True,
+                        FinishIterations([outcome for _row, outcome, _s in batch])
                     )
                 except Exception as exc:
                     results = [exc] * len(batch)
@@ -68,7 +70,11 @@ class OutcomeSaver:
             self._flusher = None
 
     def _announce(
-        self, row: Mapping[Any, Any], outcome: Outcome, seconds: float, result: bool | Exception
+        self,
+        row: Mapping[Any, Any],
+        outcome: IterationOutcome,
+        seconds: float,
+        result: bool | Exception,
     ) -> bool:
         """Publishes what a saved outcome changed; True if runs became due."""
         if result is not True:
@@ -91,11 +97,8 @@ class OutcomeSaver:
             "finished": outcome.finished,
         }
         self.hub.publish(Event("run", outcome.run_id, outcome.status, data))
-        for child in outcome.children:
-            child_data = {"definition_id": child["definition_id"], "triggered": True}
-            self.hub.publish(Event("run", child["id"], "PENDING", child_data))
         if outcome.finished:
-            level = logging.WARNING if outcome.status == "FAILED" else logging.INFO
+            level = logging.WARNING if outcome.status == FAILED else logging.INFO
             if log.isEnabledFor(level):
                 error = f": {outcome.error_message}" if outcome.error_message else ""
                 log.log(
@@ -105,7 +108,7 @@ class OutcomeSaver:
             log.debug("iteration ended: %s in %.3f s", outcome.status, seconds, extra=_extra(row))
         for log_row in outcome.logs:
             self.hub.publish(Event("log", outcome.run_id, data=log_row))
-        return outcome.status == "PENDING" or bool(outcome.children)
+        return outcome.status == PENDING
 
 
 def _extra(row: Mapping[Any, Any]) -> dict[str, Any]:

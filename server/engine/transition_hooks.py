@@ -16,9 +16,9 @@ from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.records import TaskStatus
 from taskloom.definitions.runtime import Clock
 from taskloom.server.engine import hooks
-from taskloom.server.engine.control import retry_input
-from taskloom.server.engine.leftovers import error_row
 from taskloom.server.engine.lifecycle import Transition
+from taskloom.server.engine.outcome_rows import error_row
+from taskloom.server.engine.retry_input import retry_input
 
 
 async def call_hook(

@@ -22,15 +22,16 @@ from taskloom.server.engine.batches import run_batch
 from taskloom.server.engine.iteration import IterationRunner
 from taskloom.server.engine.progress import ProgressFlusher
 from taskloom.server.engine.saver import OutcomeSaver
-from taskloom.server.events import Event, EventHub
+from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.logformat import bind_run
 from taskloom.server.store import queries
-from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.claims import Claim
 from taskloom.server.store.database import Database
+from taskloom.server.store.fair_claims import FIFO_EVERY, limits_of
 from taskloom.server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
-from taskloom.server.store.limits import FIFO_EVERY, FairClaim, limits_of
-from taskloom.server.store.run_control import FlushProgress
-from taskloom.server.store.writes import Claim
+from taskloom.server.store.live_progress import FlushProgress
+from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
+from taskloom.server.store.transitions import PENDING, RUNNING
 
 log = logging.getLogger("taskloom.worker")
 
@@ -129,7 +130,7 @@ class Worker:
                 ReleaseRuns(self.worker_id, leftover, self.database.clock())
             )
             for run_id in released:
-                self.hub.publish(Event("run", run_id, "PENDING"))
+                self.hub.publish(Event("run", run_id, PENDING))
             if released:
                 self.hub.notify_due()
 
@@ -170,24 +171,19 @@ class Worker:
         now = self.database.clock()
         lease_until = now + self.options.lease_seconds
         self._claims += 1
-        oldest_first = self._claims % FIFO_EVERY == 0  # bounds starvation (store/limits.py)
-        op: WriteOp[list[RowMapping]] = Claim(self.worker_id, limit, now, lease_until, definitions)
-        if self._limits or oldest_first:
-            op = FairClaim(
-                self.worker_id,
-                limit,
-                now,
-                lease_until,
-                definitions,
-                self._limits,
-                oldest_first=oldest_first,
-            )
-        # Inline: on SQLite, committed on this thread when the lock is free
-        # at once, or by the writer process while runs are in flight (their
-        # iterations run meanwhile). Shielded: runs claimed as stop()
-        # cancels this loop are released by stop().
-        pipelined = bool(self._inflight)
-        write = asyncio.ensure_future(self.database.run_write(op, inline=True, pipelined=pipelined))
+        oldest_first = self._claims % FIFO_EVERY == 0  # bounds starvation (store/fair_claims.py)
+        op = Claim(
+            self.worker_id,
+            limit,
+            now,
+            lease_until,
+            definitions,
+            self._limits,
+            oldest_first=oldest_first,
+        )
+        # Shielded: runs claimed as stop() cancels this loop are released
+        # by stop().
+        write = asyncio.ensure_future(self.database.run_write(op))
         try:
             rows = await asyncio.shield(write)
         except asyncio.CancelledError:
@@ -196,7 +192,7 @@ class Worker:
         claimed = [(row, self.runner.runtime_for(row)) for row in rows]
         self._start(claimed)
         for row in rows:
-            self.hub.publish(Event("run", row["id"], "RUNNING"))
+            self.hub.publish(Event("run", row["id"], RUNNING))
         return rows
 
     def _start(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
@@ -296,7 +292,7 @@ class Worker:
         if rows:
             await self.database.run_write(FlushProgress(self.worker_id, rows, time.time()))
             for row in rows:
-                self.hub.publish(Event("run", row["b_id"], "RUNNING", {"progress": True}))
+                self.hub.publish(Event("run", row["b_id"], RUNNING, {"progress": True}))
 
     async def _pass_requests(self) -> None:
         requests: dict[str, Any] = await self.database.read(
@@ -309,9 +305,9 @@ class Worker:
         inflight = self._inflight.get(run_id)
         if inflight is None:
             return
-        if request == "ABORT":
+        if request == ABORT_REQUEST:
             inflight.runtime.request_abort()
-        elif request == "PAUSE":
+        elif request == PAUSE_REQUEST:
             inflight.runtime.request_pause()
 
     async def _rescue(self) -> None:

@@ -1,6 +1,3 @@
-"""Persistence: tables, migrations, the writer, and the queries."""
-
-from taskloom.server.store.database import Database, open_database
-from taskloom.server.store.migrate import migrate
-
-__all__ = ["Database", "migrate", "open_database"]
+"""Persistence: the tables and migrations, the write operations (one home
+for every run transition: transitions.py), the queries, and one adapter
+per database behind one interface (database.py): sqlite/ and postgres/."""

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, insert, select
 from sqlalchemy.engine import RowMapping
 
+from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.models import results, runs
-from taskloom.server.store.outcome import Outcome
 
 
 def _last_attempt(conn: Connection, run_id: str) -> dict[str, Any] | None:
@@ -74,23 +74,23 @@ def store_last_attempt(conn: Connection, row: RowMapping) -> None:
         conn.execute(insert(results).values(run_id=row["id"], **last))
 
 
-def _ended(outcomes: Sequence[Outcome]) -> list[Outcome]:
+def _ended(outcomes: Sequence[IterationOutcome]) -> list[IterationOutcome]:
     return [o for o in outcomes if (o.finished or o.history) and o.max_results != -1]
 
 
-def records_to_store(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+def records_to_store(outcomes: Sequence[IterationOutcome]) -> list[dict[str, Any]]:
     """The history records the outcomes store: those of attempts a retry
     follows."""
     return [o.history for o in _ended(outcomes) if o.history and not o.finished]
 
 
-def to_trim(outcomes: Sequence[Outcome]) -> list[Outcome]:
+def to_trim(outcomes: Sequence[IterationOutcome]) -> list[IterationOutcome]:
     """The outcomes whose runs may then hold more records than their
     definitions keep (a run has at most attempt + 1, so most need none)."""
     return [o for o in _ended(outcomes) if 0 < o.max_results < o.attempt + 1]
 
 
-def trim_records(conn: Connection, outcomes: Sequence[Outcome]) -> None:
+def trim_records(conn: Connection, outcomes: Sequence[IterationOutcome]) -> None:
     """After `records_to_store` are stored: each run's stored records
     capped to its definition's `max_results` (which counts the run's own
     record once it has finished)."""

@@ -1,18 +1,18 @@
 """Leases: renewal by the worker that holds them, rescue when they expire,
-and release when a worker shuts down."""
+and release when a worker shuts down (transitions.renew, rescue_expired,
+release)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
-from taskloom.server.store.batch import WriteOp
+from taskloom.definitions.records import LogLevel
+from taskloom.server.store import transitions
+from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import logs, results, runs
-
-RUNNING = "RUNNING"
-PENDING = "PENDING"
+from taskloom.server.store.transitions import FAILED, PENDING, RUNNING
 
 
 class RenewLeases(WriteOp[int]):
@@ -26,10 +26,7 @@ class RenewLeases(WriteOp[int]):
         self.run_ids = run_ids
 
     def apply(self, conn: Connection) -> int:
-        query = update(runs).where(runs.c.worker_id == self.worker_id, runs.c.status == RUNNING)
-        if self.run_ids is not None:
-            query = query.where(runs.c.id.in_(self.run_ids))
-        result = conn.execute(query.values(lease_expires_at=self.until))
+        result = conn.execute(transitions.renew(self.worker_id, self.until, self.run_ids))
         return int(result.rowcount)
 
 
@@ -60,31 +57,16 @@ class RescueExpired(WriteOp[list[Rescued]]):
         for run_id, worker_id, losses, iteration, attempt, attempt_started in expired:
             lost = losses + 1
             failed = lost >= self.max_losses
-            values: dict[str, Any] = {
-                "status": "FAILED" if failed else PENDING,
-                "worker_id": None,
-                "lease_expires_at": None,
-                "lease_losses": lost,
-                "run_at": self.now,
-                "updated_at": self.now,
-            }
-            if failed:
-                values |= {
-                    "finished_at": self.now,
-                    "error_message": f"the run lost its worker {lost} times",
-                    "error_code": "WORKER_LOST",
-                    "has_errors": True,
-                }
-            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+            conn.execute(transitions.rescue_expired(run_id, lost, failed, self.now))
             if failed:  # a finished attempt: it joins the result history
                 conn.execute(
                     insert(results).values(
                         run_id=run_id,
                         attempt=attempt,
-                        status="FAILED",
+                        status=FAILED,
                         started_at=attempt_started,
                         finished_at=self.now,
-                        error_message=values["error_message"],
+                        error_message=f"the run lost its worker {lost} times",
                         error_code="WORKER_LOST",
                     )
                 )
@@ -94,14 +76,14 @@ class RescueExpired(WriteOp[list[Rescued]]):
             conn.execute(
                 insert(logs).values(
                     run_id=run_id,
-                    level="ERROR" if failed else "WARNING",
+                    level=(LogLevel.ERROR if failed else LogLevel.WARNING).value,
                     message=message,
                     data={"worker_id": worker_id, "losses": lost},
                     iteration=iteration,
                     created_at=self.now,
                 )
             )
-            rescued.append(Rescued(run_id, str(values["status"])))
+            rescued.append(Rescued(run_id, FAILED if failed else PENDING))
         return rescued
 
 
@@ -114,32 +96,15 @@ class ReleaseRuns(WriteOp[list[str]]):
         self.now = now
 
     def apply(self, conn: Connection) -> list[str]:
-        released: list[tuple[str, int]] = [
-            (row[0], row[1])
-            for row in conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id.in_(self.run_ids),
-                    runs.c.worker_id == self.worker_id,
-                    runs.c.status == RUNNING,
-                )
-                .values(
-                    status=PENDING,
-                    worker_id=None,
-                    lease_expires_at=None,
-                    run_at=self.now,
-                    updated_at=self.now,
-                )
-                .returning(runs.c.id, runs.c.iterations)
-            )
-        ]
+        statement = transitions.release(self.worker_id, self.run_ids, self.now)
+        released: list[tuple[str, int]] = [(row[0], row[1]) for row in conn.execute(statement)]
         if released:
             conn.execute(
                 insert(logs),
                 [
                     {
                         "run_id": run_id,
-                        "level": "WARNING",
+                        "level": LogLevel.WARNING.value,
                         "message": "worker stopped: iteration interrupted, run is PENDING again",
                         "data": {"worker_id": self.worker_id},
                         "iteration": iteration,

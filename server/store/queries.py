@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select, tuple_
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.util import await_only
 
 from taskloom.definitions.filters import LogFilter, RunFilter
+from taskloom.definitions.records import TaskStatus
 from taskloom.server.period import resolve_period
-from taskloom.server.store.fast import result_processor
 from taskloom.server.store.models import has_status, logs, runs
 from taskloom.server.store.paging import PageSlice, decode_cursor, encode_cursor
+from taskloom.server.store.sqlite.page_reads import fetch_page
 
 RUN_ORDERS: dict[str, tuple[list[ColumnElement[Any]], bool]] = {
     "CREATED_AT_DESC": ([runs.c.id], True),
@@ -91,7 +87,7 @@ def _page(
 ) -> PageSlice:
     """A page in the order of `keys` after the cursor `after`. `bound`: when
     `query` binds its values by name, what its SQL depends on (its shape)
-    and those values; the page may then take `_fetch`'s shorter path."""
+    and those values; the page may then take SQLite's shorter path (sqlite/page_reads.py)."""
     params = None if bound is None else bound[1]
     if after is not None:
         values = decode_cursor(after, len(keys))
@@ -112,62 +108,8 @@ def _page(
     else:
         params = {**params, "page_limit": first + 1}
         shape = (*bound[0], after is not None)
-        rows = _fetch(conn, query.limit(bindparam("page_limit", first + 1)), shape, params)
+        rows = fetch_page(conn, query.limit(bindparam("page_limit", first + 1)), shape, params)
     return PageSlice(rows=rows[:first], has_next=len(rows) > first)
-
-
-# --- one hop to the SQLite reader's thread ------------------------------------
-#
-# On SQLite the readers are aiosqlite connections, and every await is a hop to
-# the connection's thread and back: SQLAlchemy's execute of one SELECT makes
-# seven (BEGIN on a cursor of its own, then cursor, execute, fetchall, close).
-# A page is one statement and needs no transaction, so on an aiosqlite
-# connection outside a transaction its SQL (compiled once per distinct SQL:
-# the values are bound by name) runs with aiosqlite's `execute_fetchall`, one
-# hop, and its rows get the same result processing as through SQLAlchemy.
-# Not while anything observes the engine's statements (echo, or listeners of
-# cursor executions such as tracing): those see every statement as before.
-
-_Compiled = tuple[str, tuple[str, ...], dict[str, Any], list[tuple[str, Any]]]
-# Per dialect (so per engine), as long as the engine lives.
-_compiled: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Compiled]] = (
-    weakref.WeakKeyDictionary()
-)
-_MAX_COMPILED = 512
-
-
-def _fetch(
-    conn: Connection, query: Select[Any], shape: tuple[Any, ...], params: dict[str, Any]
-) -> list[Any]:
-    """The rows of `query`, whose SQL depends only on `shape`, and which binds
-    `params` by name: dicts, as SQLAlchemy's mappings would give them."""
-    driver = conn.connection.driver_connection
-    if not isinstance(driver, aiosqlite.Connection) or conn.in_transaction() or _observed(conn):
-        return list(conn.execute(query).mappings())
-    dialect = conn.dialect
-    compiled = _compiled.setdefault(dialect, {})
-    key = (*shape, *params)
-    known = compiled.get(key)
-    if known is None:
-        known = _compile(dialect, query, params)
-        if known is None:
-            return list(conn.execute(query).mappings())
-        if len(compiled) < _MAX_COMPILED:
-            compiled[key] = known
-    sql, positions, constants, columns = known
-    values = {**constants, **params}
-    args = tuple(values[name] for name in positions)
-    try:
-        rows = await_only(driver.execute_fetchall(sql, args))
-    except sqlite3.Error as exc:
-        raise DBAPIError.instance(sql, args, exc, sqlite3.Error) from exc
-    return [
-        {
-            name: value if process is None else process(value)
-            for (name, process), value in zip(columns, row, strict=True)
-        }
-        for row in rows
-    ]
 
 
 def run_cursor(row: RowMapping, order: str) -> str:
@@ -285,26 +227,7 @@ def last_log_id(conn: Connection, run_id: str) -> int | None:
 
 def next_due_at(conn: Connection, definitions: list[str]) -> float | None:
     query = select(func.min(runs.c.run_at)).where(
-        has_status("PENDING"), runs.c.definition_id.in_(definitions)
+        has_status(TaskStatus.PENDING.value), runs.c.definition_id.in_(definitions)
     )
     value = conn.execute(query).scalar()
     return None if value is None else float(value)
-
-
-def _compile(dialect: Any, query: Select[Any], params: dict[str, Any]) -> _Compiled | None:
-    """The SQL of `query`, the names of its parameters in order, the values of
-    those it binds as constants, and its columns' result processors. None if
-    it binds a value by name that `params` does not give, or expands lists."""
-    compiled = query.compile(dialect=dialect)
-    sql, positions = str(compiled), compiled.positiontup
-    constants = {name: b.value for name, b in compiled.binds.items() if b.unique}
-    named = {name for name, b in compiled.binds.items() if not b.unique}
-    if positions is None or "POSTCOMPILE" in sql or named != set(params):
-        return None
-    columns = [(c.name, result_processor(c, dialect)) for c in query.selected_columns]
-    return sql, tuple(positions), constants, columns
-
-
-def _observed(conn: Connection) -> bool:
-    dispatch = conn.dispatch
-    return bool(conn.engine.echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute)

@@ -13,9 +13,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.dml import Insert
 
 from taskloom.definitions.errors import NotFound
-from taskloom.server.store.batch import WriteOp
+from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import schedules
-from taskloom.server.store.run_control import InsertIdempotent
+from taskloom.server.store.new_runs import InsertIdempotent
 
 
 def list_schedules(conn: Connection) -> list[RowMapping]:

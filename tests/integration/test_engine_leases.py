@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from taskloom.definitions import LogLevel, TaskController, TaskDefinition, TaskStatus
 from taskloom.definitions.run_view import RunView
+from taskloom.server.store.claims import Claim
 from taskloom.server.store.models import runs
-from taskloom.server.store.writes import Claim
 from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0

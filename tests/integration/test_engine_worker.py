@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
 from taskloom.definitions.filters import RunFilter
-from taskloom.server.store import writes
+from taskloom.server.store import outcomes
 from taskloom.server.taskloom import Taskloom
 from tests.support.waiting import eventually
 
@@ -111,14 +111,14 @@ async def test_an_outcome_that_cannot_be_saved_fails_alone(
     app: Taskloom = await make_app(Quick, concurrency=2, worker=False)
     made = await app.service.trigger_many(Quick.id, [{"tag": str(i)} for i in range(6)])
     doomed = made[2].id
-    save_many = writes.SaveOutcome.apply_many.__func__  # type: ignore[attr-defined]
+    finish = outcomes.finish
 
-    def refuse_one(cls: Any, conn: Any, ops: Any) -> list[Any]:
-        if any(op.outcome.run_id == doomed for op in ops):
+    def refuse_one(conn: Any, batch: Any) -> list[bool]:
+        if any(outcome.run_id == doomed for outcome in batch):
             raise RuntimeError("the database refused this outcome")
-        return list(save_many(cls, conn, ops))
+        return finish(conn, batch)
 
-    monkeypatch.setattr(writes.SaveOutcome, "apply_many", classmethod(refuse_one))
+    monkeypatch.setattr(outcomes, "finish", refuse_one)
     worker_app: Taskloom = await make_app(Quick, concurrency=2, sqlite_writer_process=False)
     others = [run.id for run in made if run.id != doomed]
     for run_id in others:

@@ -113,7 +113,7 @@ async def test_concurrency_per_key_is_a_mutex_per_customer(make_app: Any) -> Non
 
 
 async def test_oldest_first_claims_bound_the_starvation_of_low_priorities(make_app: Any) -> None:
-    from taskloom.server.store.limits import FairClaim
+    from taskloom.server.store.claims import Claim
 
     app = await make_app(Free, worker=False)
     old_low = await app.service.trigger("conc-free", priority=-100)
@@ -121,7 +121,7 @@ async def test_oldest_first_claims_bound_the_starvation_of_low_priorities(make_a
     now = app.database.clock()
 
     async def claim(oldest_first: bool) -> list[str]:
-        op = FairClaim("w", 1, now + 1, now + 60, ["conc-free"], {}, oldest_first=oldest_first)
+        op = Claim("w", 1, now + 1, now + 60, ["conc-free"], oldest_first=oldest_first)
         return [row["id"] for row in await app.database.run_write(op)]
 
     assert await claim(oldest_first=True) == [old_low.id]

@@ -171,7 +171,7 @@ async def test_backend_code_logs_to_any_run(make_app: Any) -> None:
 async def test_text_with_a_nul_character_is_saved(make_app: Any, database_url: str) -> None:
     app = await make_app(NulText)
     run = await app.service.wait((await app.service.trigger("logs-nul-text")).id, timeout=WAIT)
-    # PostgreSQL gets U+FFFD in its place (server/store/pg_text.py).
+    # PostgreSQL gets U+FFFD in its place (server/store/postgres/nul_text.py).
     nul = "\ufffd" if database_url.startswith("postgresql") else "\x00"
     assert run.status is TaskStatus.FAILED and run.error is not None
     assert run.error.message == f"bad{nul}byte"

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event
 
 from taskloom.schema import Context, schema
-from taskloom.server.store.writes import InsertLogs
+from taskloom.server.store.run_logs import InsertLogs
 from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import Echo, Waiter
 

@@ -26,9 +26,8 @@ from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
 from taskloom.server.store import queries
 from taskloom.server.store.migrate import migrate
-from taskloom.server.store.rows import new_run_row
-from taskloom.server.store.sqlite import SQLiteDatabase
-from taskloom.server.store.writes import InsertRuns
+from taskloom.server.store.new_runs import InsertRuns, new_run_row
+from taskloom.server.store.sqlite.database import SQLiteDatabase
 from taskloom.server.taskloom import Taskloom
 from tests.integration.multiproc_defs import (
     DUPLICATES_DDL,

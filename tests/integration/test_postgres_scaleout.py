@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import Connection, text
 
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
-from taskloom.server.events import Event
-from taskloom.server.store.database import open_database
-from taskloom.server.store.notify import MAX_PAYLOAD, asyncpg_dsn, encode, encode_event
-from taskloom.server.store.postgres import PostgresDatabase
-from taskloom.server.store.rows import new_run_row
-from taskloom.server.store.writes import Claim, InsertRuns
+from taskloom.server.events.hub import Event
+from taskloom.server.events.pg_bridge import MAX_PAYLOAD, encode, encode_event
+from taskloom.server.store.claims import Claim
+from taskloom.server.store.connect import open_database
+from taskloom.server.store.new_runs import InsertRuns, new_run_row
+from taskloom.server.store.postgres.channels import asyncpg_dsn
+from taskloom.server.store.postgres.database import PostgresDatabase
 
 # Only the PostgreSQL side of the `database_url` fixture.
 on_postgres = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

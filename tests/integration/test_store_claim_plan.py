@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Connection, RowMapping, event
 
 from taskloom.definitions import TaskController, TaskDefinition
-from taskloom.server.store.limits import FairClaim
-from taskloom.server.store.writes import Claim
+from taskloom.server.store.claims import Claim
+from taskloom.server.store.fair_claims import due_runs
 from taskloom.server.taskloom import Taskloom
 
 pytestmark = pytest.mark.postgres
@@ -37,8 +37,7 @@ def claim(conn: Connection) -> Sequence[RowMapping]:
 
 def limited_choice(conn: Connection) -> Sequence[RowMapping]:
     """The due runs a claim under a concurrency limit chooses among."""
-    fair = FairClaim("w", 128, time.time(), time.time() + 30, [Noop.id], {})
-    return fair._due(conn, [Noop.id], 128)
+    return due_runs(conn, [Noop.id], 128, time.time(), oldest_first=False)
 
 
 def plan_of(send: Send, first_word: str) -> Callable[[Connection], str]:

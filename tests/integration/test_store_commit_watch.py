@@ -13,8 +13,9 @@ from typing import Any
 
 from taskloom.definitions import TaskController, TaskDefinition
 from taskloom.definitions.registry import Registry
-from taskloom.server.events import EventHub
-from taskloom.server.store.commit_watch import CommitWatch
+from taskloom.server.events.hub import EventHub
+from taskloom.server.events.sqlite_watch import CommitWatch
+from taskloom.server.store.sqlite.data_version import DataVersion
 from taskloom.server.taskloom import Taskloom
 
 SLOW_POLL = 60.0
@@ -77,8 +78,8 @@ async def test_the_watch_reports_other_connections_commits_only(tmp_path: Path) 
         woken.set()
 
     hub.on_due(wake)
-    watch = CommitWatch(str(path), hub, interval=0.005)
-    watch.start()
+    watch = CommitWatch(DataVersion(str(path)), hub, interval=0.005)
+    await watch.start()
     try:
         await asyncio.sleep(0.1)
         assert wakes == []  # nothing committed: no wake-ups
@@ -89,5 +90,5 @@ async def test_the_watch_reports_other_connections_commits_only(tmp_path: Path) 
         await asyncio.sleep(0.1)
         assert len(wakes) == 1
     finally:
-        await watch.stop()
+        await watch.close()
         other.close()

@@ -16,9 +16,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
-import taskloom.server.auth.tokens  # noqa: F401  (its table, api_tokens, is in the schema)
 from taskloom.definitions import TaskController, TaskDefinition
-from taskloom.server.store.database import open_database
+from taskloom.server.store.connect import open_database
 from taskloom.server.store.migrate import alembic_config, at_head, head_revisions, migrate
 from taskloom.server.store.models import metadata
 from taskloom.server.taskloom import Taskloom

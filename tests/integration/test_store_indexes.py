@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Connection, event
 
 from taskloom.definitions import Registry, TaskController, TaskDefinition
-from taskloom.server.filters import RunFilter
-from taskloom.server.metrics import queue_figures
+from taskloom.definitions.filters import RunFilter
 from taskloom.server.store import queries
-from taskloom.server.store.limits import FairClaim, Limit, _one_priority
+from taskloom.server.store.fair_claims import Limit, admitted, one_priority
+from taskloom.server.store.gauges import queue_figures
 from taskloom.server.taskloom import Taskloom
 
 STATUSES = ("PENDING", "RUNNING", "PAUSED", "SUCCEEDED", "FAILED", "ABORTED")
@@ -93,7 +93,7 @@ async def test_a_count_by_status_searches_an_index(
     [
         lambda c: queries.next_due_at(c, [Noop.id]),
         lambda c: queue_figures(c, time.time()),
-        _one_priority,
+        one_priority,
     ],
     ids=["next due", "queue figures", "one priority"],
 )
@@ -118,9 +118,11 @@ async def test_counts_by_status_are_right(app: Taskloom) -> None:
 async def test_counting_running_runs_per_key_searches_the_running_key_index(
     app: Taskloom,
 ) -> None:
-    """FairClaim's count of a limited definition's RUNNING runs."""
-    claim = FairClaim("w", 10, time.time(), time.time() + 30, [Noop.id], {}, oldest_first=False)
+    """A limited claim's count of a definition's RUNNING runs."""
     limit = Limit(concurrency=2, per_key=None)
-    plan = await app.database.read(plans_of(lambda c: claim._admitted(c, Noop.id, limit)))
+    now = time.time()
+    plan = await app.database.read(
+        plans_of(lambda c: admitted(c, Noop.id, limit, 10, now, oldest_first=False))
+    )
     assert "SCAN task_runs" not in plan
     assert any("ix_task_runs_running_key" in step for step in plan), plan

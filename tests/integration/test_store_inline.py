@@ -1,6 +1,7 @@
-"""SQLite's inline write path (`write_inline`): a single caller-facing write
-committed on the caller's thread when the write lock is free at once, and
-queued to the writer thread otherwise, with the same results and errors."""
+"""SQLite's inline write path (server/store/sqlite/inline.py): a write
+someone waits on (`WriteOp.urgent`) committed on the caller's thread when
+the write lock is free at once, and queued to the writer thread otherwise,
+with the same results and errors."""
 
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ from sqlalchemy import Connection, insert, text
 
 from taskloom.definitions import NotFound, TaskController, TaskDefinition
 from taskloom.definitions.errors import StoreError
-from taskloom.server.store.batch import FnOp, WriteOp
+from taskloom.server.store.group_commit import FnOp, WriteOp
 from taskloom.server.store.models import runs
-from taskloom.server.store.rows import new_run_row
-from taskloom.server.store.sqlite import SQLiteDatabase
-from taskloom.server.store.writes import InsertRuns
+from taskloom.server.store.new_runs import InsertRuns, new_run_row
+from taskloom.server.store.sqlite.database import SQLiteDatabase
 from taskloom.server.taskloom import Taskloom
 
 
@@ -56,20 +56,30 @@ async def app(db_path: Path) -> AsyncIterator[Taskloom]:
         await started.stop(grace=0.5)
 
 
+class UrgentFn(FnOp[Any]):
+    """A function someone waits on: a candidate for the inline path."""
+
+    urgent = True
+
+
+def _op(inline: bool, fn: Callable[[Connection], Any]) -> FnOp[Any]:
+    return UrgentFn(fn) if inline else FnOp(fn)
+
+
 class Queued:
-    """Counts the writes that went to the writer thread (`write`)."""
+    """Counts the writes that went to the writer thread (`queue`)."""
 
     def __init__(self, database: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
         self.called = asyncio.Event()
-        original = database.write
+        original = database.queue
 
         async def write(op: WriteOp[Any]) -> Any:
             self.count += 1
             self.called.set()
             return await original(op)
 
-        monkeypatch.setattr(database, "write", write)
+        monkeypatch.setattr(database, "queue", write)
 
 
 def _sqlite(app: Taskloom) -> SQLiteDatabase:
@@ -157,12 +167,12 @@ async def test_failures_reach_the_caller_as_from_the_writer_thread(
     existing = await app.service.trigger(Noop.id)
     duplicate = {**_row(), "id": existing.id}
     with pytest.raises(StoreError, match="database write failed"):
-        await database.run_write(InsertRuns([duplicate]), inline=inline)
+        await database.run_write(_op(inline, lambda c: c.execute(insert(runs), [duplicate])))
     row = _row()
     with pytest.raises(NotFound, match="gone"):
-        await database.run_write(FnOp(_insert_then(lambda: NotFound("gone"), row)), inline=inline)
+        await database.run_write(_op(inline, _insert_then(lambda: NotFound("gone"), row)))
     with pytest.raises(ValueError, match="boom"):
-        await database.run_write(FnOp(_insert_then(lambda: ValueError("boom"), row)), inline=inline)
+        await database.run_write(_op(inline, _insert_then(lambda: ValueError("boom"), row)))
     assert _stored(other, row["id"]) is None  # rolled back
     # The connection is still good for the next write.
     run = await app.service.trigger(Noop.id)
@@ -176,7 +186,7 @@ async def test_results_are_those_of_the_writer_thread(app: Taskloom) -> None:
         return int(conn.execute(text("SELECT count(*) FROM task_runs")).scalar_one())
 
     await app.service.trigger(Noop.id)
-    assert await database.run_write(FnOp(count), inline=True) == 1
+    assert await database.run_write(UrgentFn(count)) == 1
     assert await database.run_write(FnOp(count)) == 1
 
 
@@ -202,7 +212,7 @@ async def test_event_loops_in_several_threads_share_the_database(app: Taskloom) 
     async def write_some() -> None:
         for _ in range(50):
             row = _row()
-            await database.run_write(InsertRuns([row]), inline=True)
+            await database.run_write(InsertRuns([row]))
             with lock:
                 ids.append(row["id"])
 
@@ -219,4 +229,4 @@ async def test_a_closed_database_refuses_inline_writes(db_path: Path) -> None:
     database = _sqlite(app)
     await app.stop(grace=0.5)
     with pytest.raises(RuntimeError, match="not started"):
-        await database.run_write(InsertRuns([_row()]), inline=True)
+        await database.run_write(InsertRuns([_row()]))

@@ -1,6 +1,6 @@
 """A bulk trigger's rows go to SQLite as one INSERT … SELECT … FROM (VALUES
 …) per chunk, with the values they share bound once
-(server/store/inserts.py). It must store exactly what the
+(server/store/sqlite/inserts.py). It must store exactly what the
 executemany path stores, on two real SQLite databases side by side."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine, insert, select
 
-from taskloom.server.store.fast import FastStatement
-from taskloom.server.store.inserts import insert_shared
 from taskloom.server.store.models import metadata, runs
-from taskloom.server.store.rows import another_run_row, new_run_row
-from taskloom.server.store.scripts import run_steps
+from taskloom.server.store.new_runs import another_run_row, new_run_row
+from taskloom.server.store.sqlite.compiled import CompiledStatement
+from taskloom.server.store.sqlite.inserts import insert_shared
+from taskloom.server.store.sqlite.scripts import run_steps
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_stores_what_executemany_stores(
 ) -> None:
     shared, each = connections
     rows = _bulk(count, **template)
-    statement = FastStatement(insert(runs), list(rows[0]))
+    statement = CompiledStatement(insert(runs), list(rows[0]))
 
     steps = insert_shared(shared.dialect, "task_runs", statement, rows)
     assert steps is not None
@@ -72,6 +72,6 @@ def test_declines_the_same_row_twice(connections: tuple[Connection, Connection])
     duplicate key as it would for any two equal rows."""
     shared, _ = connections
     one = new_run_row(definition_id="job", input={}, now=1.75e9, run_at=1.75e9)
-    statement = FastStatement(insert(runs), list(one))
+    statement = CompiledStatement(insert(runs), list(one))
     assert insert_shared(shared.dialect, "task_runs", statement, [one, one]) is None
     assert _stored(shared) == []

@@ -1,7 +1,8 @@
 """On SQLite an outcome is written by a statement shaped by what it changes
-(server/store/outcome_sql.py); every other database takes the generic
-UPDATE. For any outcome, on any running row, both must leave the same row:
-checked side by side on two real SQLite databases."""
+(server/store/sqlite/outcome_sql.py); every other database takes the
+portable UPDATE (transitions.FINISH_ITERATION). For any outcome, on any
+running row, both must leave the same row: checked side by side on two real
+SQLite databases."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, create_engine, delete, insert, select
 
-from taskloom.server.store import outcome_sql
+from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.models import metadata, runs
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.rows import new_run_row
-from taskloom.server.store.writes import _OUTCOME_UPDATE, SaveOutcomes, _outcome_params
+from taskloom.server.store.new_runs import new_run_row
+from taskloom.server.store.outcomes import FinishIterations, finish_params
+from taskloom.server.store.sqlite import outcome_sql
+from taskloom.server.store.sqlite.rowids import claimed_rowids
+from taskloom.server.store.transitions import FINISH_ITERATION
 
 WORKER = "worker-1"
 RUN_ID = "0190a000-0000-7000-8000-000000000001"
@@ -33,8 +36,8 @@ maybe_float = st.none() | st.floats(-1e6, 1e6)
 
 
 @st.composite
-def outcomes(draw: st.DrawFn) -> Outcome:
-    return Outcome(
+def outcomes(draw: st.DrawFn) -> IterationOutcome:
+    return IterationOutcome(
         run_id=RUN_ID,
         worker_id=WORKER,
         status=draw(st.sampled_from(["SUCCEEDED", "FAILED", "PENDING", "ABORTED", "PAUSED"])),
@@ -101,7 +104,7 @@ def _stored(conn: Connection) -> dict[str, Any]:
 )
 @given(row=running_rows(), outcome=outcomes())
 def test_shaped_statements_store_what_the_generic_ones_store(
-    connections: tuple[Connection, Connection], row: dict[str, Any], outcome: Outcome
+    connections: tuple[Connection, Connection], row: dict[str, Any], outcome: IterationOutcome
 ) -> None:
     shaped, generic = connections
     for conn in (shaped, generic):
@@ -109,7 +112,7 @@ def test_shaped_statements_store_what_the_generic_ones_store(
         conn.execute(insert(runs), [row])
 
     outcome_sql.update_runs(shaped, [outcome])
-    generic.execute(_OUTCOME_UPDATE, [_outcome_params(outcome)])
+    generic.execute(FINISH_ITERATION, [finish_params(outcome)])
 
     shaped_run, generic_run = _stored(shaped), _stored(generic)
     differing = {k: (v, generic_run[k]) for k, v in shaped_run.items() if v != generic_run[k]}
@@ -138,10 +141,18 @@ def test_a_batch_of_mixed_shapes_keeps_each_outcome(
         "attempt": 0,
     }
     batch = [
-        Outcome(run_id=ids[0], status="SUCCEEDED", iterations=1, output=1, finished=True, **base),
-        Outcome(run_id=ids[1], status="FAILED", iterations=2, error_message="boom", **base),
-        Outcome(run_id=ids[2], status="SUCCEEDED", iterations=3, output=3, finished=True, **base),
-        Outcome(run_id=ids[3], status="PENDING", iterations=4, status_message="half", **base),
+        IterationOutcome(
+            run_id=ids[0], status="SUCCEEDED", iterations=1, output=1, finished=True, **base
+        ),
+        IterationOutcome(
+            run_id=ids[1], status="FAILED", iterations=2, error_message="boom", **base
+        ),
+        IterationOutcome(
+            run_id=ids[2], status="SUCCEEDED", iterations=3, output=3, finished=True, **base
+        ),
+        IterationOutcome(
+            run_id=ids[3], status="PENDING", iterations=4, status_message="half", **base
+        ),
     ]
     outcome_sql.update_runs(shaped, batch)
     stored = {
@@ -179,8 +190,11 @@ def _two_running_runs(conn: Connection) -> dict[str, int]:
     return {run_id: rowid for run_id, rowid in found}
 
 
-def _succeeded(run_id: str, rowid: int | None) -> Outcome:
-    return Outcome(
+def _succeeded(run_id: str, rowid: int | None) -> IterationOutcome:
+    """The outcome of a run whose claim returned `rowid`."""
+    if rowid is not None:
+        claimed_rowids.remember([(run_id, rowid)])
+    return IterationOutcome(
         run_id=run_id,
         worker_id=WORKER,
         status="SUCCEEDED",
@@ -190,7 +204,6 @@ def _succeeded(run_id: str, rowid: int | None) -> Outcome:
         run_at=1.8e9,
         now=1.8e9,
         finished=True,
-        rowid=rowid,
     )
 
 
@@ -223,5 +236,5 @@ def test_a_stale_rowid_still_saves_the_outcome_by_its_id(
     first, second = rowids
     batch = [_succeeded(first, rowids[second]), _succeeded(second, rowids[second])]
 
-    assert SaveOutcomes(batch).apply(shaped) == [True, True]
+    assert FinishIterations(batch).apply(shaped) == [True, True]
     assert _statuses(shaped) == {first: "SUCCEEDED", second: "SUCCEEDED"}

@@ -17,7 +17,7 @@ import pytest
 from taskloom.definitions import TaskController, TaskDefinition
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
-from taskloom.server.store import sqlite as sqlite_store
+from taskloom.server.store.sqlite import checkpoints, connections
 from taskloom.server.taskloom import Taskloom
 
 BOUND = 512 * 1024  # WAL_RESTART_BYTES for these tests
@@ -38,9 +38,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def app(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Taskloom]:
-    monkeypatch.setattr(sqlite_store, "WAL_RESTART_BYTES", BOUND)
-    monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY", 20)
-    monkeypatch.setattr(sqlite_store, "WAL_RESTART_WAIT_MS", 50)
+    monkeypatch.setattr(connections, "WAL_RESTART_BYTES", BOUND)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_EVERY", 20)
+    monkeypatch.setattr(checkpoints, "WAL_RESTART_WAIT_MS", 50)
     started = Taskloom(
         f"sqlite+aiosqlite:///{db_path}",
         registry=Registry([Noop]),

@@ -1,5 +1,6 @@
 """A worker on a SQLite file commits its claims, outcomes and this
-process's new runs through the writer process (server/store/writer_process.py).
+process's new runs through the writer process (server/store/sqlite/
+writer_process.py), as the SQLite adapter decides (sqlite/database.py).
 What it writes must be what this process's own path writes, and whatever
 happens to the process (a lost lease, an error, its death, a stop in the
 middle of a claim), no run is lost or left RUNNING."""
@@ -15,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
 from taskloom.definitions import Registry, TaskController, TaskDefinition
 from taskloom.definitions.errors import StoreError
-from taskloom.server.store.limits import FairClaim
+from taskloom.server.store.claims import Claim
+from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.migrate import migrate
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.rows import new_run_row
-from taskloom.server.store.sqlite import SQLiteDatabase
-from taskloom.server.store.writer_process import WriterProcess
-from taskloom.server.store.writes import Claim, InsertRuns, SaveOutcomes
+from taskloom.server.store.new_runs import InsertRuns, new_run_row
+from taskloom.server.store.outcomes import FinishIterations
+from taskloom.server.store.sqlite.database import SQLiteDatabase
+from taskloom.server.store.sqlite.op_scripts import script_of
+from taskloom.server.store.sqlite.writer_process import WriterProcess
 from taskloom.server.taskloom import Taskloom
 from tests.support.waiting import eventually
 
@@ -65,12 +68,12 @@ def _rows(count: int, *, now: float, priority: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def _claim(limit: int, now: float) -> Claim:
-    return Claim(WORKER, limit, now, now + 30, [DEFINITION])
+def _claim(limit: int, now: float, definition: str = DEFINITION) -> Claim:
+    return Claim(WORKER, limit, now, now + 30, [definition])
 
 
-def _done(row: Mapping[Any, Any], now: float, worker: str = WORKER) -> Outcome:
-    return Outcome(
+def _done(row: Mapping[Any, Any], now: float, worker: str = WORKER) -> IterationOutcome:
+    return IterationOutcome(
         run_id=row["id"],
         worker_id=worker,
         status="SUCCEEDED",
@@ -81,7 +84,6 @@ def _done(row: Mapping[Any, Any], now: float, worker: str = WORKER) -> Outcome:
         now=now,
         output={"n": 1},
         finished=True,
-        rowid=row["rowid"],
         logs=[_log(row["id"], now)],
     )
 
@@ -105,19 +107,24 @@ async def _statuses(db: SQLiteDatabase) -> dict[str, str]:
 async def test_claims_outcomes_and_new_runs_are_committed_by_the_process(
     database: SQLiteDatabase,
 ) -> None:
+    """An outcome batch always; a claim while runs are in flight; new runs
+    while the process is busy."""
     now = time.time()
-    await database.run_write(InsertRuns(_rows(3, now=now)), inline=True, pipelined=True)
-    claimed = await database.run_write(_claim(10, now), inline=True, pipelined=True)
-    assert len(claimed) == 3
-    assert all(isinstance(row["rowid"], int) for row in claimed)
-    saved = await database.run_write(
-        SaveOutcomes([_done(row, now) for row in claimed]), inline=True, pipelined=True
+    await database.run_write(InsertRuns(_rows(4, now=now)))  # alone: in this process
+    first = await database.run_write(_claim(2, now))  # alone: in this process
+    assert _writer(database).committed == 0
+    second = await database.run_write(_claim(2, now))  # runs in flight
+    assert len(first) == len(second) == 2
+    assert all("rowid" not in row for row in first + second)  # it stays in the adapter
+    saved, _ = await asyncio.gather(
+        database.run_write(FinishIterations([_done(row, now) for row in first + second])),
+        database.run_write(InsertRuns(_rows(1, now=now))),  # the process is busy
     )
-    assert saved == [True, True, True]
+    assert saved == [True] * 4
     assert _writer(database).committed == 3
-    assert set((await _statuses(database)).values()) == {"SUCCEEDED"}
+    assert sorted((await _statuses(database)).values()) == ["PENDING"] + ["SUCCEEDED"] * 4
     logs = await database.read(lambda c: c.exec_driver_sql("SELECT count(*) FROM task_logs"))
-    assert logs.scalar() == 3
+    assert logs.scalar() == 4
 
 
 async def test_a_write_alone_with_the_process_idle_saves_the_hop(
@@ -126,8 +133,8 @@ async def test_a_write_alone_with_the_process_idle_saves_the_hop(
     """A trigger on an idle worker, or the claim that wakes it, has nothing
     to overlap with: it is committed in this process, as fast as before."""
     now = time.time()
-    await database.run_write(InsertRuns(_rows(2, now=now)), inline=True)
-    claimed = await database.run_write(_claim(10, now), inline=True)
+    await database.run_write(InsertRuns(_rows(2, now=now)))
+    claimed = await database.run_write(_claim(10, now))
     assert len(claimed) == 2
     assert _writer(database).committed == 0
 
@@ -138,11 +145,12 @@ async def test_a_batch_with_a_lost_lease_is_saved_by_the_careful_path(
     """The script's guard rolls the batch back; this process's path then
     saves the outcomes whose leases are held and reports the lost one."""
     now = time.time()
-    await database.run_write(InsertRuns(_rows(2, now=now)), inline=True, pipelined=True)
-    held, lost = await database.run_write(_claim(10, now), inline=True, pipelined=True)
+    await database.run_write(InsertRuns(_rows(2, now=now)))
+    held, lost = await database.run_write(_claim(10, now))
     outcomes = [_done(held, now), _done(lost, now, worker="someone-else")]
-    saved = await database.run_write(SaveOutcomes(outcomes), inline=True, pipelined=True)
+    saved = await database.run_write(FinishIterations(outcomes))
     assert saved == [True, False]
+    assert _writer(database).committed == 0
     statuses = await _statuses(database)
     assert statuses == {held["id"]: "SUCCEEDED", lost["id"]: "RUNNING"}
 
@@ -152,9 +160,12 @@ async def test_a_refused_script_is_reported_as_this_process_reports_it(
 ) -> None:
     now = time.time()
     rows = _rows(1, now=now)
-    await database.run_write(InsertRuns(rows), inline=True, pipelined=True)
+    await database.run_write(InsertRuns(rows))
     with pytest.raises(StoreError):
-        await database.run_write(InsertRuns(rows), inline=True, pipelined=True)  # the same id again
+        await asyncio.gather(
+            database.run_write(FinishIterations([])),  # keeps the process busy
+            database.run_write(InsertRuns(rows)),  # the same id again
+        )
     assert len(await _statuses(database)) == 1
     assert _writer(database).alive
 
@@ -165,19 +176,21 @@ async def test_the_oldest_first_turn_takes_the_oldest_due_run_whatever_its_prior
     now = time.time()
     old = _rows(1, now=now - 60, priority=0)
     urgent = _rows(2, now=now, priority=9)
-    await database.run_write(InsertRuns(old + urgent), inline=True, pipelined=True)
-    oldest = FairClaim(WORKER, 1, now, now + 30, [DEFINITION], {}, oldest_first=True)
-    assert oldest.script(database._writer_engine.dialect) is not None
-    claimed = await database.run_write(oldest, inline=True, pipelined=True)
+    other = new_run_row(definition_id="other", input={}, now=now, run_at=now)
+    await database.run_write(InsertRuns([*old, *urgent, other]))
+    # A run in flight: the claims that follow go to the process.
+    in_flight = await database.run_write(_claim(1, now, "other"))
+    assert len(in_flight) == 1
+    oldest = Claim(WORKER, 1, now, now + 30, [DEFINITION], oldest_first=True)
+    assert script_of(oldest, sqlite.dialect()) is not None
+    claimed = await database.run_write(oldest)
     assert [row["id"] for row in claimed] == [old[0]["id"]]
     # With one priority left, the turn takes the claim index's order.
     claimed = await database.run_write(
-        FairClaim(WORKER, 5, now, now + 30, [DEFINITION], {}, oldest_first=True),
-        inline=True,
-        pipelined=True,
+        Claim(WORKER, 5, now, now + 30, [DEFINITION], oldest_first=True)
     )
     assert sorted(row["id"] for row in claimed) == sorted(row["id"] for row in urgent)
-    assert _writer(database).committed == 3
+    assert _writer(database).committed == 2
 
 
 async def test_the_process_is_out_of_reach_of_ctrl_c_and_ends_with_its_parent(
@@ -234,16 +247,16 @@ async def test_runs_claimed_as_the_worker_stops_are_released(
     async with Taskloom(url, registry=Registry([Noop]), worker=False) as api:
         await api.service.trigger_many(Noop.id, [None] * 20)
     answered = asyncio.Event()
-    write_inline = SQLiteDatabase.write_inline
+    write = SQLiteDatabase.write
 
-    async def slow_claim(self: SQLiteDatabase, op: Any, *, pipelined: bool = False) -> Any:
-        result = await write_inline(self, op, pipelined=pipelined)
+    async def slow_claim(self: SQLiteDatabase, op: Any) -> Any:
+        result = await write(self, op)
         if isinstance(op, Claim) and result:
             answered.set()
             await asyncio.sleep(1)  # stop() comes first
         return result
 
-    monkeypatch.setattr(SQLiteDatabase, "write_inline", slow_claim)
+    monkeypatch.setattr(SQLiteDatabase, "write", slow_claim)
     app = Taskloom(url, registry=Registry([Noop]), load_entry_points=False)
     await app.start()
     await asyncio.wait_for(answered.wait(), 10)

@@ -14,11 +14,12 @@ from sqlalchemy import Connection, insert, select
 
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
 from taskloom.definitions.errors import StoreError
+from taskloom.server.store.claims import Claim
+from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.leases import RescueExpired
 from taskloom.server.store.models import runs
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.rows import new_run_row
-from taskloom.server.store.writes import Claim, InsertRuns, SaveOutcome, SaveOutcomes
+from taskloom.server.store.new_runs import InsertRuns, new_run_row
+from taskloom.server.store.outcomes import FinishIterations
 from taskloom.server.taskloom import Taskloom
 
 
@@ -48,7 +49,13 @@ async def claim(app: Taskloom, worker: str, limit: int = 10, lease: float = 30.0
     return [row["id"] for row in rows]
 
 
-def outcome(run_id: str, worker: str, **changes: Any) -> Outcome:
+async def save(app: Taskloom, one: IterationOutcome) -> bool | Exception:
+    """One outcome, saved as a batch of its own."""
+    (saved,) = await app.database.run_write(FinishIterations([one]))
+    return saved
+
+
+def outcome(run_id: str, worker: str, **changes: Any) -> IterationOutcome:
     values: dict[str, Any] = {
         "run_id": run_id,
         "worker_id": worker,
@@ -73,7 +80,7 @@ def outcome(run_id: str, worker: str, **changes: Any) -> Outcome:
         ],
     }
     values.update(changes)
-    return Outcome(**values)
+    return IterationOutcome(**values)
 
 
 async def test_claims_take_priority_then_due_time_then_age(app: Taskloom) -> None:
@@ -117,12 +124,12 @@ async def test_concurrent_claims_never_take_a_run_twice(app: Taskloom) -> None:
 async def test_an_outcome_is_saved_only_by_the_lease_holder(app: Taskloom) -> None:
     run = await app.service.trigger(Job.id)
     assert await claim(app, "holder") == [run.id]
-    assert await app.database.run_write(SaveOutcome(outcome(run.id, "intruder"))) is False
+    assert await save(app, outcome(run.id, "intruder")) is False
     still = await app.service.get(run.id)
     assert (still.status, still.worker_id) == (TaskStatus.RUNNING, "holder")
     assert (await app.service.logs(run.id)).items == []
 
-    assert await app.database.run_write(SaveOutcome(outcome(run.id, "holder"))) is True
+    assert await save(app, outcome(run.id, "holder")) is True
     done = await app.service.get(run.id)
     assert (done.status, done.output, done.worker_id) == (
         TaskStatus.SUCCEEDED,
@@ -131,7 +138,7 @@ async def test_an_outcome_is_saved_only_by_the_lease_holder(app: Taskloom) -> No
     )
     assert [e.message for e in (await app.service.logs(run.id)).items] == ["from holder"]
     # Saving again (e.g. a duplicate) is refused: the run is not RUNNING any more.
-    assert await app.database.run_write(SaveOutcome(outcome(run.id, "holder"))) is False
+    assert await save(app, outcome(run.id, "holder")) is False
 
 
 async def test_a_worker_that_lost_its_lease_cannot_save(app: Taskloom) -> None:
@@ -139,7 +146,7 @@ async def test_a_worker_that_lost_its_lease_cannot_save(app: Taskloom) -> None:
     assert await claim(app, "slow", lease=-1) == [run.id]  # already expired
     rescued = await app.database.run_write(RescueExpired(time.time(), 3))
     assert [(r.run_id, r.status) for r in rescued] == [(run.id, "PENDING")]
-    assert await app.database.run_write(SaveOutcome(outcome(run.id, "slow"))) is False
+    assert await save(app, outcome(run.id, "slow")) is False
     assert (await app.service.get(run.id)).status is TaskStatus.PENDING
 
 
@@ -157,9 +164,7 @@ async def test_rescue_leaves_live_leases_alone(app: Taskloom) -> None:
 async def test_outcomes_of_many_runs_share_one_batch(app: Taskloom) -> None:
     made = await app.service.trigger_many(Job.id, [{} for _ in range(20)])
     assert len(await claim(app, "batcher", limit=20)) == 20
-    saved = await asyncio.gather(
-        *(app.database.run_write(SaveOutcome(outcome(r.id, "batcher"))) for r in made)
-    )
+    saved = await asyncio.gather(*(save(app, outcome(r.id, "batcher")) for r in made))
     assert saved == [True] * 20
     for run in made:
         assert (await app.service.get(run.id)).status is TaskStatus.SUCCEEDED
@@ -205,7 +210,7 @@ async def test_a_batch_of_outcomes_isolates_one_that_cannot_be_written(app: Task
         outcome(made[1].id, "saver", children=[clash]),
         outcome(made[2].id, "intruder"),
     ]
-    saved = await app.database.run_write(SaveOutcomes(outcomes))
+    saved = await app.database.run_write(FinishIterations(outcomes))
     assert saved[0] is True
     assert isinstance(saved[1], Exception)
     assert saved[2] is False
@@ -236,7 +241,7 @@ async def test_a_lost_lease_in_a_batch_writes_nothing_of_its_outcome(app: Tasklo
         )
         for run, worker in zip(made, ["saver", "intruder", "saver"], strict=True)
     ]
-    assert await app.database.run_write(SaveOutcomes(outcomes)) == [True, False, True]
+    assert await app.database.run_write(FinishIterations(outcomes)) == [True, False, True]
     for run, status, logs in zip(
         made,
         [TaskStatus.SUCCEEDED, TaskStatus.RUNNING, TaskStatus.SUCCEEDED],
@@ -252,7 +257,7 @@ async def test_a_lost_lease_in_a_batch_writes_nothing_of_its_outcome(app: Tasklo
 async def test_rows_with_nones_in_different_columns_keep_their_values_and_order(
     app: Taskloom,
 ) -> None:
-    # On SQLite a None is sent as a NULL literal (server/store/fast.py), so
+    # On SQLite a None is sent as a NULL literal (server/store/sqlite/compiled.py), so
     # rows with Nones in different columns go as separate statements.
     now = time.time()
     rows = []
@@ -278,7 +283,7 @@ async def test_rows_with_nones_in_different_columns_keep_their_values_and_order(
     failed = outcome(rows[0]["id"], "nulls", status="FAILED", error_message="boom", output=None)
     progressed = outcome(rows[1]["id"], "nulls", progress=(3.0, None, "steps"))
     plain = outcome(rows[2]["id"], "nulls", status_message="fine")
-    assert await app.database.run_write(SaveOutcomes([failed, progressed, plain])) == [True] * 3
+    assert await app.database.run_write(FinishIterations([failed, progressed, plain])) == [True] * 3
     first, second, third = [await app.service.get(row["id"]) for row in rows[:3]]
     assert first.error is not None and first.error.message == "boom"
     assert first.error.code is None and first.output is None

@@ -248,7 +248,7 @@ class PgCluster:
         self.psql(f'CREATE DATABASE "{name}"')
 
         async def upgrade() -> None:
-            from taskloom.server.store.database import open_database
+            from taskloom.server.store.connect import open_database
             from taskloom.server.store.migrate import migrate
 
             database = open_database(self.url(name), pool_size=1)

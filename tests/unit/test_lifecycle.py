@@ -1,4 +1,4 @@
-"""`decide`: every branch of a run's life (DESIGN.md section 3), no I/O."""
+"""`decide`: every branch of a run's life (docs/architecture.md, section 3), no I/O."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ whatever the shape (one row, many rows, named), and nothing else changes."""
 
 from __future__ import annotations
 
-from taskloom.server.store.pg_text import REPLACEMENT, replace_nul
+from taskloom.server.store.postgres.nul_text import REPLACEMENT, replace_nul
 
 
 def test_nul_is_replaced_in_every_shape_of_parameters() -> None:

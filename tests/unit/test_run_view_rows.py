@@ -13,7 +13,7 @@ import pytest
 from taskloom.definitions.records import RunRequest, TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.timestamps import to_datetime
-from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.new_runs import new_run_row
 
 
 def _row(**changes: Any) -> dict[str, Any]:

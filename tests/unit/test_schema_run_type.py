@@ -11,7 +11,7 @@ import pytest
 
 from taskloom.definitions.run_view import RunView
 from taskloom.schema.types.run import TaskProgress, TaskRun, TaskRunError
-from taskloom.server.store.rows import new_run_row
+from taskloom.server.store.new_runs import new_run_row
 
 NOW = 1_700_000_000.25
 

@@ -1,6 +1,6 @@
 """The SQLite writer process: commits the scripts its parent sends, in order.
 
-Run by server/store/writer_process.py as `python -I -S writer_child.py FD
+Run by writer_process.py as `python -I -S writer_child.py FD
 PATH PRAGMAS`, so it starts in milliseconds: the standard library only,
 nothing of this package (its SQL is made by the parent). It reads requests
 from the socket FD, each a 4-byte length and a pickle, and answers each in

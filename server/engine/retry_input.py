@@ -1,4 +1,5 @@
-"""Run control shared by the engine and the service: the `on_retry` hook."""
+"""The input `on_retry` chooses for a run's next attempt: asked by the
+engine (an automatic retry) and by the service (a retry by request)."""
 
 from __future__ import annotations
 

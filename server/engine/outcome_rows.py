@@ -1,5 +1,5 @@
 """What an iteration leaves behind, as rows to write: its log lines, the
-child runs it requested, the attempt's history entry, and the `Outcome`
+child runs it requested, the attempt's history entry, and the `IterationOutcome`
 that carries them all to the saver.
 
 Plain functions the iteration runner calls once each per iteration; they
@@ -17,10 +17,9 @@ from taskloom.definitions.controller import TaskController
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.records import LogLevel
 from taskloom.definitions.registry import Registry
-from taskloom.server.engine.lifecycle import Transition
-from taskloom.server.store.fast import ROWID
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.rows import concurrency_key_of, due_after, new_run_row
+from taskloom.server.engine.lifecycle import FAILED, PAUSED, PENDING, Transition
+from taskloom.server.store.iteration_outcome import IterationOutcome
+from taskloom.server.store.new_runs import concurrency_key_of, due_after, new_run_row
 
 ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -127,7 +126,7 @@ def build_outcome(
     children: list[dict[str, Any]],
     now: float,
     definition: type[TaskDefinition[Any]] | None,
-) -> Outcome:
+) -> IterationOutcome:
     """The iteration's result for the saver: the run's new columns, its log
     and children rows, and its history entry when the attempt ended."""
     error = t.error
@@ -138,7 +137,7 @@ def build_outcome(
         history = {
             "run_id": row["id"],
             "attempt": row["attempt"],
-            "status": "FAILED" if t.status in ("PENDING", "PAUSED") else t.status,
+            "status": FAILED if t.status in (PENDING, PAUSED) else t.status,
             "started_at": row["attempt_started_at"],
             "finished_at": now,
             "output": t.output,
@@ -147,7 +146,7 @@ def build_outcome(
             "error_data": data,
         }
     progress = controller.progress_value if controller else None
-    return Outcome(
+    return IterationOutcome(
         run_id=row["id"],
         worker_id=worker_id,
         status=t.status,
@@ -163,13 +162,12 @@ def build_outcome(
         finished=t.finished,
         new_attempt=t.new_attempt,
         clear_request=t.clear_request,
-        has_errors=t.status == "FAILED"
-        or bool(log_rows and any(r["level"] == "ERROR" for r in log_rows)),
+        has_errors=t.status == FAILED
+        or bool(log_rows and any(r["level"] == LogLevel.ERROR for r in log_rows)),
         progress=(progress.current, progress.total, progress.units) if progress else None,
         status_message=controller.status_message if controller else None,
         logs=log_rows,
         children=children,
         history=history,
         max_results=definition.max_results if definition else 10,
-        rowid=row.get(ROWID),
     )

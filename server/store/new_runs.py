@@ -1,11 +1,26 @@
-"""The row of a new run, as trigger, bulk trigger and child runs write it."""
+"""New runs: the one place their rows are made and inserted.
+
+Triggers, bulk triggers, schedule ticks and the caller-session insert build
+rows with `new_run_row` (children too, written with their parent's outcome)
+and insert them with `InsertRuns` or `InsertIdempotent`, whose commit
+announces them (store/committed.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
 from taskloom.definitions.controller import new_id
+from taskloom.definitions.records import TaskStatus
+from taskloom.server.store.group_commit import WriteOp
+from taskloom.server.store.inserts import insert_rows
+from taskloom.server.store.models import runs
 
 
 def due_after(now: float, delay: float | datetime | None) -> float:
@@ -34,7 +49,7 @@ def new_run_row(
         "id": run_id or new_id(),
         "definition_id": definition_id,
         "name": name,
-        "status": "PENDING",
+        "status": TaskStatus.PENDING.value,
         "requested": None,
         "input": input,
         "state": {},
@@ -88,3 +103,50 @@ def another_run_row(
     row["state"] = {}
     row["concurrency_key"] = concurrency_key
     return row
+
+
+class InsertRuns(WriteOp[None]):
+    """New runs (a trigger, a bulk trigger); merged into one executemany."""
+
+    urgent = True
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    @classmethod
+    def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
+        insert_rows(conn, runs, [row for op in ops for row in op.rows])
+        return [None] * len(ops)
+
+
+class InsertIdempotent(WriteOp[tuple[bool, RowMapping]]):
+    """Inserts a run unless one with the same definition and idempotency key
+    exists; returns (created, the run). The unique index decides between
+    concurrent callers (also across processes): the loser reads the winner."""
+
+    urgent = True
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def _existing(self, conn: Connection) -> RowMapping | None:
+        query = select(runs).where(
+            runs.c.definition_id == self.row["definition_id"],
+            runs.c.idempotency_key == self.row["idempotency_key"],
+        )
+        return conn.execute(query).mappings().first()
+
+    def apply(self, conn: Connection) -> tuple[bool, RowMapping]:
+        existing = self._existing(conn)
+        if existing is not None:
+            return False, existing
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(runs), [self.row])
+        except IntegrityError:
+            existing = self._existing(conn)
+            if existing is None:
+                raise
+            return False, existing
+        created = conn.execute(select(runs).where(runs.c.id == self.row["id"])).mappings().one()
+        return True, created

@@ -1,18 +1,18 @@
-"""Hot-path statements: SQLAlchemy Core compiled once, executed on the
-driver's cursor.
+"""SQLite's hot-path statements: SQLAlchemy Core compiled once, executed on
+the driver's cursor.
 
-On SQLite the writer thread holds a stdlib `sqlite3` connection; going
+The writer thread holds a stdlib `sqlite3` connection; going
 through `Connection.execute` costs more per statement (cache-key
 generation, parameter construction, result setup, events) than SQLite takes
-to run it. A `FastStatement` compiles its Core statement once per dialect,
-keeps the positional parameter order and SQLAlchemy's own bind processors
-(JSON serialisation, booleans), and hands the rows to the driver's
+to run it. A `CompiledStatement` compiles its Core statement once per dialect,
+keeps the positional parameter order and the column types' own bind
+processors (JSON serialisation, booleans; `TypeEngine.bind_processor` of the
+dialect's implementation, taken once), and hands the rows to the driver's
 `execute`/`executemany`. What reaches the database is what
 `Connection.execute` would send, except that a parameter whose value is None
 is written as a NULL literal in the SQL instead of being bound: Python 3.11's
 sqlite3 looks for an adapter for every None it binds (about 0.7 µs each, and
-a new run's row has 16 of them). Other dialects (PostgreSQL through asyncpg)
-take the ordinary `Connection.execute` path.
+a new run's row has 16 of them).
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import StatementError
 from sqlalchemy.sql import Executable
 
-from taskloom.server.store.models import NOT_RUNNING
-from taskloom.server.store.scripts import Script, Step, grouped, rows_step, run_steps
+from taskloom.server.store.sqlite.scripts import Step, grouped, run_steps
 
 Processor = Callable[[Any], Any] | None
 
@@ -67,14 +65,19 @@ def _bool_bind(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
 _JSON_CONSTANTS: dict[str, Callable[[], Any]] = {"{}": dict, "[]": list, "null": lambda: None}
 
 
+def bind_processor(type_: Any, dialect: Dialect) -> Processor:
+    """The bind processor SQLAlchemy applies to a value of `type_` on
+    `dialect` (that of the dialect's implementation of the type)."""
+    process: Processor = type_.dialect_impl(dialect).bind_processor(dialect)
+    return process
+
+
 def result_processor(column: Any, dialect: Dialect) -> Processor:
     """The column's result processor as SQLAlchemy applies it; for a JSON
-    column (unless the dialect has a deserializer of its own) the common
-    values above are read without the parser."""
-    process: Processor = column.type._cached_result_processor(dialect, None)
+    column the common values above are read without the parser (the
+    store's engines keep the default deserializer, json.loads)."""
+    process: Processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
     if process is None or not isinstance(column.type, JSON):
-        return process
-    if getattr(dialect, "_json_deserializer", None) is not None:
         return process
     parse = process
 
@@ -149,7 +152,7 @@ def _getter(names: Sequence[Any]) -> Callable[[Any], list[Any]]:
     return lambda row: list(get(row))
 
 
-class FastStatement:
+class CompiledStatement:
     """A Core statement whose bind parameters are all named in the rows
     passed to `execute_many` (for an INSERT: give `column_keys`)."""
 
@@ -173,7 +176,7 @@ class FastStatement:
             # A bind with a value of its own (`.values(worker_id=None)`) is
             # fixed; the others come from each row.
             fixed.append(_FROM_ROW if bind.required else bind.effective_value)
-            process = bind.type._cached_bind_processor(dialect)
+            process = bind_processor(bind.type, dialect)
             if isinstance(bind.type, JSON) and process is not None:
                 process = json_bind(process)
             elif isinstance(bind.type, Boolean) and process is not None:
@@ -184,125 +187,30 @@ class FastStatement:
         return made
 
     def steps(self, dialect: Dialect, rows: Sequence[dict[str, Any]]) -> list[Step]:
-        """The statement for `rows` on SQLite, as script steps (rows with
-        their Nones in the same places share one)."""
+        """The statement for `rows`, as script steps (rows with their Nones
+        in the same places share one)."""
         compiled = self.compiled(dialect)
         return grouped(compiled.without_nulls(compiled.params(row)) for row in rows)
 
     def execute_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        if conn.dialect.name != "sqlite":
-            conn.execute(self.statement, list(rows))
-            return
-        run_steps(conn, self.steps(conn.dialect, rows))
-
-
-# --- the worker's two per-batch statements, on SQLite ---------------------------
-
-_CHUNK = 500
-
-
-def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | None]:
-    """`{run id: worker id}` of those of `run_ids` that are RUNNING (SQLite)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    owners: dict[str, str | None] = {}
-    for start in range(0, len(run_ids), _CHUNK):
-        chunk = list(run_ids[start : start + _CHUNK])
-        marks = ", ".join("?" * len(chunk))
-        sql = f"SELECT id, worker_id FROM task_runs WHERE status = 'RUNNING' AND id IN ({marks})"
-        try:
-            owners.update(driver.execute(sql, chunk).fetchall())
-        except Exception as exc:
-            raise StatementError(str(exc), sql, None, exc) from exc
-    return owners
+        if rows:
+            run_steps(conn, self.steps(conn.dialect, rows))
 
 
 class RowReader:
-    """Turns driver rows of `leading` names (no processing) then the given
-    columns into dicts, with SQLAlchemy's own result processors (JSON
-    columns, booleans)."""
+    """Turns driver rows of the given columns into dicts, with the columns'
+    result processors (JSON columns, booleans); values after the columns'
+    are left out."""
 
-    def __init__(
-        self, columns: Sequence[Any], dialect: Dialect, leading: Sequence[str] = ()
-    ) -> None:
-        self.names = [*leading, *(c.name for c in columns)]
+    def __init__(self, columns: Sequence[Any], dialect: Dialect) -> None:
+        self.names = [c.name for c in columns]
         processors = [(c.name, result_processor(c, dialect)) for c in columns]
         self._process = [(name, p) for name, p in processors if p is not None]
 
     def read(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         names = self.names
-        read = [dict(zip(names, values, strict=True)) for values in rows]
+        read = [dict(zip(names, values, strict=False)) for values in rows]
         for name, process in self._process:
             for row in read:
                 row[name] = process(row[name])
         return read
-
-
-_READERS: dict[tuple[int, int], RowReader] = {}
-
-# The key of a claimed row's SQLite rowid. A rowid changes only by VACUUM
-# (the id is not an INTEGER PRIMARY KEY); the outcome's UPDATE checks the id
-# as well, so a stale rowid finds nothing instead of another run.
-ROWID = "rowid"
-
-
-def _reader(columns: Sequence[Any], dialect: Dialect) -> RowReader:
-    key = (id(columns), id(dialect))
-    reader = _READERS.get(key)
-    if reader is None:
-        reader = _READERS[key] = RowReader(columns, dialect, (ROWID,))
-    return reader
-
-
-def claim_script(
-    dialect: Dialect,
-    columns: Sequence[Any],
-    *,
-    worker_id: str,
-    limit: int,
-    now: float,
-    lease_until: float,
-    definitions: Sequence[str],
-    oldest_first: bool = False,
-) -> tuple[Script, RowReader]:
-    """`writes.Claim` on SQLite: one UPDATE … RETURNING `columns` that walks
-    ix_task_runs_claim in order (priority, due time, then insertion). Each
-    row also carries its `ROWID`: the outcome's UPDATE finds the row by it
-    without a search of the primary-key index (outcome_sql.py).
-
-    `oldest_first` (limits.FairClaim's turn, without limits): due time
-    first, whatever the priority. When all pending runs share one priority
-    (two index probes) that is the claim index's own order; otherwise the
-    due runs are sorted."""
-    reader = _reader(columns, dialect)
-    marks = ", ".join("?" * len(definitions))
-    update = (
-        "UPDATE task_runs SET status = 'RUNNING', worker_id = ?, lease_expires_at = ?, "
-        "started_at = coalesce(started_at, ?), "
-        "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
-    )
-    due = (
-        f"WHERE status = 'PENDING' AND {NOT_RUNNING} AND run_at <= ? AND definition_id IN ({marks})"
-    )
-    returned = f"RETURNING {', '.join(reader.names)}"
-    params = [worker_id, lease_until, now, now, now, now, *definitions, limit]
-    in_order = (
-        f"{update} WHERE rowid IN (SELECT rowid FROM task_runs INDEXED BY ix_task_runs_claim "
-        f"{due} ORDER BY priority DESC, run_at LIMIT ?) {returned}"
-    )
-    if not oldest_first:
-        return Script([rows_step(in_order, params)]), reader
-    probe = f"SELECT priority FROM task_runs WHERE status = 'PENDING' AND {NOT_RUNNING} ORDER BY"
-    oldest = (
-        f"{update} WHERE rowid IN (SELECT rowid FROM task_runs {due} "
-        f"ORDER BY run_at, id LIMIT ?) {returned}"
-    )
-    steps = [
-        rows_step(f"{probe} priority DESC LIMIT 1", []),
-        rows_step(f"{probe} priority LIMIT 1", []),
-        rows_step(in_order, params, (0, 1, True)),
-        rows_step(oldest, params, (0, 1, False)),
-    ]
-    return Script(steps), reader

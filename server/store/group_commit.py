@@ -4,7 +4,7 @@ A write operation is an object whose class knows how to apply a list of its
 kind at once (`apply_many`), so a batch of 500 outcomes becomes a handful of
 executemany statements. If anything in a batch fails, the batch is rolled
 back and each operation is retried alone, so one bad operation only fails
-its own caller.
+its own caller. Each adapter's writer commits its queue this way.
 """
 
 from __future__ import annotations
@@ -13,16 +13,23 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.engine import Dialect
 
-from taskloom.server.store.scripts import Script
+from taskloom.server.store.committed import Committed
 
 T = TypeVar("T")
 
+Settled = tuple[bool, Any]  # (ok, result or exception)
+
 
 class WriteOp(Generic[T]):
-    """One unit of work for the writer. Subclasses override `apply` or, to
-    merge with others of their kind, `apply_many`."""
+    """One unit of work for the writer, in portable SQLAlchemy Core.
+    Subclasses override `apply` or, to merge with others of their kind,
+    `apply_many`."""
+
+    # Someone waits on this write's commit (a caller's request, a worker's
+    # claim or outcomes): an adapter with a shorter path to a commit takes
+    # it for this write (server/store/sqlite/inline.py).
+    urgent = False
 
     def apply(self, conn: Connection) -> T:
         raise NotImplementedError
@@ -31,15 +38,10 @@ class WriteOp(Generic[T]):
     def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
         return [op.apply(conn) for op in ops]
 
-    def script(self, dialect: Dialect) -> Script | None:
-        """This write's SQL made up front (server/store/scripts.py), which
-        the SQLite writer process can commit; None (the default) when the
-        write needs this process's connection."""
+    def committed(self, result: T) -> Committed | None:
+        """What this write, once committed with `result`, tells the rest of
+        the process (store/committed.py); None: nothing."""
         return None
-
-    def from_script(self, results: list[Any]) -> T:
-        """What `apply` would return, from the committed script's results."""
-        raise NotImplementedError
 
 
 class FnOp(WriteOp[T]):
@@ -50,9 +52,6 @@ class FnOp(WriteOp[T]):
 
     def apply(self, conn: Connection) -> T:
         return self.fn(conn)
-
-
-Outcome = tuple[bool, Any]  # (ok, result or exception)
 
 
 def apply_grouped(conn: Connection, ops: Sequence[WriteOp[Any]]) -> list[Any]:
@@ -68,10 +67,10 @@ def apply_grouped(conn: Connection, ops: Sequence[WriteOp[Any]]) -> list[Any]:
     return results
 
 
-def run_batch(
+def commit_together(
     transaction: Callable[[Callable[[Connection], Any]], Any],
     ops: Sequence[WriteOp[Any]],
-) -> list[Outcome]:
+) -> list[Settled]:
     """Runs ops in one transaction; on failure, each op alone.
 
     `transaction(fn)` runs `fn(conn)` inside a committed transaction and
@@ -83,13 +82,13 @@ def run_batch(
     except Exception as exc:
         if len(ops) == 1:
             return [(False, exc)]
-    outcomes: list[Outcome] = []
+    settled: list[Settled] = []
     for op in ops:
         try:
-            outcomes.append((True, transaction(_alone(op))))
+            settled.append((True, transaction(_alone(op))))
         except Exception as exc:
-            outcomes.append((False, exc))
-    return outcomes
+            settled.append((False, exc))
+    return settled
 
 
 def _alone(op: WriteOp[Any]) -> Callable[[Connection], Any]:

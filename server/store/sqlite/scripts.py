@@ -1,4 +1,4 @@
-"""A write's SQL made up front, as plain data: a script of steps.
+"""A write's SQL made up front, as plain data: a script of steps (SQLite).
 
 The hot writes on SQLite (a claim, a batch of outcomes, new runs) know
 their statements and values before they touch the database. As a script

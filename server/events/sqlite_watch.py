@@ -10,68 +10,51 @@ read and no lock held. One task per process reads it every WATCH_SECONDS
 and, on a change, tells the hub that runs may be due; the worker then
 claims, and finds nothing when the commit was not a new run (this process's
 own commits change it too). Between commits the task costs one PRAGMA per
-tick and no write; in a process with no worker it ticks once a second.
+tick and no write; in a process with no worker it ticks once a second. The
+counter is the SQLite adapter's (server/store/sqlite/data_version.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import sqlite3
 
-from taskloom.server.events import EventHub
-
-log = logging.getLogger("taskloom.store")
+from taskloom.server.events.hub import EventHub
+from taskloom.server.store.database import CommitCounter
 
 WATCH_SECONDS = 0.02
 IDLE_SECONDS = 1.0  # with nothing in this process to wake
 
 
 class CommitWatch:
-    def __init__(self, path: str, hub: EventHub, interval: float = WATCH_SECONDS) -> None:
-        self.path = path
+    def __init__(
+        self, counter: CommitCounter, hub: EventHub, interval: float = WATCH_SECONDS
+    ) -> None:
+        self.counter = counter
         self.hub = hub
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
-        self._conn: sqlite3.Connection | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self._task is None:
-            # On the event loop's thread: opening the file and its PRAGMAs
-            # take microseconds and, with busy_timeout 0, never wait for a
-            # lock. Read at once: a commit made before the first tick counts.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=0")
-            self._conn = conn
-            watch = self._watch(conn, self._version(conn))
+            # Read at once: a commit made before the first tick counts.
+            watch = self._watch(self.counter.read())
             self._task = asyncio.create_task(watch, name="taskloom-commit-watch")
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self.counter.close()
 
-    async def _watch(self, conn: sqlite3.Connection, seen: int | None) -> None:
+    async def _watch(self, seen: int | None) -> None:
         while True:
             await asyncio.sleep(self.interval if self.hub.wants_due else IDLE_SECONDS)
-            version = self._version(conn)
-            if version is None:
+            version = self.counter.read()
+            if version is None:  # busy (a WAL restart): the next tick reads it
                 continue
             if seen is not None and version != seen:
                 self.hub.receive_due()
             seen = version
-
-    @staticmethod
-    def _version(conn: sqlite3.Connection) -> int | None:
-        try:
-            version: int = conn.execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error as exc:  # busy (a WAL restart): the next tick reads it
-            log.debug("commit watch: %s", exc)
-            return None
-        return version

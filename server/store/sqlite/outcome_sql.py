@@ -1,17 +1,20 @@
 """An outcome's UPDATE on SQLite, shaped by what the outcome changes.
 
-The generic UPDATE (writes.py, the path other databases take) binds twenty
+The portable UPDATE (transitions.FINISH_ITERATION, the path other databases
+take) binds twenty
 parameters and has SQLite evaluate a CASE or coalesce for every optional
 column. Most outcomes change a handful: no error, no progress, no status
 message, nothing to clear. Here each outcome gets the statement of its
 shape, which sets only what it changes, and its values go straight from the
-`Outcome` into a list (SQLite stores what the generic UPDATE would).
+`IterationOutcome` into a list (SQLite stores what the generic UPDATE would).
 Booleans become literals: the sqlite3 module looks up an adapter for every
 bool it binds, not for an int. The UPDATE checks the lease itself (RUNNING,
 held by the outcome's worker) and counts what it wrote, so a batch whose
-leases are all held needs no lookup first (writes.SaveOutcome). There, an
-outcome that carries its run's rowid (from the claim) is found by it, its id
-checked as well: SQLite then skips a search of the primary-key index.
+leases are all held needs no lookup first (outcomes.py). There, an outcome
+whose run this process claimed is found by the rowid its claim returned
+(rowids.py), its id checked as well: SQLite then skips a search of the
+primary-key index. tests/integration/test_store_outcome_sql.py holds the
+shapes to the portable UPDATE.
 """
 
 from __future__ import annotations
@@ -21,11 +24,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import StatementError
 
-from taskloom.server.store.fast import json_bind
+from taskloom.definitions.records import TaskStatus
+from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.models import runs
-from taskloom.server.store.outcome import Outcome
-from taskloom.server.store.scripts import Step, grouped, run_steps
+from taskloom.server.store.sqlite.compiled import bind_processor, json_bind
+from taskloom.server.store.sqlite.rowids import claimed_rowids
+from taskloom.server.store.sqlite.scripts import Step, grouped, run_steps
+
+RUNNING = TaskStatus.RUNNING.value
 
 Shape = tuple[bool, ...]
 Encode = Callable[[Any], Any]
@@ -55,11 +63,11 @@ def _update_sql(shape: Shape) -> str:
     row = "rowid = ? AND id = ?" if by_rowid else "id = ?"
     return (
         f"UPDATE task_runs SET {', '.join(sets)} "
-        f"WHERE {row} AND status = 'RUNNING' AND worker_id = ?"
+        f"WHERE {row} AND status = '{RUNNING}' AND worker_id = ?"
     )
 
 
-def _update(o: Outcome, e: _Encoders, rowids: bool) -> tuple[Shape, list[Any]]:
+def _update(o: IterationOutcome, e: _Encoders, rowids: bool) -> tuple[Shape, list[Any]]:
     values = [
         o.status,
         e.state(o.state),
@@ -81,9 +89,10 @@ def _update(o: Outcome, e: _Encoders, rowids: bool) -> tuple[Shape, list[Any]]:
     message = o.status_message
     if message is not None:
         values.append(message)
-    by_rowid = rowids and o.rowid is not None
+    rowid = claimed_rowids.take(o.run_id) if rowids else None
+    by_rowid = rowid is not None
     if by_rowid:
-        values.append(o.rowid)
+        values.append(rowid)
     values += (o.run_id, o.worker_id)
     shape = (
         error,
@@ -99,12 +108,12 @@ def _update(o: Outcome, e: _Encoders, rowids: bool) -> tuple[Shape, list[Any]]:
 
 
 class _Encoders:
-    """The JSON columns' bind processors, as the generic statements apply
+    """The JSON columns' bind processors, as the portable statements apply
     them."""
 
     def __init__(self, dialect: Dialect) -> None:
         def processor(column: Any) -> Encode:
-            process = column.type._cached_bind_processor(dialect)
+            process = bind_processor(column.type, dialect)
             return json_bind(process) if process is not None else lambda value: value
 
         self.state = processor(runs.c.state)
@@ -116,7 +125,9 @@ _ENCODERS: dict[int, _Encoders] = {}
 _SQL: dict[Shape, str] = {}
 
 
-def update_steps(dialect: Dialect, outcomes: Sequence[Outcome], *, rowids: bool) -> list[Step]:
+def update_steps(
+    dialect: Dialect, outcomes: Sequence[IterationOutcome], *, rowids: bool
+) -> list[Step]:
     """The UPDATEs of `update_runs`, as script steps: one executemany per
     run of consecutive outcomes of the same shape, so the rows reach the
     database in the order given."""
@@ -126,7 +137,9 @@ def update_steps(dialect: Dialect, outcomes: Sequence[Outcome], *, rowids: bool)
     return grouped(_statement(outcome, encoders, rowids) for outcome in outcomes)
 
 
-def _statement(outcome: Outcome, encoders: _Encoders, rowids: bool) -> tuple[str, list[Any]]:
+def _statement(
+    outcome: IterationOutcome, encoders: _Encoders, rowids: bool
+) -> tuple[str, list[Any]]:
     shape, values = _update(outcome, encoders, rowids)
     sql = _SQL.get(shape)
     if sql is None:
@@ -134,10 +147,33 @@ def _statement(outcome: Outcome, encoders: _Encoders, rowids: bool) -> tuple[str
     return sql, values
 
 
-def update_runs(conn: Connection, outcomes: Sequence[Outcome], *, rowids: bool = False) -> int:
+def update_runs(
+    conn: Connection, outcomes: Sequence[IterationOutcome], *, rowids: bool = False
+) -> int:
     """The runs' columns after the outcomes, for those whose worker holds
     the run (RUNNING, its worker_id); returns how many it wrote. With
-    `rowids`, a run is found by its rowid where the outcome has one (a stale
-    rowid writes nothing, and the caller takes that for a lost lease)."""
+    `rowids`, a run is found by the rowid its claim returned, where there is
+    one (a stale rowid writes nothing, and the caller takes that for a lost
+    lease)."""
     steps = update_steps(conn.dialect, outcomes, rowids=rowids)
     return sum(run_steps(conn, steps))
+
+
+_CHUNK = 500
+
+
+def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | None]:
+    """`{run id: worker id}` of those of `run_ids` that are RUNNING.
+    (BEGIN IMMEDIATE already serialises every writer on SQLite.)"""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    owners: dict[str, str | None] = {}
+    for start in range(0, len(run_ids), _CHUNK):
+        chunk = list(run_ids[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT id, worker_id FROM task_runs WHERE status = '{RUNNING}' AND id IN ({marks})"
+        try:
+            owners.update(driver.execute(sql, chunk).fetchall())
+        except Exception as exc:
+            raise StatementError(str(exc), sql, None, exc) from exc
+    return owners

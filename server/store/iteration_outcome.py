@@ -7,7 +7,7 @@ from typing import Any
 
 
 @dataclass(slots=True)
-class Outcome:
+class IterationOutcome:
     """The end of one iteration of one run, written in one transaction with
     its logs, its result-history record and the children it triggered."""
 
@@ -37,5 +37,3 @@ class Outcome:
     max_results: int = 10
     # The input for the next attempt, when `on_retry` changed it.
     new_input: dict[str, Any] | None = None
-    # The run's SQLite rowid, as its claim returned it (store/fast.py).
-    rowid: int | None = None

@@ -6,7 +6,7 @@ half: the driver gives up the GIL around every row and then waits up to the
 interpreter's switch interval (5 ms) to get it back from a busy event loop.
 A process can. While a worker runs, the SQLite store starts this one: it
 holds its own connection to the file and commits the scripts it is sent
-(server/store/scripts.py: claims, outcome batches, new runs), one
+(scripts.py: claims, outcome batches, new runs), one
 transaction each, in the order sent, while the event loop goes on with the
 engine.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from subprocess import DEVNULL
 from typing import Any
 
-from taskloom.server.store.scripts import Script
+from taskloom.server.store.sqlite.scripts import Script
 
 log = logging.getLogger("taskloom.store")
 

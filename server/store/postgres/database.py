@@ -1,12 +1,13 @@
-"""PostgreSQL through asyncpg: the same operations, one async writer task.
+"""PostgreSQL through asyncpg: the adapter behind the store's interface,
+one async writer task.
 
 Writes queued together are applied in one transaction on one connection
 (group commit), exactly as the SQLite writer does; reads use the pool, sized
 from `Settings.pool_size`. Many processes on many machines share the
 database: claims take rows with `FOR UPDATE SKIP LOCKED` (server/store/
-writes.py), times that leases and rescue compare come from the database's
+claims.py), times that leases and rescue compare come from the database's
 clock (`clock()`), and events travel between processes over LISTEN/NOTIFY
-(server/store/notify.py).
+(channels.py, used by server/events/pg_bridge.py).
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from taskloom.server.store.batch import WriteOp, run_batch
-from taskloom.server.store.database import Database
-from taskloom.server.store.pg_text import replace_nul
-
-if TYPE_CHECKING:
-    from taskloom.server.events import EventHub
-    from taskloom.server.store.notify import PgEventBridge
+from taskloom.server.store.database import Database, Listening
+from taskloom.server.store.group_commit import Settled, WriteOp, commit_together
+from taskloom.server.store.postgres.channels import ChannelListener, Notify
+from taskloom.server.store.postgres.nul_text import replace_nul
 
 log = logging.getLogger("taskloom.store")
 
@@ -68,7 +66,6 @@ class PostgresDatabase(Database):
         self._offset = 0.0
         # This machine's clock; the offset turns it into the database's.
         self.wall_clock: Callable[[], float] = time.time
-        self._bridge: PgEventBridge | None = None
 
     async def start(self) -> None:
         if self._task is None:
@@ -77,9 +74,6 @@ class PostgresDatabase(Database):
             self._clock_task = asyncio.create_task(self._keep_clock(), name="taskloom-clock")
 
     async def close(self) -> None:
-        if self._bridge is not None:
-            await self._bridge.close()
-            self._bridge = None
         if self._clock_task is not None:
             self._clock_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -91,12 +85,15 @@ class PostgresDatabase(Database):
             self._task = None
         await self.engine.dispose()
 
-    async def connect_hub(self, hub: EventHub) -> None:
-        from taskloom.server.store.notify import PgEventBridge
+    async def listen(
+        self, channel: str, on_message: Callable[[str], None], on_reconnect: Callable[[], None]
+    ) -> Listening:
+        listener = ChannelListener(self.engine, channel, on_message, on_reconnect)
+        await listener.start()
+        return listener
 
-        if self._bridge is None:
-            self._bridge = PgEventBridge(self, hub)
-            await self._bridge.start()
+    async def notify(self, channel: str, payloads: Sequence[str]) -> None:
+        await self.run_write(Notify(channel, payloads))
 
     # --- the database's clock -------------------------------------------------
 
@@ -151,10 +148,10 @@ class PostgresDatabase(Database):
             ops = [j[0] for j in jobs]
             try:
                 async with self.engine.connect() as conn:
-                    outcomes = await conn.run_sync(_apply, ops)
+                    settled = await conn.run_sync(_apply, ops)
             except Exception as exc:  # no connection: every caller gets the error
-                outcomes = [(False, exc)] * len(jobs)
-            for (_op, future), (ok, value) in zip(jobs, outcomes, strict=True):
+                settled = [(False, exc)] * len(jobs)
+            for (_op, future), (ok, value) in zip(jobs, settled, strict=True):
                 if future.done():
                     continue
                 if ok:
@@ -165,7 +162,7 @@ class PostgresDatabase(Database):
                 return
 
 
-def _apply(conn: Connection, ops: list[WriteOp[Any]]) -> list[tuple[bool, Any]]:
+def _apply(conn: Connection, ops: list[WriteOp[Any]]) -> list[Settled]:
     def transaction(fn: Callable[[Connection], Any]) -> Any:
         for attempt in range(RETRY_ATTEMPTS):
             try:
@@ -177,4 +174,4 @@ def _apply(conn: Connection, ops: list[WriteOp[Any]]) -> list[tuple[bool, Any]]:
                 time.sleep(0.005 * (attempt + 1) * (1 + random.random()))
         raise AssertionError("unreachable")
 
-    return run_batch(transaction, ops)
+    return commit_together(transaction, ops)

@@ -67,9 +67,9 @@ class EventHub:
         self._due_listeners: list[Callable[[], None]] = []
         self._request_listeners: list[Callable[[str, str], None]] = []
         self._publish_listeners: list[Callable[[Event], None]] = []
-        # Set by the database when other processes share it (PostgreSQL):
-        # what is published here is also sent to them, and what they
-        # publish arrives through `receive*`, never sent back.
+        # Set by the PostgreSQL bridge (pg_bridge.py) when other processes
+        # share the database: what is published here is also sent to them,
+        # and what they publish arrives through `receive*`, never sent back.
         self.relay: Relay | None = None
 
     def subscribe(self, kind: str, run_id: str) -> Subscription:

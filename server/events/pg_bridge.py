@@ -1,10 +1,11 @@
 """LISTEN/NOTIFY on PostgreSQL: one event hub across processes.
 
-Every process that shares a PostgreSQL database listens on one channel on a
-dedicated asyncpg connection. What the local hub publishes (run and log
-events, "runs are due", abort and pause requests) is queued here and sent
-with `pg_notify` through the process's writer, so it rides in the next group
-commit, after the writes the events describe have committed. Notifications
+Every process that shares a PostgreSQL database listens on one channel
+(the database's `listen`, a dedicated connection). What the local hub
+publishes (run and log events, "runs are due", abort and pause requests) is
+queued here and sent with the database's `notify`, through its writer, so
+it rides in the next group commit, after the writes the events describe
+have committed. Notifications
 from the other processes are handed to the local hub's `receive*` methods:
 subscribers see them, workers wake on them, and nothing is sent back or
 delivered twice (each process drops what carries its own origin).
@@ -18,20 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import logging
 import os
-from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-from sqlalchemy import ARRAY, Connection, Text, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from taskloom.server.events import Event, EventHub
-from taskloom.server.store.batch import WriteOp
-from taskloom.server.store.database import Database
+from taskloom.server.events.hub import Event, EventHub
+from taskloom.server.store.database import Database, Listening
 
 log = logging.getLogger("taskloom.notify")
 
@@ -41,39 +35,6 @@ MAX_PAYLOAD = 7_800
 # A single event larger than this is sent without its data (subscribers
 # re-read the database; the event is a wake-up, its data a convenience).
 MAX_EVENT = 2_000
-RECONNECT_SECONDS = 1.0
-
-_NOTIFY = text("SELECT pg_notify(:channel, p) FROM unnest(:payloads) AS p").bindparams(
-    bindparam("payloads", type_=ARRAY(Text))
-)
-
-
-class NotifyOp(WriteOp[None]):
-    """Payloads to send on the channel when the writer's transaction commits."""
-
-    def __init__(self, payloads: list[str]) -> None:
-        self.payloads = payloads
-
-    @classmethod
-    def apply_many(cls, conn: Connection, ops: Sequence[Any]) -> list[Any]:
-        payloads = [p for op in ops for p in op.payloads]
-        if payloads:
-            conn.execute(_NOTIFY, {"channel": CHANNEL, "payloads": payloads})
-        return [None] * len(ops)
-
-
-def asyncpg_dsn(url: str) -> str:
-    """The SQLAlchemy URL as a plain libpq URL for asyncpg."""
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def connect_kwargs(engine: AsyncEngine) -> dict[str, Any]:
-    """asyncpg.connect() arguments for the engine's URL, as SQLAlchemy reads
-    it (password escapes, host=/socket/dir, ssl=...), without the options
-    only SQLAlchemy's adapter understands."""
-    _args, params = engine.dialect.create_connect_args(engine.url)
-    accepted = inspect.signature(asyncpg.connect).parameters
-    return {key: value for key, value in params.items() if key in accepted}
 
 
 def _json(value: Any) -> str:
@@ -118,7 +79,6 @@ class PgEventBridge:
     """The relay of one process's hub over LISTEN/NOTIFY."""
 
     def __init__(self, database: Database, hub: EventHub) -> None:
-        self.connect_kwargs = connect_kwargs(database.engine)
         self.hub = hub
         self.database = database
         self.origin = f"{os.getpid()}-{os.urandom(4).hex()}"
@@ -126,64 +86,29 @@ class PgEventBridge:
         self._seq = 0
         self._items: list[str] = []
         self._due = False
-        self._conn: asyncpg.Connection | None = None
+        self._listening: Listening | None = None
         self._flusher: asyncio.Task[None] | None = None
-        self._watcher: asyncio.Task[None] | None = None
-        self._lost = asyncio.Event()
-        self._closing = False
 
     async def start(self) -> None:
-        await self._connect()
-        self._watcher = asyncio.create_task(self._keep_listening(), name="taskloom-listen")
+        self._listening = await self.database.listen(
+            CHANNEL, self._on_message, self.hub.receive_due
+        )
         self.hub.relay = self
 
     async def close(self) -> None:
         """Sends what is queued, then stops listening."""
-        self._closing = True
         if self.hub.relay is self:
             self.hub.relay = None
         if self._flusher is not None:
             with contextlib.suppress(Exception):
                 await self._flusher
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), 5)
+        if self._listening is not None:
+            listening, self._listening = self._listening, None
+            await listening.close()
 
     # --- listening ----------------------------------------------------------
 
-    async def _connect(self) -> None:
-        conn = await asyncpg.connect(**self.connect_kwargs)
-        conn.add_termination_listener(lambda _conn: self._lost.set())
-        await conn.add_listener(CHANNEL, self._on_notify)
-        self._conn = conn
-        self._lost.clear()
-
-    async def _keep_listening(self) -> None:
-        """Reconnects when the listening connection drops, and wakes the
-        local workers then, since notifications may have been missed."""
-        while not self._closing:
-            await self._lost.wait()
-            if self._closing:
-                return
-            log.warning("lost the LISTEN connection; reconnecting")
-            old, self._conn = self._conn, None
-            if old is not None:
-                old.terminate()
-            while not self._closing:
-                try:
-                    await self._connect()
-                    break
-                except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("LISTEN reconnect failed (%s); retrying", exc)
-                    await asyncio.sleep(RECONNECT_SECONDS)
-            self.hub.receive_due()
-
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_message(self, payload: str) -> None:
         try:
             message = json.loads(payload)
             if message.get("o") == self.origin:
@@ -228,6 +153,6 @@ class PgEventBridge:
             payloads = encode(self.origin, self._seq, due, items)
             self._seq += len(payloads)
             try:
-                await self.database.run_write(NotifyOp(payloads))
+                await self.database.notify(CHANNEL, payloads)
             except Exception:
                 log.exception("could not send %d notifications", len(payloads))

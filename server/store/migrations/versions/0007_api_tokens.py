@@ -3,6 +3,10 @@
 Revision ID: 0002_api_tokens
 Revises: 0001
 Create Date: 2026-11-23 09:50:00.000000
+
+The file is numbered 0007 only to give each number one file; the revision
+keeps its id, and 0003 merges it with 0002_run_control, so databases
+already upgraded past it stay at head.
 """
 
 from __future__ import annotations

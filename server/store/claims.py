@@ -1,0 +1,104 @@
+"""The claim: due runs of the worker's definitions, PENDING -> RUNNING,
+leased to the worker (transitions.claim), in one operation.
+
+Highest priority first, then due time, then age. Options:
+
+* `limits`: concurrency limits of some definitions (fair_claims.py): runs
+  over a limit stay PENDING and are skipped.
+* `oldest_first`: the worker's periodic turn against starvation, due time
+  first whatever the priority (fair_claims.FIFO_EVERY).
+
+Where it can, each database takes its own fast form: SQLite the adapter's
+hand-shaped claim (sqlite/claim_sql.py), PostgreSQL the claim index's order
+without a sort (postgres/planning.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import Connection, any_, func, select
+from sqlalchemy.engine import RowMapping
+
+from taskloom.server.store import fair_claims
+from taskloom.server.store.fair_claims import Limit
+from taskloom.server.store.group_commit import WriteOp
+from taskloom.server.store.models import runs
+from taskloom.server.store.postgres.planning import planned_without_sort
+from taskloom.server.store.sqlite.claim_sql import claim_script, claimed_rows
+from taskloom.server.store.sqlite.scripts import run_steps
+from taskloom.server.store.transitions import CLAIMED, PENDING, claim
+
+
+class Claim(WriteOp[list[RowMapping]]):
+    """Takes up to `limit` due runs of `definitions` and leases them to
+    `worker_id` until `lease_until`; returns their CLAIMED columns."""
+
+    urgent = True
+
+    def __init__(
+        self,
+        worker_id: str,
+        limit: int,
+        now: float,
+        lease_until: float,
+        definitions: list[str],
+        limits: Mapping[str, Limit] | None = None,
+        *,
+        oldest_first: bool = False,
+    ) -> None:
+        self.worker_id = worker_id
+        self.limit = limit
+        self.now = now
+        self.lease_until = lease_until
+        self.definitions = definitions
+        wanted = set(definitions)
+        self.limits = {d: lim for d, lim in (limits or {}).items() if d in wanted}
+        self.oldest_first = oldest_first
+
+    def apply(self, conn: Connection) -> list[RowMapping]:
+        if self.limit <= 0 or not self.definitions:
+            return []
+        if self.limits or (self.oldest_first and not fair_claims.one_priority(conn)):
+            return self._fair(conn)
+        # Every pending run has one priority: the claim index's own order
+        # (priority, then due time) is already oldest first.
+        if conn.dialect.name == "sqlite":
+            # Plain dicts, read by key like RowMapping without its cost.
+            script, reader = claim_script(
+                conn.dialect,
+                CLAIMED,
+                worker_id=self.worker_id,
+                limit=self.limit,
+                now=self.now,
+                lease_until=self.lease_until,
+                definitions=self.definitions,
+            )
+            return cast(list[RowMapping], claimed_rows(reader, run_steps(conn, script.steps)))
+        # `id = ANY(ARRAY(...))`, for `id IN` may join the chosen ids to a
+        # scan of the table.
+        due = (
+            select(runs.c.id)
+            .where(runs.c.status == PENDING, runs.c.run_at <= self.now)
+            .where(runs.c.definition_id.in_(self.definitions))
+            .order_by(runs.c.priority.desc(), runs.c.run_at, runs.c.id)
+            .limit(self.limit)
+            .with_for_update(skip_locked=True)
+        )
+        with planned_without_sort(conn):
+            leased = conn.execute(self._lease(runs.c.id == any_(func.array(due.scalar_subquery()))))
+            return list(leased.mappings())
+
+    def _fair(self, conn: Connection) -> list[RowMapping]:
+        ids = fair_claims.choose(
+            conn, self.definitions, self.limits, self.limit, self.now, self.oldest_first
+        )
+        if not ids:
+            return []
+        return list(
+            conn.execute(self._lease(runs.c.id.in_(ids), runs.c.status == PENDING)).mappings()
+        )
+
+    def _lease(self, *where: Any) -> Any:
+        return claim(*where, worker_id=self.worker_id, now=self.now, lease_until=self.lease_until)

@@ -1,0 +1,26 @@
+"""What a committed write tells the rest of the process, as plain data.
+
+A write operation says what it committed (`WriteOp.committed`); the
+database hands that to its on-commit callback once the commit is done,
+on the caller's event loop. The composition root (server/taskloom.py)
+connects the callback to the event hub (server/events/announce.py): the
+store knows no hub, and no caller repeats the announcement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewRuns:
+    """Runs made PENDING by this commit: each row has at least its `id`
+    and `definition_id`."""
+
+    rows: Sequence[Mapping[str, Any]]
+
+
+Committed = NewRuns
+OnCommit = Callable[[Committed], None]

@@ -1,0 +1,146 @@
+"""How a claim chooses its runs under concurrency limits, and on its turns
+against starvation (claims.Claim's `limits` and `oldest_first`).
+
+* `concurrency = N`: at most N RUNNING runs of the definition.
+* `concurrency_per_key = N`: at most N RUNNING runs per `concurrency_key`
+  (computed from the input at trigger time and stored on the run).
+* Runs over a limit stay PENDING and are skipped, so they never block other
+  definitions' runs or other keys.
+* Starvation: claims take the highest priority first, but every
+  `FIFO_EVERY`-th claim of a worker takes due runs oldest-due-first whatever
+  their priority. A due run therefore waits at most for the runs that were
+  due before it, at a rate of at least one oldest-first claim in
+  `FIFO_EVERY`, however many higher-priority runs keep arriving.
+
+Counting and claiming happen in one transaction. SQLite serialises it with
+`BEGIN IMMEDIATE`; on PostgreSQL a transaction-scoped advisory lock
+serialises the limited claims of every process (unlimited claims don't take
+it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.engine import RowMapping
+
+from taskloom.definitions.records import TaskStatus
+from taskloom.server.store.models import has_status, runs
+from taskloom.server.store.postgres.planning import planned_without_sort
+
+FIFO_EVERY = 10
+SCAN_PER_KEY = 500
+ADVISORY_LOCK = 0x7A5C_100F
+PENDING = TaskStatus.PENDING.value
+RUNNING = TaskStatus.RUNNING.value
+
+
+@dataclass(frozen=True)
+class Limit:
+    concurrency: int | None = None
+    per_key: int | None = None
+
+
+def limits_of(definitions: Any) -> dict[str, Limit]:
+    """The limits declared by the given definitions (ids without limits are left out)."""
+    found: dict[str, Limit] = {}
+    for definition in definitions:
+        concurrency = getattr(definition, "concurrency", None)
+        per_key = getattr(definition, "concurrency_per_key", None)
+        if concurrency is not None or per_key is not None:
+            found[definition.id] = Limit(concurrency, per_key)
+    return found
+
+
+def one_priority(conn: Connection) -> bool:
+    """Whether all PENDING runs share one priority: two index probes."""
+    pending = select(runs.c.priority).where(has_status(PENDING)).limit(1)
+    highest = conn.execute(pending.order_by(runs.c.priority.desc())).scalar()
+    lowest = conn.execute(pending.order_by(runs.c.priority)).scalar()
+    return highest == lowest
+
+
+def due_runs(
+    conn: Connection, definitions: list[str], limit: int, now: float, oldest_first: bool
+) -> list[RowMapping]:
+    order = [runs.c.run_at, runs.c.id]
+    if not oldest_first:
+        order.insert(0, runs.c.priority.desc())
+    query = (
+        select(
+            runs.c.id,
+            runs.c.priority,
+            runs.c.run_at,
+            runs.c.definition_id,
+            runs.c.concurrency_key,
+        )
+        .where(has_status(PENDING), runs.c.run_at <= now)
+        .where(runs.c.definition_id.in_(definitions))
+        .order_by(*order)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    # The oldest-first turn's order is in no index: that one sorts.
+    with nullcontext() if oldest_first else planned_without_sort(conn):
+        return list(conn.execute(query).mappings())
+
+
+def admitted(
+    conn: Connection,
+    definition_id: str,
+    limit: Limit,
+    wanted: int,
+    now: float,
+    oldest_first: bool,
+) -> list[RowMapping]:
+    running = conn.execute(
+        select(runs.c.concurrency_key, func.count())
+        .where(has_status(RUNNING), runs.c.definition_id == definition_id)
+        .group_by(runs.c.concurrency_key)
+    ).all()
+    per_key: Counter[str | None] = Counter({key: int(n) for key, n in running})
+    free = wanted
+    if limit.concurrency is not None:
+        free = min(free, limit.concurrency - sum(per_key.values()))
+    if free <= 0:
+        return []
+    scan = free if limit.per_key is None else max(free, SCAN_PER_KEY)
+    chosen: list[RowMapping] = []
+    for row in due_runs(conn, [definition_id], scan, now, oldest_first):
+        key = row["concurrency_key"]
+        if limit.per_key is not None and key is not None:
+            if per_key[key] >= limit.per_key:
+                continue
+            per_key[key] += 1
+        chosen.append(row)
+        if len(chosen) >= free:
+            break
+    return chosen
+
+
+def choose(
+    conn: Connection,
+    definitions: list[str],
+    limits: Mapping[str, Limit],
+    wanted: int,
+    now: float,
+    oldest_first: bool,
+) -> list[str]:
+    """The ids of up to `wanted` due runs to claim, within `limits`, in the
+    claim's order (or oldest first)."""
+    if limits and conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+    free_running = [d for d in definitions if d not in limits]
+    candidates = due_runs(conn, free_running, wanted, now, oldest_first) if free_running else []
+    for definition_id, limit in limits.items():
+        candidates.extend(admitted(conn, definition_id, limit, wanted, now, oldest_first))
+    if oldest_first:
+        candidates.sort(key=lambda r: (r["run_at"], r["id"]))
+    else:
+        candidates.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
+    return [r["id"] for r in candidates[:wanted]]

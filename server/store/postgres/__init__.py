@@ -1,0 +1,2 @@
+"""The PostgreSQL adapter (asyncpg): its writer, clock, notification
+channels and planning."""
