@@ -1,6 +1,7 @@
-"""The worker: claim due runs into free slots, run their iterations, keep
-their leases alive, pass on abort requests, rescue runs of dead workers,
-and stop gracefully."""
+"""The worker: claim due runs into free slots, run their iterations, hand
+their outcomes to the saver (saver.py), and stop gracefully, releasing what
+it could not finish. Its lease keeper (lease_keeper.py) looks after the
+runs it holds meanwhile."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import RowMapping
 from taskloom.definitions.runtime import Runtime
 from taskloom.server.engine.batches import run_batch
 from taskloom.server.engine.iteration import IterationRunner
-from taskloom.server.engine.progress import ProgressFlusher
+from taskloom.server.engine.lease_keeper import LeaseKeeper
 from taskloom.server.engine.saver import OutcomeSaver
 from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.logformat import bind_run
@@ -28,9 +29,7 @@ from taskloom.server.store import queries
 from taskloom.server.store.claims import Claim
 from taskloom.server.store.database import Database
 from taskloom.server.store.fair_claims import FIFO_EVERY, limits_of
-from taskloom.server.store.leases import ReleaseRuns, RenewLeases, RescueExpired, pending_requests
-from taskloom.server.store.live_progress import FlushProgress
-from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
+from taskloom.server.store.leases import ReleaseRuns
 from taskloom.server.store.transitions import PENDING, RUNNING
 
 log = logging.getLogger("taskloom.worker")
@@ -85,14 +84,24 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._progress = ProgressFlusher()
         self._limits = limits_of(runner.registry)
         self._claims = 0
         # A claim still being committed when stop() cancelled the claim loop.
         self._cut_claim: asyncio.Future[list[RowMapping]] | None = None
         self._saver = OutcomeSaver(database, hub, self._saved)
+        self._keeper = LeaseKeeper(
+            database,
+            hub,
+            runner,
+            self.worker_id,
+            self._inflight,
+            lease_seconds=options.lease_seconds,
+            max_lease_losses=options.max_lease_losses,
+            control_interval=options.control_interval,
+            progress_interval=options.progress_interval,
+        )
         hub.on_due(self._wake.set)
-        hub.on_request(self._pass_request)
+        hub.on_request(self._keeper.pass_request)
 
     @property
     def busy(self) -> int:
@@ -105,7 +114,7 @@ class Worker:
         self.runner.loop = asyncio.get_running_loop()
         self._tasks = [
             asyncio.create_task(self._claim_loop(), name="taskloom-claim"),
-            asyncio.create_task(self._control_loop(), name="taskloom-control"),
+            asyncio.create_task(self._keeper.run(), name="taskloom-control"),
         ]
 
     async def stop(self, grace: float | None = None) -> None:
@@ -256,71 +265,3 @@ class Worker:
         self._slot_free.set()
         if row["definition_id"] in self._limits:
             self._wake.set()
-
-    # --- leases, requests, rescue ---------------------------------------------
-
-    async def _control_loop(self) -> None:
-        opts = self.options
-        last_renew = last_rescue = last_progress = time.monotonic()
-        while not self._stopping:
-            await asyncio.sleep(opts.control_interval)
-            now = time.monotonic()
-            try:
-                if self._inflight:
-                    await self._pass_requests()
-                if self._inflight and now - last_progress >= opts.progress_interval:
-                    last_progress = now
-                    await self._flush_progress()
-                if now - last_renew >= opts.lease_seconds / 3:
-                    last_renew = now
-                    if self._inflight:
-                        await self.database.run_write(
-                            RenewLeases(
-                                self.worker_id,
-                                self.database.clock() + opts.lease_seconds,
-                                list(self._inflight),
-                            )
-                        )
-                if now - last_rescue >= min(opts.lease_seconds / 2, 5.0):
-                    last_rescue = now
-                    await self._rescue()
-            except Exception:
-                log.exception("worker control loop failed; retrying")
-
-    async def _flush_progress(self) -> None:
-        rows = self._progress.collect(self.runner.live)
-        if rows:
-            await self.database.run_write(FlushProgress(self.worker_id, rows, time.time()))
-            for row in rows:
-                self.hub.publish(Event("run", row["b_id"], RUNNING, {"progress": True}))
-
-    async def _pass_requests(self) -> None:
-        requests: dict[str, Any] = await self.database.read(
-            lambda c: pending_requests(c, self.worker_id)
-        )
-        for run_id, request in requests.items():
-            self._pass_request(run_id, request)
-
-    def _pass_request(self, run_id: str, request: str) -> None:
-        inflight = self._inflight.get(run_id)
-        if inflight is None:
-            return
-        if request == ABORT_REQUEST:
-            inflight.runtime.request_abort()
-        elif request == PAUSE_REQUEST:
-            inflight.runtime.request_pause()
-
-    async def _rescue(self) -> None:
-        rescued = await self.database.run_write(
-            RescueExpired(self.database.clock(), self.options.max_lease_losses)
-        )
-        for item in rescued:
-            log.warning(
-                "run %s: lease expired, now %s",
-                item.run_id,
-                item.status,
-                extra={"run_id": item.run_id},
-            )
-            self.hub.publish(Event("run", item.run_id, item.status))
-        if rescued:
-            self.hub.notify_due()

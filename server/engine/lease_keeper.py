@@ -1,0 +1,121 @@
+"""The worker's upkeep of the runs it holds, every `control_interval`:
+renew their leases, write the progress of long iterations, pass on abort
+and pause requests, and rescue the runs of workers that stopped renewing
+theirs (store/leases.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from taskloom.definitions.runtime import Runtime
+from taskloom.server.engine.iteration import IterationRunner
+from taskloom.server.engine.progress import ProgressFlusher
+from taskloom.server.events.hub import Event, EventHub
+from taskloom.server.store.database import Database
+from taskloom.server.store.leases import RenewLeases, RescueExpired, pending_requests
+from taskloom.server.store.live_progress import FlushProgress
+from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
+from taskloom.server.store.transitions import RUNNING
+
+log = logging.getLogger("taskloom.worker")
+
+
+class Held(Protocol):
+    """A run the worker holds, as the keeper sees it."""
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+
+class LeaseKeeper:
+    def __init__(
+        self,
+        database: Database,
+        hub: EventHub,
+        runner: IterationRunner,
+        worker_id: str,
+        held: Mapping[str, Held],
+        *,
+        lease_seconds: float,
+        max_lease_losses: int,
+        control_interval: float,
+        progress_interval: float,
+    ) -> None:
+        self.database = database
+        self.hub = hub
+        self.runner = runner
+        self.worker_id = worker_id
+        self.held = held
+        self.lease_seconds = lease_seconds
+        self.max_lease_losses = max_lease_losses
+        self.control_interval = control_interval
+        self.progress_interval = progress_interval
+        self._progress = ProgressFlusher()
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        last_renew = last_rescue = last_progress = time.monotonic()
+        while True:
+            await asyncio.sleep(self.control_interval)
+            now = time.monotonic()
+            try:
+                if self.held:
+                    await self._pass_requests()
+                if self.held and now - last_progress >= self.progress_interval:
+                    last_progress = now
+                    await self._flush_progress()
+                if now - last_renew >= self.lease_seconds / 3:
+                    last_renew = now
+                    if self.held:
+                        await self._renew()
+                if now - last_rescue >= min(self.lease_seconds / 2, 5.0):
+                    last_rescue = now
+                    await self._rescue()
+            except Exception:
+                log.exception("worker control loop failed; retrying")
+
+    def pass_request(self, run_id: str, request: str) -> None:
+        held = self.held.get(run_id)
+        if held is None:
+            return
+        if request == ABORT_REQUEST:
+            held.runtime.request_abort()
+        elif request == PAUSE_REQUEST:
+            held.runtime.request_pause()
+
+    async def _renew(self) -> None:
+        until = self.database.clock() + self.lease_seconds
+        await self.database.run_write(RenewLeases(self.worker_id, until, list(self.held)))
+
+    async def _flush_progress(self) -> None:
+        rows = self._progress.collect(self.runner.live)
+        if rows:
+            await self.database.run_write(FlushProgress(self.worker_id, rows, time.time()))
+            for row in rows:
+                self.hub.publish(Event("run", row["b_id"], RUNNING, {"progress": True}))
+
+    async def _pass_requests(self) -> None:
+        requests: dict[str, Any] = await self.database.read(
+            lambda c: pending_requests(c, self.worker_id)
+        )
+        for run_id, request in requests.items():
+            self.pass_request(run_id, request)
+
+    async def _rescue(self) -> None:
+        rescued = await self.database.run_write(
+            RescueExpired(self.database.clock(), self.max_lease_losses)
+        )
+        for item in rescued:
+            log.warning(
+                "run %s: lease expired, now %s",
+                item.run_id,
+                item.status,
+                extra={"run_id": item.run_id},
+            )
+            self.hub.publish(Event("run", item.run_id, item.status))
+        if rescued:
+            self.hub.notify_due()
