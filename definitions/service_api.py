@@ -1,11 +1,12 @@
-"""`TaskServiceAPI`: what the GraphQL schema may ask of the running system.
+"""What the GraphQL schema may ask of the running system: `TaskServiceAPI`,
+and the caller and API tokens as `Caller` and `ApiTokenStore`.
 
-The schema is handed a service in its context and knows it only by this
-protocol, so `taskloom.schema` imports nothing of `taskloom.server`. The
-server's `TaskService` satisfies it (mypy checks that where the GraphQL
-context is built, `server/graphql_app.py`); its methods also take an `actor`,
-which the schema never passes: the service it is handed is bound to the
-caller."""
+The schema is handed these in its context and knows them only by these
+protocols, so `taskloom.schema` imports nothing of `taskloom.server`. The
+server's `TaskService`, `Actor` and `ApiTokens` satisfy them (mypy checks
+that where the GraphQL context is built, `server/graphql_app.py`). The
+service's methods also take an `actor`, which the schema never passes: the
+service it is handed is bound to the caller."""
 
 from __future__ import annotations
 
@@ -106,3 +107,50 @@ class TaskServiceAPI(Protocol):
     async def schedules(self) -> list[ScheduleView]: ...
 
     async def set_schedule_enabled(self, definition_id: str, enabled: bool) -> ScheduleView: ...
+
+
+class Caller(Protocol):
+    """Who is calling: a token's owner name and role."""
+
+    @property
+    def owner(self) -> str: ...
+    @property
+    def role(self) -> str: ...  # "admin", "developer" or "user"
+    @property
+    def token_name(self) -> str | None: ...
+    @property
+    def is_admin(self) -> bool: ...
+
+
+class ApiTokenInfo(Protocol):
+    """A token as listed: never its secret."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+class NewApiToken(Protocol):
+    @property
+    def info(self) -> ApiTokenInfo: ...
+    @property
+    def secret(self) -> str: ...
+
+
+class ApiTokenStore(Protocol):
+    async def create(self, name: str, role: str, owner: str | None = None) -> NewApiToken: ...
+
+    async def list(self, *, include_revoked: bool = False) -> Sequence[ApiTokenInfo]: ...
+
+    async def revoke(self, ref: str) -> ApiTokenInfo: ...

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
+from taskloom.definitions.filters import DEFAULT_PAGE, MAX_PAGE
 from taskloom.definitions.views import Page
 
 NodeT = TypeVar("NodeT")
@@ -54,4 +55,9 @@ def connection(
     )
 
 
-FIRST_DESCRIPTION = "Page size: 50 unless given, at most 500."
+# The arguments of every paged field.
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"Page size: {DEFAULT_PAGE} unless given, at most {MAX_PAGE}."),
+]
+After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]

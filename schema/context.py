@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 from strawberry.types import Info as StrawberryInfo
 
-from taskloom.definitions.service_api import TaskServiceAPI
+from taskloom.definitions.service_api import ApiTokenStore, Caller, TaskServiceAPI
 from taskloom.schema.loaders import Loaders
 
 
@@ -23,15 +23,22 @@ class Context:
     cache: bool = True
     # Set by server/auth: who is calling (None: nobody authenticated), whether
     # an operation needs someone, and the WebSocket's connection_init payload.
-    actor: Any = None
+    actor: Caller | None = None
     auth_required: bool = False
     connection_params: Any = None
-    tokens: Any = None  # the TokenStore, for schema/tokens.py
+    tokens: ApiTokenStore | None = None  # for schema/tokens.py
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         # Long-lived contexts (one per WebSocket) must not serve stale rows.
         self.loaders = Loaders(self.service, cache=self.cache)
+
+    def act_through(self, service: TaskServiceAPI) -> None:
+        """From now on, reach the system through `service` (a WebSocket whose
+        connection_init authenticates binds the service to that caller),
+        with loaders of its own."""
+        self.service = service
+        self.loaders = Loaders(service, cache=self.cache)
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
 
 from taskloom.definitions.errors import NotFound
 from taskloom.definitions.filters import page_size
-from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, connection
+from taskloom.schema.connection import After, Connection, First, connection
 from taskloom.schema.context import Info
 from taskloom.schema.enums import TaskRunOrder
 from taskloom.schema.filters import TaskLogFilter, TaskRunFilter
@@ -16,9 +14,6 @@ from taskloom.schema.types.definition import TaskDefinitionType
 from taskloom.schema.types.log import TaskLog
 from taskloom.schema.types.run import TaskRun
 from taskloom.schema.types.schedule import TaskSchedule
-
-First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
-After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]
 
 
 @strawberry.type

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from taskloom.definitions.errors import Forbidden, Unauthenticated
+from taskloom.definitions.service_api import ApiTokenInfo, ApiTokenStore
 from taskloom.schema.context import Info
 
 
@@ -34,11 +34,11 @@ class ApiToken:
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, info: Any) -> ApiToken:
+    def of(cls, info: ApiTokenInfo) -> ApiToken:
         return cls(
             id=strawberry.ID(info.id),
             name=info.name,
-            role=ApiTokenRole(info.role.value),
+            role=ApiTokenRole(info.role),
             owner=info.owner,
             prefix=info.prefix,
             created_at=info.created_at,
@@ -59,14 +59,16 @@ class Viewer:
     token_name: str | None
 
 
-def _admin(info: Info) -> Any:
+def _admin(info: Info) -> ApiTokenStore:
     """The token store, for an admin caller (FORBIDDEN for anyone else)."""
     actor = info.context.actor
     if actor is None:
         raise Unauthenticated("missing or invalid API token")
     if not actor.is_admin:
         raise Forbidden("only an admin may manage API tokens")
-    return info.context.tokens
+    tokens = info.context.tokens
+    assert tokens is not None, "server/graphql_app.py builds every context with the token store"
+    return tokens
 
 
 @strawberry.type
@@ -76,9 +78,7 @@ class TokenQueries:
         actor = info.context.actor
         if actor is None:
             raise Unauthenticated("missing or invalid API token")
-        return Viewer(
-            owner=actor.owner, role=ApiTokenRole(actor.role.value), token_name=actor.token_name
-        )
+        return Viewer(owner=actor.owner, role=ApiTokenRole(actor.role), token_name=actor.token_name)
 
     @strawberry.field(description="API tokens, oldest first (admins only).")
     async def api_tokens(self, info: Info, include_revoked: bool = False) -> list[ApiToken]:

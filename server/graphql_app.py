@@ -22,8 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from taskloom.schema import Context, build_schema
-from taskloom.schema.loaders import Loaders
-from taskloom.schema.permissions import Limits, security_extensions
+from taskloom.schema.operation_guard import Limits, security_extensions
 from taskloom.server.auth.http import token_from_params
 
 if TYPE_CHECKING:
@@ -127,8 +126,7 @@ class TaskloomGraphQL(GraphQL[Context, None]):
         if token_from_params(context.connection_params) is not None:
             actor = await self.taskloom.authenticator.from_params(context.connection_params)
             context.actor = actor
-            context.service = self.taskloom.service.acting_as(actor)
-            context.loaders = Loaders(context.service, cache=context.cache)
+            context.act_through(self.taskloom.service.acting_as(actor))
         return UnsetType()
 
     async def render_graphql_ide(self, request: Request) -> Response:

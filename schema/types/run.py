@@ -11,15 +11,12 @@ from strawberry.scalars import JSON
 from taskloom.definitions.errors import NotFound
 from taskloom.definitions.filters import LogFilter, RunFilter, page_size
 from taskloom.definitions.run_view import RunView
-from taskloom.schema.connection import FIRST_DESCRIPTION, Connection, connection
+from taskloom.schema.connection import After, Connection, First, connection
 from taskloom.schema.context import Info
 from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
 from taskloom.schema.types.definition import TaskDefinitionType
 from taskloom.schema.types.log import TaskLog
 from taskloom.schema.types.result import TaskResult
-
-First = Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)]
-After = Annotated[str | None, strawberry.argument(description="Cursor of the previous page.")]
 
 
 @strawberry.type(description="Why a run failed (or was aborted).")
