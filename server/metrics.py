@@ -5,16 +5,16 @@ Two kinds of figures:
 * counters and the iteration histogram of *this process*, fed synchronously
   by the event hub (`EventHub.on_publish`): runs triggered, runs finished by
   definition and status, iteration durations;
-* gauges read from the database at scrape time, so they describe the whole
-  cluster whatever process is scraped: runs due (waiting for a worker
-  slot), runs delayed (due later), unfinished runs by status, the age of the
-  oldest due run; plus this process's busy and free worker slots.
+* gauges read from the database at scrape time (`server/store/gauges.py`),
+  so they describe the whole cluster whatever process is scraped: runs due
+  (waiting for a worker slot), runs delayed (due later), unfinished runs by
+  status, the age of the oldest due run; plus this process's busy and free
+  worker slots.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -28,51 +28,17 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
-from sqlalchemy import Connection, case, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from taskloom.server.events import Event
-from taskloom.server.store.models import has_status, runs
+from taskloom.definitions.records import TERMINAL_STATUSES
+from taskloom.server.events.hub import Event
+from taskloom.server.store.gauges import queue_figures
 
 if TYPE_CHECKING:
     from taskloom.server.taskloom import Taskloom
 
-FINISHED = frozenset({"SUCCEEDED", "FAILED", "ABORTED"})
-UNFINISHED = ("PENDING", "RUNNING", "PAUSED")
 ITERATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-
-
-@dataclass(frozen=True)
-class QueueFigures:
-    by_status: dict[str, int]
-    due: int
-    delayed: int
-    oldest_due_at: float | None
-
-
-def queue_figures(conn: Connection, now: float) -> QueueFigures:
-    """One indexed query over unfinished runs (finished ones are never read)."""
-    c = runs.c
-    is_due = (c.status == "PENDING") & (c.run_at <= now)
-    query = (
-        select(
-            c.status,
-            func.count(),
-            func.sum(case((is_due, 1), else_=0)),
-            func.min(case((is_due, c.run_at), else_=None)),
-        )
-        .where(has_status(*UNFINISHED))
-        .group_by(c.status)
-    )
-    by_status = dict.fromkeys(UNFINISHED, 0)
-    due, oldest = 0, None
-    for status, count, due_count, oldest_due in conn.execute(query):
-        by_status[status] = int(count)
-        due += int(due_count or 0)
-        if oldest_due is not None:
-            oldest = float(oldest_due) if oldest is None else min(oldest, float(oldest_due))
-    return QueueFigures(by_status, due, by_status["PENDING"] - due, oldest)
 
 
 class Metrics:
@@ -145,7 +111,7 @@ class Metrics:
         seconds = data.get("seconds")
         if seconds is not None:
             self.iterations.labels(definition).observe(seconds)
-        if data.get("finished") and event.status in FINISHED:
+        if data.get("finished") and event.status in TERMINAL_STATUSES:
             self.finished.labels(definition, event.status).inc()
 
     async def refresh(self) -> None:

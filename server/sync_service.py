@@ -23,12 +23,12 @@ from collections.abc import Coroutine, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from taskloom.server.control_service import DeferredInsert, announce_on_commit
-from taskloom.server.store.models import runs
-from taskloom.server.views import LogView, Page, ResultView, RunView, ScheduleView
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.views import LogView, Page, ResultView, ScheduleView
+from taskloom.server.service.session_insert import DeferredInsert, insert_in_sync_session
+from taskloom.server.service.triggering import announce_new_runs
 
 if TYPE_CHECKING:
     from taskloom.server.service import TaskService
@@ -118,8 +118,8 @@ class SyncTaskService:
         view = self._call(self.service.trigger(definition, input, session=deferred, **options))
         row = deferred.row
         assert row is not None
-        announce_on_commit(session, self.loop, lambda: self.service._announce([row]))
-        session.execute(insert(runs), [row])
+        hub = self.service.hub
+        insert_in_sync_session(session, row, self.loop, lambda: announce_new_runs(hub, [row]))
         return view
 
     def trigger_many(self, definition: Any, inputs: Iterable[Any], **options: Any) -> list[RunView]:

@@ -8,25 +8,27 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry, load_entry_points, load_modules, registry
+from taskloom.definitions.run_view import RunView
 from taskloom.server.engine.iteration import IterationRunner
 from taskloom.server.engine.scheduler import Scheduler
 from taskloom.server.engine.threads import TaskThreads
 from taskloom.server.engine.worker import Worker, WorkerOptions
-from taskloom.server.events import EventHub
-from taskloom.server.filters import RunFilter
+from taskloom.server.events.announce import announcer
+from taskloom.server.events.bridges import Bridge, bridge
+from taskloom.server.events.hub import EventHub
 from taskloom.server.gctuning import tune_collector
 from taskloom.server.maintenance import retention_definition
 from taskloom.server.service import TaskService
 from taskloom.server.settings import Settings
 from taskloom.server.store import queries
-from taskloom.server.store.database import open_database
+from taskloom.server.store.connect import open_database
 from taskloom.server.store.migrate import migrate
-from taskloom.server.views import RunView
 
 if TYPE_CHECKING:
     from taskloom.server.auth.http import Authenticator
-    from taskloom.server.auth.tokens import TokenStore
+    from taskloom.server.auth.tokens import ApiTokens
 
 
 class Taskloom:
@@ -53,6 +55,7 @@ class Taskloom:
         self._with_worker = worker
         self.worker: Worker | None = None
         self.scheduler: Scheduler | None = None
+        self._bridge: Bridge | None = None
 
     def _load_registry(self) -> Registry:
         modules = self.settings.definition_modules + [
@@ -76,7 +79,8 @@ class Taskloom:
         await self.database.start()
         await migrate(self.database)
         self.hub = EventHub()
-        await self.database.connect_hub(self.hub)
+        self.database.on_commit = announcer(self.hub)
+        self._bridge = await bridge(self.database, self.hub)
         self.service = TaskService(self.database, self.registry, self.hub)
         self._add_maintenance()
         self.service.max_input_bytes = s.max_input_bytes
@@ -101,7 +105,13 @@ class Taskloom:
             )
             self.worker = Worker(self.database, runner, self.hub, options, self.executor)
             await self.worker.start()
-            self.scheduler = Scheduler(self.service, self.database.clock)
+            self.scheduler = Scheduler(
+                self.database,
+                self.registry,
+                self.hub,
+                self.service.prepare_input,
+                self.database.clock,
+            )
             await self.scheduler.start()
         if s.tune_gc:
             tune_collector()
@@ -110,10 +120,10 @@ class Taskloom:
     # Built on first use (serving, `taskloom token`): a worker alone never
     # imports them.
     @cached_property
-    def tokens(self) -> TokenStore:
-        from taskloom.server.auth.tokens import TokenStore
+    def tokens(self) -> ApiTokens:
+        from taskloom.server.auth.tokens import ApiTokens
 
-        return TokenStore(self.database)
+        return ApiTokens(self.database)
 
     @cached_property
     def authenticator(self) -> Authenticator:
@@ -145,6 +155,9 @@ class Taskloom:
         if self.worker is not None:
             await self.worker.stop(grace)
             self.worker = None
+        if self._bridge is not None:
+            await self._bridge.close()
+            self._bridge = None
         await self.database.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 

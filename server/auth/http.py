@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskloom.server.auth.identity import Actor, Role
-from taskloom.server.auth.tokens import TokenStore
+from taskloom.server.auth.tokens import ApiTokens
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -77,7 +77,7 @@ class Authenticator:
     """Turns credentials into an `Actor`. With auth disabled every caller is
     the local `admin`."""
 
-    def __init__(self, tokens: TokenStore, *, enabled: bool) -> None:
+    def __init__(self, tokens: ApiTokens, *, enabled: bool) -> None:
         self.tokens = tokens
         self.enabled = enabled
 

@@ -16,34 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, String, func, select, update
 from sqlalchemy.engine import RowMapping
-from sqlmodel import Field, SQLModel
 
-from taskloom.definitions.errors import Conflict, InvalidInput, NotFound
+from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.timestamps import to_datetime
 from taskloom.server.auth.identity import Actor, Role, parse_role
+from taskloom.server.store import tokens as stored
 from taskloom.server.store.database import Database
-from taskloom.server.views import to_datetime
 
 TOKEN_PREFIX = "tlk_"
 SHOWN_PREFIX = 12
-
-
-class ApiTokenRow(SQLModel, table=True):
-    __tablename__ = "api_tokens"
-    __table_args__ = (Index("ux_api_tokens_hash", "token_hash", unique=True),)
-
-    id: str = Field(sa_column=Column(String(36), primary_key=True))
-    name: str = Field(sa_column=Column(String(200), nullable=False))
-    role: str = Field(sa_column=Column(String(16), nullable=False))
-    owner: str = Field(sa_column=Column(String(200), nullable=False))
-    token_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    prefix: str = Field(sa_column=Column(String(16), nullable=False))
-    created_at: float
-    revoked_at: float | None = None
-
-
-api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
 
 
 def hash_token(secret: str) -> str:
@@ -105,8 +87,8 @@ def _check_text(field: str, value: str) -> str:
     return value
 
 
-class TokenStore:
-    """Creates, lists, revokes and checks API tokens in the `api_tokens` table."""
+class ApiTokens:
+    """Creates, lists, revokes and checks API tokens (stored by `server/store/tokens.py`)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -129,57 +111,24 @@ class TokenStore:
             "created_at": time.time(),
             "revoked_at": None,
         }
-        await self.database.write_fn(lambda c: c.execute(api_tokens.insert(), [row]))
+        await self.database.write_fn(lambda c: stored.insert_token(c, row))
         return CreatedToken(TokenInfo.from_row(row), secret)  # type: ignore[arg-type]
 
     async def list(self, *, include_revoked: bool = False) -> list[TokenInfo]:
-        query = select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
-        if not include_revoked:
-            query = query.where(api_tokens.c.revoked_at.is_(None))
-        rows = await self.database.read(lambda c: list(c.execute(query).mappings()))
+        rows = await self.database.read(
+            lambda c: stored.list_tokens(c, include_revoked=include_revoked)
+        )
         return [TokenInfo.from_row(r) for r in rows]
 
     async def count_active(self) -> int:
-        query = (
-            select(func.count()).select_from(api_tokens).where(api_tokens.c.revoked_at.is_(None))
-        )
-        return int(await self.database.read(lambda c: c.execute(query).scalar_one()))
+        return await self.database.read(stored.count_active_tokens)
 
     async def revoke(self, ref: str) -> TokenInfo:
         """Revokes the token with id `ref`, or the one active token named `ref`."""
-
-        def apply(conn: Connection) -> RowMapping:
-            by_id = (
-                conn.execute(select(api_tokens).where(api_tokens.c.id == ref)).mappings().first()
-            )
-            if by_id is not None:
-                found = [by_id]
-            else:
-                found = list(
-                    conn.execute(
-                        select(api_tokens).where(
-                            api_tokens.c.name == ref, api_tokens.c.revoked_at.is_(None)
-                        )
-                    ).mappings()
-                )
-            if not found:
-                raise NotFound(f"no API token with id or name {ref!r}")
-            if len(found) > 1:
-                raise Conflict(f"several active tokens are named {ref!r}; revoke one by its id")
-            row = found[0]
-            if row["revoked_at"] is None:
-                conn.execute(
-                    update(api_tokens)
-                    .where(api_tokens.c.id == row["id"])
-                    .values(revoked_at=time.time())
-                )
-            return (
-                conn.execute(select(api_tokens).where(api_tokens.c.id == row["id"]))
-                .mappings()
-                .one()
-            )
-
-        return TokenInfo.from_row(await self.database.write_fn(apply))
+        now = time.time()
+        return TokenInfo.from_row(
+            await self.database.write_fn(lambda c: stored.revoke_token(c, ref, now))
+        )
 
     async def authenticate(self, secret: str | None) -> Actor | None:
         """The actor of an active token, or None for a missing, unknown or
@@ -187,10 +136,7 @@ class TokenStore:
         if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
         digest = hash_token(secret)
-        query = select(api_tokens).where(
-            api_tokens.c.token_hash == digest, api_tokens.c.revoked_at.is_(None)
-        )
-        row = await self.database.read(lambda c: c.execute(query).mappings().first())
+        row = await self.database.read(lambda c: stored.active_token_by_hash(c, digest))
         if row is None:
             return None
         return Actor(

@@ -15,23 +15,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taskloom.server.events import Event
-from taskloom.server.store.rows import concurrency_key_of, new_run_row
+from taskloom.definitions.records import TaskStatus
+from taskloom.server.events.hub import Event
+from taskloom.server.store.new_runs import concurrency_key_of, new_run_row
 from taskloom.server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
 if TYPE_CHECKING:
     from croniter import croniter
 
     from taskloom.definitions.definition import TaskDefinition
-    from taskloom.server.service import TaskService
+    from taskloom.definitions.registry import Registry
+    from taskloom.server.events.hub import EventHub
+    from taskloom.server.store.database import Database
 
 log = logging.getLogger("taskloom.scheduler")
 MAX_SLEEP = 5.0
+
+# The service's input preparation (checks and `on_before_trigger`): what a
+# tick's run gets as input, as a trigger would.
+PrepareInput = Callable[[Any, Any], Awaitable[dict[str, Any]]]
 
 
 def zone(name: str) -> ZoneInfo:
@@ -81,10 +88,20 @@ def scheduled(definitions: Any) -> dict[str, tuple[str, str]]:
 
 
 class Scheduler:
-    def __init__(self, service: TaskService, clock: Callable[[], float]) -> None:
-        self.service = service
+    def __init__(
+        self,
+        database: Database,
+        registry: Registry,
+        hub: EventHub,
+        prepare_input: PrepareInput,
+        clock: Callable[[], float],
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.hub = hub
+        self.prepare_input = prepare_input
         self.clock = clock
-        self.schedules = scheduled(service.registry)
+        self.schedules = scheduled(registry)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -96,7 +113,7 @@ class Scheduler:
             ident: (expression, timezone, next_tick(expression, timezone, now))
             for ident, (expression, timezone) in self.schedules.items()
         }
-        await self.service.database.run_write(SyncSchedules(wanted, now))
+        await self.database.run_write(SyncSchedules(wanted, now))
         self._task = asyncio.create_task(self._loop(), name="taskloom-scheduler")
 
     async def stop(self) -> None:
@@ -130,8 +147,8 @@ class Scheduler:
         ident = row["definition_id"]
         expression, timezone = self.schedules[ident]
         tick = min(max(latest_tick(expression, timezone, now), float(row["next_run_at"])), now)
-        definition: type[TaskDefinition[Any]] = self.service.registry.get(ident)
-        data = await self.service.prepare_input(definition, definition.schedule_input)
+        definition: type[TaskDefinition[Any]] = self.registry.get(ident)
+        data = await self.prepare_input(definition, definition.schedule_input)
         key = "schedule:" + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
         run = new_run_row(
             definition_id=ident,
@@ -142,19 +159,17 @@ class Scheduler:
             idempotency_key=key,
             concurrency_key=concurrency_key_of(definition, data),
         )
-        created, saved = await self.service.database.run_write(
-            FireTick(ident, tick, following, run, now)
-        )
+        created, saved = await self.database.run_write(FireTick(ident, tick, following, run, now))
         if not created:
             return None
         payload = {"definition_id": ident, "triggered": True}
-        self.service.hub.publish(Event("run", saved["id"], "PENDING", payload))
+        self.hub.publish(Event("run", saved["id"], TaskStatus.PENDING, payload))
         return str(saved["id"])
 
     async def fire_due(self) -> list[str]:
         """Fires every due schedule once; returns the ids of runs created."""
         now = self.clock()
-        database = self.service.database
+        database = self.database
         due = await database.read(lambda c: due_schedules(c, now, list(self.schedules)))
         created: list[str] = []
         for row in due:
@@ -172,5 +187,5 @@ class Scheduler:
             if run_id is not None:
                 created.append(run_id)
         if created:
-            self.service.hub.notify_due()
+            self.hub.notify_due()
         return created

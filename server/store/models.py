@@ -183,3 +183,23 @@ def has_status(*statuses: str) -> ColumnElement[bool]:
     if others or not terms:
         terms.append(and_(status.in_(others), status != running))
     return terms[0] if len(terms) == 1 else or_(*terms)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An API token (server/auth/tokens.py): its secret only as a SHA-256
+    hash, its first characters in clear to tell it apart."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ux_api_tokens_hash", "token_hash", unique=True),)
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    owner: str = Field(sa_column=Column(String(200), nullable=False))
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: float
+    revoked_at: float | None = None
+
+
+api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-import taskloom.server.auth.tokens  # noqa: F401  (its table, api_tokens, is in the schema)
 from taskloom.server.store.models import metadata
 
 config = context.config

@@ -2,8 +2,7 @@
 run is written: size, delay or time, name, priority, idempotency key, and
 the definition's own input model, `validate_input` and `on_before_trigger`.
 
-`TaskService` inherits `prepare_input` from here; a refusal is
-`InvalidInput` (GraphQL: BAD_USER_INPUT)."""
+A refusal is `InvalidInput` (GraphQL: BAD_USER_INPUT)."""
 
 from __future__ import annotations
 
@@ -18,23 +17,60 @@ from taskloom.server.engine import hooks
 if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
 
+MAX_INPUT_BYTES = 1024 * 1024
+PRIORITY_RANGE = 1_000_000
+
 
 def invalid_field(field: str, message: str) -> InvalidInput:
     """The error for one refused argument, located at `field`."""
     return InvalidInput(f"{field}: {message}", errors=[{"loc": [field], "message": message}])
 
 
+def is_hookless(definition: type[TaskDefinition[Any]]) -> bool:
+    """True when preparing an input runs no code of the definition's own: it
+    overrides neither `validate_input` nor `on_before_trigger`, nor how an
+    instance is made."""
+    return (
+        definition.validate_input is TaskDefinition.validate_input
+        and definition.on_before_trigger is TaskDefinition.on_before_trigger
+        and definition.__init__ is TaskDefinition.__init__
+        and definition.__new__ is TaskDefinition.__new__
+    )
+
+
+def check_options(
+    name: str | None,
+    delay: float | None,
+    run_at: datetime | None,
+    priority: int,
+    idempotency_key: str | None,
+) -> None:
+    if delay is not None and delay < 0:
+        raise invalid_field("delay", "must not be negative")
+    if delay is not None and run_at is not None:
+        raise invalid_field("runAt", "give either a delay or a time, not both")
+    if name is not None and len(name) > 500:
+        raise invalid_field("name", "must be at most 500 characters")
+    if not -PRIORITY_RANGE <= priority <= PRIORITY_RANGE:
+        raise invalid_field("priority", "must be between -1000000 and 1000000")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
+        raise invalid_field("idempotencyKey", "must be 1 to 200 characters")
+
+
 class InputChecks:
-    registry: Registry
-    max_input_bytes: int
+    """The checks of one service: its registry and its input size limit."""
+
+    def __init__(self, registry: Registry, max_input_bytes: int = MAX_INPUT_BYTES) -> None:
+        self.registry = registry
+        self.max_input_bytes = max_input_bytes
 
     async def prepare_input(self, ref: Any, raw: Any) -> dict[str, Any]:
         """Validates input and applies the definition's own checks and its
         `on_before_trigger`; returns the input as it will be stored."""
         definition = self.registry.resolve(ref)
-        return await self._prepare_input(definition, raw, is_hookless(definition))
+        return await self.prepare(definition, raw, is_hookless(definition))
 
-    async def _prepare_input(
+    async def prepare(
         self, definition: type[TaskDefinition[Any]], raw: Any, hookless: bool
     ) -> dict[str, Any]:
         """`prepare_input` of a resolved definition; `hookless`: it has no
@@ -56,7 +92,7 @@ class InputChecks:
             raise InvalidInput(str(exc), errors=[{"loc": ["input"], "message": str(exc)}]) from None
         return model.model_dump(mode="json")
 
-    def _check_size(self, raw: Any) -> None:
+    def check_size(self, raw: Any) -> None:
         if raw is not None and not isinstance(raw, str | int | float | bool):
             try:
                 size = len(json.dumps(raw, default=str).encode())
@@ -66,34 +102,3 @@ class InputChecks:
                 raise invalid_field(
                     "input", f"must be at most {self.max_input_bytes} bytes of JSON"
                 )
-
-    @staticmethod
-    def _check_options(
-        name: str | None,
-        delay: float | None,
-        run_at: datetime | None,
-        priority: int,
-        idempotency_key: str | None,
-    ) -> None:
-        if delay is not None and delay < 0:
-            raise invalid_field("delay", "must not be negative")
-        if delay is not None and run_at is not None:
-            raise invalid_field("runAt", "give either a delay or a time, not both")
-        if name is not None and len(name) > 500:
-            raise invalid_field("name", "must be at most 500 characters")
-        if not -1_000_000 <= priority <= 1_000_000:
-            raise invalid_field("priority", "must be between -1000000 and 1000000")
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
-            raise invalid_field("idempotencyKey", "must be 1 to 200 characters")
-
-
-def is_hookless(definition: type[TaskDefinition[Any]]) -> bool:
-    """True when preparing an input runs no code of the definition's own: it
-    overrides neither `validate_input` nor `on_before_trigger`, nor how an
-    instance is made."""
-    return (
-        definition.validate_input is TaskDefinition.validate_input
-        and definition.on_before_trigger is TaskDefinition.on_before_trigger
-        and definition.__init__ is TaskDefinition.__init__
-        and definition.__new__ is TaskDefinition.__new__
-    )

@@ -10,11 +10,13 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from taskloom.server.events import Subscription
-from taskloom.server.views import LogView, RunView
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.views import LogView
+from taskloom.server.events.hub import Subscription
+from taskloom.server.service.reader import RunReader
 
 if TYPE_CHECKING:
-    from taskloom.server.service import TaskService
+    from taskloom.server.auth.identity import Actor
 
 POLL_SECONDS = 1.0
 
@@ -33,17 +35,17 @@ def _fingerprint(run: RunView) -> tuple[Any, ...]:
 
 
 async def watch_run(
-    service: TaskService, run_id: str, poll: float = POLL_SECONDS
+    reader: RunReader, run_id: str, actor: Actor | None, poll: float = POLL_SECONDS
 ) -> AsyncGenerator[RunView, None]:
     """Yields the run now, then after every change; ends after a terminal
     status. Raises NotFound for an unknown run."""
-    subscription = service.hub.subscribe("run", run_id)
+    subscription = reader.hub.subscribe("run", run_id)
     try:
-        run = await service.get(run_id)
+        run = await reader.get(run_id, actor)
         yield run
         while not run.has_ended:
             await _next(poll, subscription)
-            latest = await service.find(run_id)
+            latest = await reader.find(run_id, actor)
             if latest is None:  # deleted meanwhile
                 return
             if _fingerprint(latest) != _fingerprint(run):
@@ -54,23 +56,23 @@ async def watch_run(
 
 
 async def follow_logs(
-    service: TaskService, run_id: str, poll: float = POLL_SECONDS
+    reader: RunReader, run_id: str, actor: Actor | None, poll: float = POLL_SECONDS
 ) -> AsyncGenerator[LogView, None]:
     """Yields each log line the run writes from now on, in order; ends once
     the run has ended and its last lines were delivered."""
-    await service.get(run_id)
+    await reader.get(run_id, actor)
     # The cursor first, then the events: a line written in between is after
     # the cursor, so the first read below still delivers it.
-    cursor = await service.last_log_cursor(run_id)
-    subscription = service.hub.subscribe("log", run_id)
-    runs = service.hub.subscribe("run", run_id)
+    cursor = await reader.last_log_cursor(run_id)
+    subscription = reader.hub.subscribe("log", run_id)
+    runs = reader.hub.subscribe("run", run_id)
     try:
         ended = False
         while not ended:
-            run = await service.find(run_id)
+            run = await reader.find(run_id, actor)
             ended = run is None or run.has_ended  # deleted meanwhile: end too
             while True:
-                page = await service.logs(run_id, first=500, after=cursor)
+                page = await reader.logs(run_id, None, 500, cursor, actor)
                 for line in page.items:
                     yield line
                 cursor = page.end_cursor or cursor

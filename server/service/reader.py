@@ -1,119 +1,110 @@
-"""The reading part of `TaskService`: one run, pages and counts of runs and
-of log lines, a run's results, and waiting for a run to reach a status.
+"""Reading runs for the service: one run, pages and counts of runs and of
+log lines, a run's results, and waiting for a run to reach a status.
 
-`TaskService` inherits these methods; they share its database and event
-hub. An actor that sees only its own runs gets only those: another's run is
-`NotFound`, and lists and counts are narrowed to the actor's runs."""
+`actor` is the caller already resolved by `TaskService` (None: the
+system). An actor that sees only its own runs gets only those: another's
+run is `NotFound`, and lists and counts are narrowed to the actor's runs."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from taskloom.definitions.errors import NotFound, WaitTimeout
+from taskloom.definitions.filters import LogFilter, RunFilter, page_size
 from taskloom.definitions.records import TERMINAL_STATUSES, TaskStatus
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.views import LogView, Page, ResultView
 from taskloom.server.auth.identity import Actor, may_see, owner_scope
-from taskloom.server.filters import LogFilter, RunFilter, page_size
-from taskloom.server.input_checks import invalid_field
+from taskloom.server.service.input_checks import invalid_field
+from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.store import history, queries
 from taskloom.server.store.paging import encode_cursor
-from taskloom.server.views import LogView, Page, ResultView, RunView
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
-
     from taskloom.definitions.registry import Registry
-    from taskloom.server.events import EventHub
+    from taskloom.server.events.hub import EventHub
     from taskloom.server.store.database import Database
 
 ORDERS = ("CREATED_AT_DESC", "CREATED_AT_ASC", "PRIORITY_DESC", "FINISHED_AT_DESC")
 
 
-class RunQueries:
-    database: Database
-    hub: EventHub
-    registry: Registry
+class RunReader:
+    def __init__(
+        self, database: Database, registry: Registry, hub: EventHub, presenter: RunPresenter
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.hub = hub
+        self.presenter = presenter
 
-    if TYPE_CHECKING:  # provided by TaskService and the other halves it inherits
-
-        def _who(self, actor: Actor | None) -> Actor | None: ...
-
-        def _view(self, row: RowMapping | dict[str, Any], *, deferred: bool = False) -> RunView: ...
-
-    async def find(self, run_id: str, *, actor: Actor | None = None) -> RunView | None:
+    async def find(self, run_id: str, actor: Actor | None) -> RunView | None:
         """The run, or None when unknown or not visible to the actor."""
         row = await self.database.read(lambda c: queries.get_run(c, run_id))
-        if row is None or not may_see(self._who(actor), row["created_by"]):
+        if row is None or not may_see(actor, row["created_by"]):
             return None
-        return self._view(row)
+        return self.presenter.view(row)
 
-    async def get(self, run_id: str, *, actor: Actor | None = None) -> RunView:
-        run = await self.find(run_id, actor=actor)
+    async def get(self, run_id: str, actor: Actor | None) -> RunView:
+        run = await self.find(run_id, actor)
         if run is None:
             raise NotFound(f"no task run with id {run_id!r}")
         return run
 
-    async def get_many(
-        self, run_ids: Sequence[str], *, actor: Actor | None = None
-    ) -> list[RunView | None]:
-        who = self._who(actor)
+    async def get_many(self, run_ids: Sequence[str], actor: Actor | None) -> list[RunView | None]:
         rows = await self.database.read(lambda c: queries.get_runs(c, run_ids))
+        view = self.presenter.view
         return [
-            self._view(rows[i], deferred=True)
-            if i in rows and may_see(who, rows[i]["created_by"])
+            view(rows[i], deferred=True)
+            if i in rows and may_see(actor, rows[i]["created_by"])
             else None
             for i in run_ids
         ]
 
     def _scoped(self, where: RunFilter | None, actor: Actor | None) -> RunFilter:
         """`where`, narrowed to the actor's own runs when it sees only those."""
-        owner = owner_scope(self._who(actor))
+        owner = owner_scope(actor)
         where = where or RunFilter()
         return where if owner is None else dataclasses.replace(where, created_by=owner)
 
     async def _scoped_logs(self, where: LogFilter, actor: Actor | None) -> LogFilter:
-        who = self._who(actor)
         if where.run_id is not None:
-            await self.get(where.run_id, actor=who)
+            await self.get(where.run_id, actor)
             return where
-        owner = owner_scope(who)
+        owner = owner_scope(actor)
         return where if owner is None else dataclasses.replace(where, created_by=owner)
 
     async def list_runs(
         self,
-        where: RunFilter | None = None,
-        *,
-        first: int | None = None,
-        after: str | None = None,
-        order: str = "CREATED_AT_DESC",
-        actor: Actor | None = None,
+        where: RunFilter | None,
+        first: int | None,
+        after: str | None,
+        order: str,
+        actor: Actor | None,
     ) -> Page[RunView]:
         if order not in ORDERS:
             raise invalid_field("orderBy", f"must be one of {', '.join(ORDERS)}")
         size, where = page_size(first), self._scoped(where, actor)
         found = await self.database.read(lambda c: queries.list_runs(c, where, size, after, order))
         return Page(
-            items=[self._view(r, deferred=True) for r in found.rows],
+            items=[self.presenter.view(r, deferred=True) for r in found.rows],
             cursors=[queries.run_cursor(r, order) for r in found.rows],
             has_next=found.has_next,
         )
 
-    async def count_runs(
-        self, where: RunFilter | None = None, *, actor: Actor | None = None
-    ) -> int:
+    async def count_runs(self, where: RunFilter | None, actor: Actor | None) -> int:
         scoped = self._scoped(where, actor)
         return await self.database.read(lambda c: queries.count_runs(c, scoped))
 
     async def logs(
         self,
-        run_id: str | None = None,
-        *,
-        where: LogFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        actor: Actor | None = None,
+        run_id: str | None,
+        where: LogFilter | None,
+        first: int | None,
+        after: str | None,
+        actor: Actor | None,
     ) -> Page[LogView]:
         where = where or LogFilter()
         if run_id is not None:
@@ -127,14 +118,19 @@ class RunQueries:
             has_next=found.has_next,
         )
 
-    async def count_logs(self, where: LogFilter, *, actor: Actor | None = None) -> int:
+    async def count_logs(self, where: LogFilter, actor: Actor | None) -> int:
         scoped = await self._scoped_logs(where, actor)
         return await self.database.read(lambda c: queries.count_logs(c, scoped))
 
+    async def last_log_cursor(self, run_id: str) -> str | None:
+        """The cursor after the run's newest log line (None: no logs yet)."""
+        last = await self.database.read(lambda c: queries.last_log_id(c, run_id))
+        return None if last is None else encode_cursor([last])
+
     async def history(
-        self, run_id: str, *, first: int = 10, skip: int = 0, actor: Actor | None = None
+        self, run_id: str, first: int, skip: int, actor: Actor | None
     ) -> list[ResultView]:
-        run = await self.get(run_id, actor=actor)
+        run = await self.get(run_id, actor)
         definition = self.registry.find(run.definition_id)
         kept = definition is None or definition.max_results != -1
         size = page_size(first)
@@ -149,7 +145,7 @@ class RunQueries:
         statuses: Iterable[TaskStatus] = TERMINAL_STATUSES,
         timeout: float | None = None,
         *,
-        actor: Actor | None = None,
+        actor: Actor | None,
     ) -> RunView:
         """The run once it reaches one of `statuses`. Wakes on engine events,
         and re-reads once a second for changes made by other processes."""
@@ -158,7 +154,7 @@ class RunQueries:
         subscription = self.hub.subscribe("run", run_id)
         try:
             while True:
-                run = await self.get(run_id, actor=actor)
+                run = await self.get(run_id, actor)
                 if run.status in wanted:
                     return run
                 remaining = 1.0 if deadline is None else deadline - time.monotonic()

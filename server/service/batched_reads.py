@@ -1,0 +1,66 @@
+"""The batched reads GraphQL's DataLoaders use: the first page and the
+count of children or of log lines of many runs, each in one query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from taskloom.definitions.filters import page_size
+from taskloom.definitions.run_view import RunView
+from taskloom.definitions.views import LogView, Page
+from taskloom.server.auth.identity import Actor, may_see, owner_scope
+from taskloom.server.service.presenter import RunPresenter
+from taskloom.server.store import queries
+from taskloom.server.store.paging import PageSlice, encode_cursor
+
+if TYPE_CHECKING:
+    from taskloom.server.store.database import Database
+
+T = TypeVar("T")
+
+
+class BatchedReads:
+    def __init__(self, database: Database, presenter: RunPresenter) -> None:
+        self.database = database
+        self.presenter = presenter
+
+    async def children_pages(
+        self, parent_ids: Sequence[str], first: int | None, actor: Actor | None
+    ) -> list[Page[RunView]]:
+        size = page_size(first)
+        found = await self.database.read(lambda c: queries.children_for_runs(c, parent_ids, size))
+        more = {p: len(found[p]) > size for p in parent_ids}
+        if owner_scope(actor) is not None:  # a user: leave out children others triggered
+            found = {
+                p: [r for r in rows if may_see(actor, r["created_by"])] for p, rows in found.items()
+            }
+        view = self.presenter.view
+        return [first_page(PageSlice(found[p][:size], more[p]), view) for p in parent_ids]
+
+    async def logs_pages(
+        self, run_ids: Sequence[str], first: int | None, levels: Sequence[str]
+    ) -> list[Page[LogView]]:
+        size, chosen = page_size(first), tuple(levels) or None
+        found = await self.database.read(lambda c: queries.logs_for_runs(c, run_ids, size, chosen))
+        return [
+            first_page(PageSlice(found[r][:size], len(found[r]) > size), LogView.from_row)
+            for r in run_ids
+        ]
+
+    async def count_children(self, parent_ids: Sequence[str]) -> list[int]:
+        counts = await self.database.read(lambda c: queries.count_children_for_runs(c, parent_ids))
+        return [counts[p] for p in parent_ids]
+
+    async def count_logs_of(self, run_ids: Sequence[str], levels: Sequence[str]) -> list[int]:
+        chosen = tuple(levels) or None
+        counts = await self.database.read(lambda c: queries.count_logs_for_runs(c, run_ids, chosen))
+        return [counts[r] for r in run_ids]
+
+
+def first_page(found: PageSlice, view: Callable[[Any], T]) -> Page[T]:
+    return Page(
+        items=[view(r) for r in found.rows],
+        cursors=[encode_cursor([r["id"]]) for r in found.rows],
+        has_next=found.has_next,
+    )

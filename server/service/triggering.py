@@ -1,0 +1,185 @@
+"""Triggering runs for the service: one at a time or many in one
+transaction (or in a caller's session), and announcing them to workers and
+subscribers. Input and options are checked first (`input_checks.py`): a
+refusal writes nothing.
+
+`actor` is the caller already resolved by `TaskService` (None: the system)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.records import TaskStatus
+from taskloom.definitions.run_view import RunView
+from taskloom.server.auth.identity import Actor, require_trigger
+from taskloom.server.events.hub import Event
+from taskloom.server.service.input_checks import InputChecks, check_options, is_hookless
+from taskloom.server.service.presenter import RunPresenter
+from taskloom.server.service.reader import RunReader
+from taskloom.server.service.session_insert import insert_in_session
+from taskloom.server.store.new_runs import (
+    InsertIdempotent,
+    InsertRuns,
+    another_run_row,
+    concurrency_key_of,
+    due_after,
+    new_run_row,
+)
+
+if TYPE_CHECKING:
+    from taskloom.definitions.registry import Registry
+    from taskloom.server.events.hub import EventHub
+    from taskloom.server.store.database import Database
+
+
+def announce_new_runs(hub: EventHub, rows: Sequence[dict[str, Any]]) -> None:
+    """Tells subscribers the runs were triggered and workers that runs are due."""
+    for row in rows:
+        data = {"definition_id": row["definition_id"], "triggered": True}
+        hub.publish(Event("run", row["id"], TaskStatus.PENDING, data))
+    hub.notify_due()
+
+
+class Triggerer:
+    def __init__(
+        self,
+        database: Database,
+        registry: Registry,
+        hub: EventHub,
+        checks: InputChecks,
+        presenter: RunPresenter,
+        reader: RunReader,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.hub = hub
+        self.checks = checks
+        self.presenter = presenter
+        self.reader = reader
+
+    async def _checked_row(
+        self,
+        definition: type[TaskDefinition[Any]],
+        raw: Any,
+        now: float,
+        *,
+        name: str | None,
+        delay: float | None,
+        run_at: datetime | None,
+        priority: int,
+        parent_id: str | None,
+        created_by: str | None,
+        idempotency_key: str | None = None,
+        simulate: bool = False,
+    ) -> dict[str, Any]:
+        """A new run's row, once its input and options passed the checks."""
+        self.checks.check_size(raw)
+        check_options(name, delay, run_at, priority, idempotency_key)
+        data = await self.checks.prepare(definition, raw, is_hookless(definition))
+        return new_run_row(
+            definition_id=definition.id,
+            input=data,
+            now=now,
+            run_at=due_after(now, run_at if run_at is not None else delay),
+            name=name,
+            priority=priority,
+            parent_id=parent_id,
+            created_by=created_by,
+            idempotency_key=idempotency_key,
+            simulate=simulate,
+            concurrency_key=concurrency_key_of(definition, data),
+        )
+
+    async def trigger(
+        self,
+        definition: Any,
+        input: Any,
+        *,
+        name: str | None,
+        delay: float | None,
+        run_at: datetime | None,
+        priority: int,
+        parent_id: str | None,
+        created_by: str | None,
+        actor: Actor | None,
+        idempotency_key: str | None,
+        simulate: bool,
+        session: Any,
+    ) -> RunView:
+        chosen = self.registry.resolve(definition)
+        require_trigger(actor, chosen.id, chosen.roles)
+        if actor is not None:
+            created_by = actor.owner
+        if parent_id is not None:
+            await self.reader.get(parent_id, actor)
+        row = await self._checked_row(
+            chosen,
+            input,
+            self.database.clock(),
+            name=name,
+            delay=delay,
+            run_at=run_at,
+            priority=priority,
+            parent_id=parent_id,
+            created_by=created_by,
+            idempotency_key=idempotency_key,
+            simulate=simulate,
+        )
+        if session is not None:
+            await insert_in_session(session, row, lambda: announce_new_runs(self.hub, [row]))
+            return self.presenter.view(row)
+        if idempotency_key is not None:
+            created, found = await self.database.run_write(InsertIdempotent(row))
+            if not created:
+                return self.presenter.view(found)
+        else:
+            await self.database.run_write(InsertRuns([row]))
+        announce_new_runs(self.hub, [row])
+        return self.presenter.view(row)
+
+    async def trigger_many(
+        self,
+        definition: Any,
+        inputs: Iterable[Any],
+        *,
+        delay: float | None,
+        run_at: datetime | None,
+        priority: int,
+        created_by: str | None,
+        actor: Actor | None,
+    ) -> list[RunView]:
+        chosen = self.registry.resolve(definition)
+        require_trigger(actor, chosen.id, chosen.roles)
+        if actor is not None:
+            created_by = actor.owner
+        now = self.database.clock()
+        hookless = is_hookless(chosen)
+        rows: list[dict[str, Any]] = []
+        for raw in inputs:
+            if not rows:
+                # The first run is checked and built as trigger() builds one;
+                # the others copy it but for their own id, input and key.
+                first = await self._checked_row(
+                    chosen,
+                    raw,
+                    now,
+                    name=None,
+                    delay=delay,
+                    run_at=run_at,
+                    priority=priority,
+                    parent_id=None,
+                    created_by=created_by,
+                )
+                rows.append(first)
+                continue
+            self.checks.check_size(raw)
+            data = await self.checks.prepare(chosen, raw, hookless)
+            rows.append(another_run_row(rows[0], data, concurrency_key_of(chosen, data)))
+        if not rows:
+            return []
+        await self.database.run_write(InsertRuns(rows))
+        announce_new_runs(self.hub, rows)
+        return self.presenter.sibling_views(rows)
