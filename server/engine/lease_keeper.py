@@ -116,6 +116,3 @@ class LeaseKeeper:
                 item.status,
                 extra={"run_id": item.run_id},
             )
-            self.hub.publish(Event("run", item.run_id, item.status))
-        if rescued:
-            self.hub.notify_due()

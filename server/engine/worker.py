@@ -30,7 +30,7 @@ from taskloom.server.store.claims import Claim
 from taskloom.server.store.database import Database
 from taskloom.server.store.fair_claims import FIFO_EVERY, limits_of
 from taskloom.server.store.leases import ReleaseRuns
-from taskloom.server.store.transitions import PENDING, RUNNING
+from taskloom.server.store.transitions import RUNNING
 
 log = logging.getLogger("taskloom.worker")
 
@@ -134,14 +134,10 @@ class Worker:
         await asyncio.gather(*running, return_exceptions=True)
         await self._saver.drain()
         leftover = list(self._inflight) + await self._claimed_while_stopping()
-        if leftover:
-            released = await self.database.run_write(
+        if leftover:  # announced by their commit
+            await self.database.run_write(
                 ReleaseRuns(self.worker_id, leftover, self.database.clock())
             )
-            for run_id in released:
-                self.hub.publish(Event("run", run_id, PENDING))
-            if released:
-                self.hub.notify_due()
 
     # --- claiming -----------------------------------------------------------
 

@@ -22,5 +22,14 @@ class NewRuns:
     rows: Sequence[Mapping[str, Any]]
 
 
-Committed = NewRuns
+@dataclass(frozen=True, slots=True)
+class RunsMoved:
+    """Runs whose status this commit changed, as (run id, new status); `due`:
+    some of them may be claimed now."""
+
+    changes: Sequence[tuple[str, str]]
+    due: bool
+
+
+Committed = NewRuns | RunsMoved
 OnCommit = Callable[[Committed], None]

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select
 
 from taskloom.definitions.records import LogLevel
 from taskloom.server.store import transitions
+from taskloom.server.store.committed import RunsMoved
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import logs, results, runs
 from taskloom.server.store.transitions import FAILED, PENDING, RUNNING
@@ -86,6 +87,9 @@ class RescueExpired(WriteOp[list[Rescued]]):
             rescued.append(Rescued(run_id, FAILED if failed else PENDING))
         return rescued
 
+    def committed(self, result: list[Rescued]) -> RunsMoved | None:
+        return RunsMoved([(r.run_id, r.status) for r in result], due=True) if result else None
+
 
 class ReleaseRuns(WriteOp[list[str]]):
     """A stopping worker hands back the runs it could not finish in time."""
@@ -114,6 +118,9 @@ class ReleaseRuns(WriteOp[list[str]]):
                 ],
             )
         return [run_id for run_id, _ in released]
+
+    def committed(self, result: list[str]) -> RunsMoved | None:
+        return RunsMoved([(run_id, PENDING) for run_id in result], due=True) if result else None
 
 
 def pending_requests(conn: Connection, worker_id: str) -> dict[str, str]:
