@@ -20,13 +20,16 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from taskloom.definitions.records import TaskStatus
+
+_RUNNING = TaskStatus.RUNNING.value
 # The running-key index's condition; a query uses that index only if it
 # spells the same literal (a bound parameter does not match it).
-RUNNING_ONLY = "status = 'RUNNING'"
+RUNNING_ONLY = f"status = '{_RUNNING}'"
 # On SQLite the claim index leaves RUNNING runs to the running-key index: a
 # claim then takes an entry out of it and an outcome puts one back, where
 # each moved one from status to status. `has_status` spells the condition.
-NOT_RUNNING = "status <> 'RUNNING'"
+NOT_RUNNING = f"status <> '{_RUNNING}'"
 
 
 def _where(condition: str) -> dict[str, Any]:
@@ -177,8 +180,8 @@ def has_status(*statuses: str) -> ColumnElement[bool]:
     through the claim index. A partial index serves only a query that
     spells its condition, with literals, not bound values."""
     status = runs.c.status
-    running: ColumnElement[str] = literal_column("'RUNNING'")
-    others = [s for s in statuses if s != "RUNNING"]
+    running: ColumnElement[str] = literal_column(f"'{_RUNNING}'")
+    others = [s for s in statuses if s != _RUNNING]
     terms = [status == running] if len(others) < len(statuses) else []
     if others or not terms:
         terms.append(and_(status.in_(others), status != running))
