@@ -15,10 +15,10 @@ input, conflict); 3 the run FAILED; 4 the run was ABORTED; 5 `wait` timed out.
 """
 
 # the reading commands first: `taskloom --help` lists them in this order
-from taskloom.server.client import queries
+from taskloom.server.client import read_commands
 
 # isort: split
-from taskloom.server.client import actions
+from taskloom.server.client import run_commands
 from taskloom.server.client.options import app, register
 
-__all__ = ["actions", "app", "queries", "register"]
+__all__ = ["app", "read_commands", "register", "run_commands"]

@@ -10,6 +10,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.run_view import RunView
+
 
 def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -44,22 +47,24 @@ def snake_keys(value: Any) -> Any:
     return value
 
 
-def run_record(view: Any) -> dict[str, Any]:
+def run_record(view: RunView) -> dict[str, Any]:
     """A RunView as the dict --json prints (the shape GraphQL mode gives too)."""
     record: dict[str, Any] = plain(asdict(view))
     if view.progress is not None:
         record["progress"]["percent"] = view.progress.percent
         record["progress"]["display"] = view.progress.display
     record.update(
-        can_abort=view.can_abort, waiting_ms=view.waiting_ms, duration_ms=view.duration_ms
+        can_abort=view.can_abort,
+        waiting_ms=view.waiting_ms,
+        duration_ms=view.duration_ms,
+        can_pause=view.can_pause,
+        can_resume=view.can_resume,
+        can_retry=view.can_retry,
     )
-    for name in ("can_pause", "can_resume", "can_retry"):
-        if hasattr(view, name):
-            record[name] = getattr(view, name)
     return record
 
 
-def definition_record(definition: Any) -> dict[str, Any]:
+def definition_record(definition: type[TaskDefinition[Any]]) -> dict[str, Any]:
     retry = definition.retry
     return {
         "id": definition.id,
