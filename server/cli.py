@@ -10,7 +10,7 @@ import typer
 
 from taskloom.server.auth.cli import prepare_serve, token_app
 from taskloom.server.client import register as register_client_commands
-from taskloom.server.commands import new_taskloom, run_command
+from taskloom.server.command_runner import new_taskloom, run_command
 from taskloom.server.settings import Settings
 
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)

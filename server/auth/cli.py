@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from taskloom.server.commands import new_taskloom, run_command
+from taskloom.server.command_runner import new_taskloom, run_command
 from taskloom.server.settings import Settings
 
 if TYPE_CHECKING:
