@@ -213,7 +213,7 @@ class TaskService:
     ) -> RunView:
         """The run once it reaches one of `statuses`. Wakes on engine events,
         and re-reads once a second for changes made by other processes."""
-        return await self.reader.wait(run_id, statuses, timeout, actor=self._who(actor))
+        return await self.reader.wait(run_id, statuses, timeout, self._who(actor))
 
     # --- what callers do to a run -----------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from taskloom.definitions.errors import NotFound, WaitTimeout
 from taskloom.definitions.filters import LogFilter, RunFilter, page_size
-from taskloom.definitions.records import TERMINAL_STATUSES, TaskStatus
+from taskloom.definitions.records import TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page, ResultView
 from taskloom.server.auth.identity import Actor, may_see, owner_scope
@@ -142,9 +142,8 @@ class RunReader:
     async def wait(
         self,
         run_id: str,
-        statuses: Iterable[TaskStatus] = TERMINAL_STATUSES,
-        timeout: float | None = None,
-        *,
+        statuses: Iterable[TaskStatus],
+        timeout: float | None,
         actor: Actor | None,
     ) -> RunView:
         """The run once it reaches one of `statuses`. Wakes on engine events,
