@@ -1,4 +1,9 @@
-"""The Taskloom SDK: what task authors import. No database, no HTTP."""
+"""The Taskloom SDK: what task authors import. No database, no HTTP.
+
+Besides definitions and their records, it holds the plain values that
+backend code gets from `TaskService` and the GraphQL schema reads: the read
+models (`run_view.py`, `views.py`), the list filters (`filters.py`) and the
+protocol of the service the schema is handed (`service_api.py`)."""
 
 from taskloom.definitions.controller import TaskController, current_run
 from taskloom.definitions.definition import AnyInput, TaskDefinition
