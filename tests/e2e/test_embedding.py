@@ -49,13 +49,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("wheel")
     source = base / "source"  # a copy: an in-tree build/ could hold stale modules
     shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SHIPPED))
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-w", str(base / "dist"), str(source)],
-        check=True,
-        cwd=base,
-        timeout=300,
-    )
+    pip = [sys.executable, "-m", "pip"]
+    build = ["wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(base / "dist")]
+    subprocess.run([*pip, *build, str(source)], check=True, cwd=base, timeout=300)
     (wheel,) = (base / "dist").glob("taskloom-*.whl")
     env_dir = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
@@ -67,12 +63,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
     ).stdout.strip()
     (Path(site) / "project-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
-        + [str(wheel)],
-        check=True,
-        timeout=300,
-    )
+    install = ["--python", str(python), "install", "-q", "--no-deps", str(wheel)]
+    subprocess.run([*pip, *install], check=True, timeout=300)
     return env_dir
 
 
