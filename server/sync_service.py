@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page, ResultView, ScheduleView
-from taskloom.server.service.session_insert import DeferredInsert, insert_in_sync_session
-from taskloom.server.service.triggering import announce_new_runs
+from taskloom.server.service.session_insert import DeferredInsert
+from taskloom.server.store.session_runs import insert_in_sync_session
 
 if TYPE_CHECKING:
     from taskloom.server.service import TaskService
@@ -118,8 +118,7 @@ class SyncTaskService:
         view = self._call(self.service.trigger(definition, input, session=deferred, **options))
         row = deferred.row
         assert row is not None
-        hub = self.service.hub
-        insert_in_sync_session(session, row, self.loop, lambda: announce_new_runs(hub, [row]))
+        insert_in_sync_session(self.service.database, session, [row], self.loop)
         return view
 
     def trigger_many(self, definition: Any, inputs: Iterable[Any], **options: Any) -> list[RunView]:

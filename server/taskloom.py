@@ -108,7 +108,6 @@ class Taskloom:
             self.scheduler = Scheduler(
                 self.database,
                 self.registry,
-                self.hub,
                 self.service.prepare_input,
                 self.database.clock,
             )

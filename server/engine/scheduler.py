@@ -20,8 +20,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taskloom.definitions.records import TaskStatus
-from taskloom.server.events.hub import Event
 from taskloom.server.store.new_runs import concurrency_key_of, new_run_row
 from taskloom.server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
@@ -30,7 +28,6 @@ if TYPE_CHECKING:
 
     from taskloom.definitions.definition import TaskDefinition
     from taskloom.definitions.registry import Registry
-    from taskloom.server.events.hub import EventHub
     from taskloom.server.store.database import Database
 
 log = logging.getLogger("taskloom.scheduler")
@@ -92,13 +89,11 @@ class Scheduler:
         self,
         database: Database,
         registry: Registry,
-        hub: EventHub,
         prepare_input: PrepareInput,
         clock: Callable[[], float],
     ) -> None:
         self.database = database
         self.registry = registry
-        self.hub = hub
         self.prepare_input = prepare_input
         self.clock = clock
         self.schedules = scheduled(registry)
@@ -159,12 +154,9 @@ class Scheduler:
             idempotency_key=key,
             concurrency_key=concurrency_key_of(definition, data),
         )
+        # Announced by its commit.
         created, saved = await self.database.run_write(FireTick(ident, tick, following, run, now))
-        if not created:
-            return None
-        payload = {"definition_id": ident, "triggered": True}
-        self.hub.publish(Event("run", saved["id"], TaskStatus.PENDING, payload))
-        return str(saved["id"])
+        return str(saved["id"]) if created else None
 
     async def fire_due(self) -> list[str]:
         """Fires every due schedule once; returns the ids of runs created."""
@@ -186,6 +178,4 @@ class Scheduler:
                 continue
             if run_id is not None:
                 created.append(run_id)
-        if created:
-            self.hub.notify_due()
         return created

@@ -7,15 +7,13 @@ refusal writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
-from taskloom.definitions.records import TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.server.auth.identity import Actor, require_trigger
-from taskloom.server.events.hub import Event
 from taskloom.server.service.input_checks import InputChecks, check_options, is_hookless
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.service.reader import RunReader
@@ -33,14 +31,6 @@ if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
     from taskloom.server.events.hub import EventHub
     from taskloom.server.store.database import Database
-
-
-def announce_new_runs(hub: EventHub, rows: Sequence[dict[str, Any]]) -> None:
-    """Tells subscribers the runs were triggered and workers that runs are due."""
-    for row in rows:
-        data = {"definition_id": row["definition_id"], "triggered": True}
-        hub.publish(Event("run", row["id"], TaskStatus.PENDING, data))
-    hub.notify_due()
 
 
 class Triggerer:
@@ -129,15 +119,14 @@ class Triggerer:
             simulate=simulate,
         )
         if session is not None:
-            await insert_in_session(session, row, lambda: announce_new_runs(self.hub, [row]))
+            await insert_in_session(self.database, session, row)
             return self.presenter.view(row)
         if idempotency_key is not None:
             created, found = await self.database.run_write(InsertIdempotent(row))
             if not created:
                 return self.presenter.view(found)
         else:
-            await self.database.run_write(InsertRuns([row]))
-        announce_new_runs(self.hub, [row])
+            await self.database.run_write(InsertRuns([row]))  # announced by its commit
         return self.presenter.view(row)
 
     async def trigger_many(
@@ -180,6 +169,5 @@ class Triggerer:
             rows.append(another_run_row(rows[0], data, concurrency_key_of(chosen, data)))
         if not rows:
             return []
-        await self.database.run_write(InsertRuns(rows))
-        announce_new_runs(self.hub, rows)
+        await self.database.run_write(InsertRuns(rows))  # announced by its commit
         return self.presenter.sibling_views(rows)

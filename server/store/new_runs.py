@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from taskloom.definitions.controller import new_id
 from taskloom.definitions.records import TaskStatus
+from taskloom.server.store.committed import NewRuns
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.inserts import insert_rows
 from taskloom.server.store.models import runs
@@ -118,6 +119,9 @@ class InsertRuns(WriteOp[None]):
         insert_rows(conn, runs, [row for op in ops for row in op.rows])
         return [None] * len(ops)
 
+    def committed(self, result: None) -> NewRuns:
+        return NewRuns(self.rows)
+
 
 class InsertIdempotent(WriteOp[tuple[bool, RowMapping]]):
     """Inserts a run unless one with the same definition and idempotency key
@@ -150,3 +154,7 @@ class InsertIdempotent(WriteOp[tuple[bool, RowMapping]]):
             return False, existing
         created = conn.execute(select(runs).where(runs.c.id == self.row["id"])).mappings().one()
         return True, created
+
+    def committed(self, result: tuple[bool, RowMapping]) -> NewRuns | None:
+        created, _run = result
+        return NewRuns([self.row]) if created else None

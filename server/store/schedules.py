@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql.dml import Insert
 
 from taskloom.definitions.errors import NotFound
+from taskloom.server.store.committed import NewRuns
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import schedules
 from taskloom.server.store.new_runs import InsertIdempotent
@@ -102,6 +103,10 @@ class FireTick(WriteOp[tuple[bool, RowMapping]]):
             .values(last_run_at=self.tick, next_run_at=self.next_run_at, updated_at=self.now)
         )
         return created, run
+
+    def committed(self, result: tuple[bool, RowMapping]) -> NewRuns | None:
+        created, _run = result
+        return NewRuns([self.row]) if created else None
 
 
 class SkipTick(WriteOp[None]):

@@ -16,7 +16,7 @@ from taskloom.server.store.committed import Committed, NewRuns, RunsMoved
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.leases import ReleaseRuns, RescueExpired
 from taskloom.server.store.migrate import migrate
-from taskloom.server.store.new_runs import InsertRuns, new_run_row
+from taskloom.server.store.new_runs import InsertIdempotent, InsertRuns, new_run_row
 from taskloom.server.store.outcomes import FinishIterations
 from taskloom.server.store.sqlite.database import SQLiteDatabase
 
@@ -42,6 +42,19 @@ def _outcome(run_id: str, now: float, worker: str, **changes: Any) -> IterationO
     values: dict[str, Any] = {"state": {}, "iterations": 1, "attempt": 0, "run_at": now}
     values.update(status="SUCCEEDED", finished=True, now=now, **changes)
     return IterationOutcome(run_id=run_id, worker_id=worker, **values)
+
+
+async def test_new_runs_are_announced_once_created(database: SQLiteDatabase) -> None:
+    told: list[Committed] = []
+    database.on_commit = told.append
+    now = time.time()
+    rows = [_row(now), _row(now)]
+    await database.run_write(InsertRuns(rows))
+    keyed = _row(now, idempotency_key="once")
+    created, _ = await database.run_write(InsertIdempotent(keyed))
+    again, _ = await database.run_write(InsertIdempotent({**_row(now), "idempotency_key": "once"}))
+    assert (created, again) == (True, False)
+    assert told == [NewRuns(rows), NewRuns([keyed])]
 
 
 async def test_children_of_saved_outcomes_only_are_announced(database: SQLiteDatabase) -> None:
