@@ -9,7 +9,8 @@ its own caller. Each adapter's writer commits its queue this way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
@@ -93,3 +94,15 @@ def commit_together(
 
 def _alone(op: WriteOp[Any]) -> Callable[[Connection], Any]:
     return lambda conn: apply_grouped(conn, [op])[0]
+
+
+def settle(answers: Iterable[tuple[asyncio.Future[Any], Settled]]) -> None:
+    """Hands each waiting caller its write's result or error (a caller that
+    gave up, its future cancelled, is skipped)."""
+    for future, (ok, value) in answers:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskloom.server.store.database import Database, Listening
-from taskloom.server.store.group_commit import Settled, WriteOp, commit_together
+from taskloom.server.store.group_commit import Settled, WriteOp, commit_together, settle
 from taskloom.server.store.postgres.channels import ChannelListener, Notify
 from taskloom.server.store.postgres.nul_text import replace_nul
 
@@ -151,13 +151,7 @@ class PostgresDatabase(Database):
                     settled = await conn.run_sync(_apply, ops)
             except Exception as exc:  # no connection: every caller gets the error
                 settled = [(False, exc)] * len(jobs)
-            for (_op, future), (ok, value) in zip(jobs, settled, strict=True):
-                if future.done():
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
+            settle((future, answer) for (_op, future), answer in zip(jobs, settled, strict=True))
             if stop:
                 return
 

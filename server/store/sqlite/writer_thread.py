@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from taskloom.server.store.group_commit import Settled, WriteOp, commit_together
+from taskloom.server.store.group_commit import Settled, WriteOp, commit_together, settle
 from taskloom.server.store.sqlite.checkpoints import WalKeeper
 from taskloom.server.store.sqlite.connections import is_locked
 
@@ -136,19 +136,9 @@ class WriterThread:
 
 
 def _resolve(jobs: list[Job], settled: list[Settled]) -> None:
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-    for (_op, future, loop), (ok, value) in zip(jobs, settled, strict=True):
-        by_loop.setdefault(loop, []).append((future, ok, value))
-    for loop, items in by_loop.items():
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Settled]]] = {}
+    for (_op, future, loop), answer in zip(jobs, settled, strict=True):
+        by_loop.setdefault(loop, []).append((future, answer))
+    for loop, answers in by_loop.items():
         with contextlib.suppress(RuntimeError):  # the caller's loop is closed
-            loop.call_soon_threadsafe(_settle, items)
-
-
-def _settle(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in items:
-        if future.done():
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+            loop.call_soon_threadsafe(settle, answers)
