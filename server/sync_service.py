@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page, ResultView, ScheduleView
-from taskloom.server.service.session_insert import DeferredInsert
+from taskloom.server.service.triggering import DeferredInsert
 from taskloom.server.store.session_runs import insert_in_sync_session
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ It is composed of parts, each an object holding what it needs:
 * `input_checks.py`: what an input and a trigger's options must be;
 * `reader.py` (and `batched_reads.py` for GraphQL's DataLoaders, `live.py`
   for streams): reading runs, logs and results;
-* `triggering.py` (and `session_insert.py`): creating runs;
+* `triggering.py`: creating runs (also through a caller's session);
 * `run_actions.py`: abort, pause, resume, retry, priority, deletion, logs;
 * `schedules.py`: the schedules, and turning them on or off.
 
@@ -55,7 +55,7 @@ class TaskService:
         presenter = RunPresenter(registry)
         self.reader = RunReader(database, registry, hub, presenter)
         self.batched = BatchedReads(database, presenter)
-        self.triggerer = Triggerer(database, registry, hub, self.checks, presenter, self.reader)
+        self.triggerer = Triggerer(database, registry, self.checks, presenter, self.reader)
         self.actions = RunActions(database, registry, hub, presenter, self.reader)
         self.schedule_switches = ScheduleSwitches(database, registry)
 

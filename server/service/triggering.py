@@ -1,7 +1,8 @@
-"""Triggering runs for the service: one at a time or many in one
-transaction (or in a caller's session), and announcing them to workers and
-subscribers. Input and options are checked first (`input_checks.py`): a
-refusal writes nothing.
+"""Triggering runs for the service: one at a time, many in one
+transaction, or in a caller's own session (the sync twin hands a
+`DeferredInsert` and inserts the row in its caller's thread). Their commit
+announces them (the store's on-commit callback). Input and options are
+checked first (`input_checks.py`): a refusal writes nothing.
 
 `actor` is the caller already resolved by `TaskService` (None: the system)."""
 
@@ -17,7 +18,6 @@ from taskloom.server.auth.identity import Actor, require_trigger
 from taskloom.server.service.input_checks import InputChecks, check_options, is_hookless
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.service.reader import RunReader
-from taskloom.server.service.session_insert import insert_in_session
 from taskloom.server.store.new_runs import (
     InsertIdempotent,
     InsertRuns,
@@ -26,11 +26,18 @@ from taskloom.server.store.new_runs import (
     due_after,
     new_run_row,
 )
+from taskloom.server.store.session_runs import insert_in_session
 
 if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
-    from taskloom.server.events.hub import EventHub
     from taskloom.server.store.database import Database
+
+
+class DeferredInsert:
+    """Handed to `trigger(session=...)` by the synchronous twin: the row is
+    validated on the service's loop and inserted in the caller's thread."""
+
+    row: dict[str, Any] | None = None
 
 
 class Triggerer:
@@ -38,14 +45,12 @@ class Triggerer:
         self,
         database: Database,
         registry: Registry,
-        hub: EventHub,
         checks: InputChecks,
         presenter: RunPresenter,
         reader: RunReader,
     ) -> None:
         self.database = database
         self.registry = registry
-        self.hub = hub
         self.checks = checks
         self.presenter = presenter
         self.reader = reader
@@ -118,8 +123,11 @@ class Triggerer:
             idempotency_key=idempotency_key,
             simulate=simulate,
         )
-        if session is not None:
-            await insert_in_session(self.database, session, row)
+        if isinstance(session, DeferredInsert):  # the sync twin inserts it itself
+            session.row = row
+            return self.presenter.view(row)
+        if session is not None:  # announced once the caller's session commits
+            await insert_in_session(self.database, session, [row])
             return self.presenter.view(row)
         if idempotency_key is not None:
             created, found = await self.database.run_write(InsertIdempotent(row))
