@@ -25,9 +25,9 @@ FORBIDDEN = [
     ("taskloom.server.store", "taskloom.server.auth"),
     ("taskloom.server.store", "taskloom.server.service"),
     ("taskloom.server.engine", "taskloom.server.service"),
-    ("taskloom.server.engine", "taskloom.server.trigger_service"),
-    ("taskloom.server.engine", "taskloom.server.control_service"),
-    ("taskloom.server.engine", "taskloom.server.query_service"),
+    ("taskloom.server.engine", "taskloom.server.sync_service"),
+    ("taskloom.server.engine", "taskloom.server.taskloom"),
+    ("taskloom.server.store", "taskloom.server.taskloom"),
 ]
 
 
