@@ -28,15 +28,13 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
-from taskloom.definitions.records import TaskStatus
 from taskloom.server.store.models import has_status, runs
 from taskloom.server.store.postgres.planning import planned_without_sort
+from taskloom.server.store.transitions import PENDING, RUNNING
 
 FIFO_EVERY = 10
 SCAN_PER_KEY = 500
 ADVISORY_LOCK = 0x7A5C_100F
-PENDING = TaskStatus.PENDING.value
-RUNNING = TaskStatus.RUNNING.value
 
 
 @dataclass(frozen=True)

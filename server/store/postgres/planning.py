@@ -13,10 +13,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select
 
-from taskloom.definitions.records import TaskStatus
 from taskloom.server.store.models import runs
-
-RUNNING = TaskStatus.RUNNING.value
+from taskloom.server.store.transitions import RUNNING
 
 
 @contextmanager

@@ -15,14 +15,11 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
-from taskloom.definitions.records import TaskStatus
 from taskloom.server.store.models import NOT_RUNNING
 from taskloom.server.store.sqlite.compiled import RowReader
 from taskloom.server.store.sqlite.rowids import claimed_rowids
 from taskloom.server.store.sqlite.scripts import Script, rows_step
-
-PENDING = TaskStatus.PENDING.value
-RUNNING = TaskStatus.RUNNING.value
+from taskloom.server.store.transitions import PENDING, RUNNING
 
 
 class ClaimedReader:

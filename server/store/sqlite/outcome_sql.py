@@ -26,14 +26,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 
-from taskloom.definitions.records import TaskStatus
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.models import runs
 from taskloom.server.store.sqlite.compiled import bind_processor, json_bind
 from taskloom.server.store.sqlite.rowids import claimed_rowids
 from taskloom.server.store.sqlite.scripts import Step, grouped, run_steps
-
-RUNNING = TaskStatus.RUNNING.value
+from taskloom.server.store.transitions import RUNNING
 
 Shape = tuple[bool, ...]
 Encode = Callable[[Any], Any]
