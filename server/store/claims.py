@@ -5,8 +5,8 @@ Highest priority first, then due time, then age. Options:
 
 * `limits`: concurrency limits of some definitions (fair_claims.py): runs
   over a limit stay PENDING and are skipped.
-* `oldest_first`: the worker's periodic turn against starvation, due time
-  first whatever the priority (fair_claims.FIFO_EVERY).
+* `oldest_first`: the worker's periodic turn against starvation, the due
+  runs created first whatever their priority (fair_claims.FIFO_EVERY).
 
 Where it can, each database takes its own fast form: SQLite the adapter's
 hand-shaped claim (sqlite/claim_sql.py), PostgreSQL the claim index's order

@@ -8,9 +8,11 @@ against starvation (claims.Claim's `limits` and `oldest_first`).
   definitions' runs or other keys.
 * Starvation: claims take the highest priority first, but every
   `FIFO_EVERY`-th claim of a worker takes due runs oldest-due-first whatever
-  their priority. A due run therefore waits at most for the runs that were
-  due before it, at a rate of at least one oldest-first claim in
-  `FIFO_EVERY`, however many higher-priority runs keep arriving.
+  their priority: creation order, which no caller can set (a `runAt` in the
+  past is taken as now, new_runs.due_after). A due run therefore waits at
+  most for the due runs created before it, at a rate of at least one
+  oldest-first claim in `FIFO_EVERY`, however many higher-priority runs keep
+  arriving.
 
 Counting and claiming happen in one transaction. SQLite serialises it with
 `BEGIN IMMEDIATE`; on PostgreSQL a transaction-scoped advisory lock
@@ -65,14 +67,16 @@ def one_priority(conn: Connection) -> bool:
 def due_runs(
     conn: Connection, definitions: list[str], limit: int, now: float, oldest_first: bool
 ) -> list[RowMapping]:
-    order = [runs.c.run_at, runs.c.id]
-    if not oldest_first:
-        order.insert(0, runs.c.priority.desc())
+    if oldest_first:
+        order = [runs.c.created_at, runs.c.id]
+    else:
+        order = [runs.c.priority.desc(), runs.c.run_at, runs.c.id]
     query = (
         select(
             runs.c.id,
             runs.c.priority,
             runs.c.run_at,
+            runs.c.created_at,
             runs.c.definition_id,
             runs.c.concurrency_key,
         )
@@ -138,7 +142,7 @@ def choose(
     for definition_id, limit in limits.items():
         candidates.extend(admitted(conn, definition_id, limit, wanted, now, oldest_first))
     if oldest_first:
-        candidates.sort(key=lambda r: (r["run_at"], r["id"]))
+        candidates.sort(key=lambda r: (r["created_at"], r["id"]))
     else:
         candidates.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
     return [r["id"] for r in candidates[:wanted]]

@@ -25,10 +25,12 @@ from taskloom.server.store.models import runs
 
 
 def due_after(now: float, delay: float | datetime | None) -> float:
-    """When something asked for "after `delay` seconds" or "at `delay`" is due."""
+    """When something asked for "after `delay` seconds" or "at `delay`" is
+    due. A time in the past is now: a run dated before its trigger would
+    jump the claims' oldest-first turn (fair_claims.py)."""
     if isinstance(delay, datetime):
-        return delay.timestamp()
-    return now + float(delay or 0.0)
+        return max(now, delay.timestamp())
+    return now + max(0.0, float(delay or 0.0))
 
 
 def new_run_row(

@@ -63,9 +63,11 @@ def claim_script(
     priority first, then due time, then insertion (the claim index's order).
 
     `oldest_first` (the claim's periodic turn against starvation, without
-    limits): due time first, whatever the priority. When all pending runs
-    share one priority (two index probes) that is the claim index's own
-    order; otherwise the due runs are sorted."""
+    limits): the due runs created first, whatever their priority or the due
+    time their caller chose. When all pending runs share one priority (two
+    index probes) the claim index's own order stands in for it (a caller
+    cannot date a run before its trigger, new_runs.due_after); otherwise
+    the due runs are sorted."""
     reader = claimed_reader(columns, dialect)
     marks = ", ".join("?" * len(definitions))
     update = (
@@ -88,7 +90,7 @@ def claim_script(
     probe = f"SELECT priority FROM task_runs WHERE status = '{PENDING}' AND {NOT_RUNNING} ORDER BY"
     oldest = (
         f"{update} WHERE rowid IN (SELECT rowid FROM task_runs {due} "
-        f"ORDER BY run_at, id LIMIT ?) {returned}"
+        f"ORDER BY created_at, id LIMIT ?) {returned}"
     )
     steps = [
         rows_step(f"{probe} priority DESC LIMIT 1", []),
