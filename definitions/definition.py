@@ -133,9 +133,13 @@ class TaskDefinition(Generic[InputT]):
     def on_max_iterations(self, run: RunInfo) -> Any:
         return None
 
-    def on_retry(self, input: InputT, error: RunError | None) -> InputT | dict[str, Any] | None:
+    def on_retry(
+        self, input: InputT, error: RunError | None
+    ) -> InputT | dict[str, Any] | Literal[False] | None:
         """Called before every retry, automatic or manual; may return a changed
-        input (a model or a dict) for the next attempt, or None to keep it."""
+        input (a model or a dict) for the next attempt, None to keep it, or
+        False to refuse the retry: an automatic retry then FAILS the run with
+        its error, a retry by request is refused (CONFLICT)."""
         return None
 
     def concurrency_key(self, input: InputT) -> str | None:

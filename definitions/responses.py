@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,15 @@ class Continue:
 
 @dataclass(frozen=True)
 class Error:
+    """A failed iteration. `retry=False`: the run fails at once, whatever
+    its `Retry` policy allows. `exception`: the type of the exception that
+    ended the iteration, if one did (for `Retry(give_up_on=...)`)."""
+
     message: str
     code: str | None = None
     data: Any = None
+    retry: bool = True
+    exception: type[BaseException] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,12 @@ class Responses:
             raise ValueError("continue_(delay=...) must not be negative")
         return Continue(state=state, delay=delay)
 
-    def error(self, message: str, code: str | None = None, data: Any = None) -> Error:
-        return Error(message=message, code=code, data=data)
+    def error(
+        self, message: str, code: str | None = None, data: Any = None, *, retry: bool = True
+    ) -> Error:
+        """A failure; `retry=False` makes it final (no retry, whatever the
+        definition's `Retry` allows)."""
+        return Error(message=message, code=code, data=data, retry=retry)
 
     def aborted(self, message: str | None = None) -> Aborted:
         return Aborted(message=message)

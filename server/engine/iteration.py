@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -33,9 +34,10 @@ from taskloom.server.engine.outcome_rows import (
     drain_logs,
     error_row,
     not_json,
+    retry_row,
 )
 from taskloom.server.engine.threads import TaskThreads
-from taskloom.server.engine.transition_hooks import call_hook, next_input
+from taskloom.server.engine.transition_hooks import REFUSED, call_hook, next_input
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
 
@@ -159,7 +161,7 @@ class IterationRunner:
             pause_requested=runtime.is_pause_requested(),
         )
         now = self.wall_clock()
-        transition = decide(position, response, now)
+        transition = decide(position, response, now, random.random())
         problem = not_json(transition)
         if problem is not None:
             # What cannot be stored fails the iteration, instead of failing
@@ -182,20 +184,30 @@ class IterationRunner:
                 refused = f"a child run was refused: {message}"
                 log_rows.append(error_row(row, refused, data, self.wall_clock()))
                 text = exc.message if isinstance(exc, TaskloomError) else str(exc)
-                failed = Error(text or type(exc).__name__, type(exc).__name__)
-                transition = decide(position, failed, now)
+                failed = Error(text or type(exc).__name__, type(exc).__name__, exception=type(exc))
+                transition = decide(position, failed, now, random.random())
         overridden = traits.hooks if traits else frozenset()
+        new_input = None
+        if transition.new_attempt and instance is not None and "on_retry" in overridden:
+            chosen = await next_input(
+                instance, row, transition, log_rows, self.executor, self.wall_clock
+            )
+            if chosen == REFUSED and transition.error is not None:
+                last = transition.error
+                final = Error(last.message, last.code, last.data, retry=False)
+                transition = decide(position, final, now)
+            elif isinstance(chosen, dict):
+                new_input = chosen
+        if transition.new_attempt:
+            log_rows.append(retry_row(row, transition, position.retry, now))
         if instance is not None and transition.hook in overridden:
             await call_hook(instance, transition, row, log_rows, self.executor, self.wall_clock)
         outcome = build_outcome(
             row, worker_id, transition, controller, log_rows, children, now, definition
         )
+        outcome.new_input = new_input
         if isinstance(response, Done) and response.message and transition.status == SUCCEEDED:
             outcome.status_message = response.message[:500]  # done(message=...): the last word
-        if transition.new_attempt and instance is not None and "on_retry" in overridden:
-            outcome.new_input = await next_input(
-                instance, row, transition, log_rows, self.executor, self.wall_clock
-            )
         return outcome
 
     def _controller(
@@ -242,24 +254,26 @@ class IterationRunner:
             if watch.expired and task.uncancel() == 0:
                 message = f"the iteration exceeded its {timeout:g} s timeout"
                 controller.log.error(message)
-                return Error(message, "TIMEOUT")
+                return Error(message, "TIMEOUT", exception=TimeoutError)
             if task.cancelling():
                 raise  # the worker cancelled it (shutdown): not the task's answer
             # Task code let a CancelledError of its own escape: an error like
             # any other, not a reason to leave the run RUNNING.
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
-            return Error(str(exc) or "the iteration was cancelled", "CancelledError")
+            return Error(
+                str(exc) or "the iteration was cancelled", "CancelledError", exception=type(exc)
+            )
         except (SystemExit, _Exited) as exc:
             # sys.exit() in task code ends this iteration, not the process.
             code = exc.code if isinstance(exc, SystemExit) else exc.args[0]
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
-            return Error(f"the task called sys.exit({code!r})", "SystemExit")
+            return Error(f"the task called sys.exit({code!r})", "SystemExit", exception=SystemExit)
         except Exception as exc:
             message, data = hooks.describe(exc)
             controller.log.error(message, data)
-            return Error(str(exc) or type(exc).__name__, type(exc).__name__)
+            return Error(str(exc) or type(exc).__name__, type(exc).__name__, exception=type(exc))
         finally:
             self.deadlines.done(watch)
         if watch.expired:

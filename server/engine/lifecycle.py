@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskloom.definitions.records import RunError, TaskStatus
-from taskloom.definitions.responses import Aborted, Continue, Done, Response
+from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response
 from taskloom.definitions.retry import Retry
 from taskloom.server.store.new_runs import due_after
 
@@ -70,7 +70,8 @@ def _end(
     )
 
 
-def decide(run: RunPosition, response: Response, now: float) -> Transition:
+def decide(run: RunPosition, response: Response, now: float, draw: float = 1.0) -> Transition:
+    """`draw` (0 to 1) picks a retry's wait within its policy's jitter."""
     done = run.iterations + 1
     if isinstance(response, Done):
         return _end(run, now, SUCCEEDED, "on_done", run.state, output=response.output)
@@ -91,16 +92,22 @@ def decide(run: RunPosition, response: Response, now: float) -> Transition:
             return Transition(PAUSED, state, done, run.attempt, now, clear_request=True)
         return Transition(PENDING, state, done, run.attempt, due_after(now, response.delay))
     error = RunError(response.message, response.code, response.data)
-    if run.retry.allows(run.attempt):
+    if retryable(run.retry, response) and run.retry.allows(run.attempt):
         return Transition(
             PAUSED if run.pause_requested else PENDING,
             run.state,
             done,
             run.attempt + 1,
-            now + run.retry.wait_after(run.attempt),
+            now + run.retry.wait_after(run.attempt, draw),
             error=error,
             new_attempt=True,
             record_attempt=True,
             clear_request=run.pause_requested,
         )
     return _end(run, now, FAILED, "on_error", run.state, error=error)
+
+
+def retryable(retry: Retry, error: Error) -> bool:
+    """Whether the failure may be retried at all: not `error(retry=False)`,
+    nor a code or exception type the policy gives up on."""
+    return error.retry and not retry.gives_up_on(error.code, error.exception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -17,6 +18,7 @@ from taskloom.definitions.controller import TaskController
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.records import LogLevel
 from taskloom.definitions.registry import Registry
+from taskloom.definitions.retry import Retry
 from taskloom.server.engine.lifecycle import FAILED, PAUSED, PENDING, Transition
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.new_runs import concurrency_key_of, due_after, new_run_row
@@ -70,9 +72,16 @@ def drain_logs(row: RowMapping, controller: TaskController[Any] | None) -> list[
 
 def error_row(row: RowMapping, message: str, data: Any, created_at: float) -> dict[str, Any]:
     """An ERROR log row of the run's current iteration."""
+    return log_row(row, LogLevel.ERROR, message, data, created_at)
+
+
+def log_row(
+    row: RowMapping, level: LogLevel, message: str, data: Any, created_at: float
+) -> dict[str, Any]:
+    """A log row of the run's current iteration."""
     return {
         "run_id": row["id"],
-        "level": LogLevel.ERROR.value,
+        "level": level.value,
         "message": message,
         "data": data,
         "iteration": row["iterations"],
@@ -110,6 +119,16 @@ async def child_rows(
             )
         )
     return rows
+
+
+def retry_row(row: RowMapping, t: Transition, retry: Retry, now: float) -> dict[str, Any]:
+    """The INFO line that says when a retry is due: attempt, wait, time."""
+    wait = max(t.run_at - now, 0.0)
+    of = "" if retry.attempts == -1 else f" of {retry.attempts}"
+    at = datetime.fromtimestamp(t.run_at, UTC).isoformat(timespec="milliseconds")
+    message = f"retry {t.attempt}{of} in {wait:.3f} s, at {at}"
+    data = {"attempt": t.attempt, "waitSeconds": wait, "runAt": at}
+    return log_row(row, LogLevel.INFO, message, data, now)
 
 
 def _child_key(registry: Registry, definition_id: str, data: dict[str, Any]) -> str | None:

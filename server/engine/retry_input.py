@@ -1,5 +1,6 @@
-"""The input `on_retry` chooses for a run's next attempt: asked by the
-engine (an automatic retry) and by the service (a retry by request)."""
+"""The input `on_retry` chooses for a run's next attempt, or its refusal:
+asked by the engine (an automatic retry) and by the service (a retry by
+request)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from taskloom.definitions.records import RunError
 from taskloom.server.engine import hooks
 
 
+class RetryRefused(Exception):
+    """`on_retry` answered False: the run is not to be retried."""
+
+
 async def retry_input(
     instance: TaskDefinition[Any],
     raw_input: dict[str, Any],
@@ -20,12 +25,15 @@ async def retry_input(
     executor: Executor | None = None,
 ) -> dict[str, Any] | None:
     """The input `on_retry` chose for the next attempt, validated and dumped;
-    None when the definition keeps the input as it is."""
+    None when the definition keeps the input as it is. Raises RetryRefused
+    when `on_retry` answers False."""
     if not hooks.overrides(instance, "on_retry"):
         return None
     definition = type(instance)
     model = definition.parse_input(raw_input)
     changed = await hooks.call(instance.on_retry, model, error, executor=executor)
+    if changed is False:
+        raise RetryRefused(f"{definition.id}.on_retry refused the retry")
     if changed is None:
         return None
     if isinstance(changed, BaseModel):

@@ -1,6 +1,6 @@
 """The definition's hooks at the end of an iteration: the one its transition
 names (`on_done`, `on_error`, `on_abort`, `on_max_iterations`) and
-`on_retry`, which may change the input of the next attempt.
+`on_retry`, which may change the input of the next attempt or refuse it.
 
 A hook that raises (sys.exit() included) does not change the run: its
 failure becomes an ERROR line in the iteration's log rows."""
@@ -13,12 +13,14 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.definition import TaskDefinition
-from taskloom.definitions.records import TaskStatus
+from taskloom.definitions.records import LogLevel, TaskStatus
 from taskloom.definitions.runtime import Clock
 from taskloom.server.engine import hooks
 from taskloom.server.engine.lifecycle import Transition
-from taskloom.server.engine.outcome_rows import error_row
-from taskloom.server.engine.retry_input import retry_input
+from taskloom.server.engine.outcome_rows import error_row, log_row
+from taskloom.server.engine.retry_input import RetryRefused, retry_input
+
+REFUSED = "refused"
 
 
 async def call_hook(
@@ -55,10 +57,14 @@ async def next_input(
     log_rows: list[dict[str, Any]],
     executor: Executor,
     wall_clock: Clock,
-) -> dict[str, Any] | None:
-    """The input for the next attempt from `on_retry` (None: unchanged)."""
+) -> dict[str, Any] | str | None:
+    """The input for the next attempt from `on_retry` (None: unchanged), or
+    REFUSED when `on_retry` refused the retry."""
     try:
         return await retry_input(instance, row["input"], transition.error, executor)
+    except RetryRefused as refusal:
+        log_rows.append(log_row(row, LogLevel.WARNING, str(refusal), None, wall_clock()))
+        return REFUSED
     except (Exception, SystemExit) as exc:
         message, data = hooks.describe(exc)
         log_rows.append(error_row(row, f"hook on_retry failed: {message}", data, wall_clock()))

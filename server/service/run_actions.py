@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import RowMapping
 
-from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.errors import Conflict, InvalidInput
 from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView
 from taskloom.server.auth.identity import Actor, require_admin
-from taskloom.server.engine.retry_input import retry_input
+from taskloom.server.engine.retry_input import RetryRefused, retry_input
 from taskloom.server.events.hub import Event
 from taskloom.server.service.abort_hook import call_on_abort
 from taskloom.server.service.input_checks import PRIORITY_RANGE
@@ -97,7 +97,10 @@ class RunActions:
                 error = RunError(
                     current["error_message"] or "", current["error_code"], current["error_data"]
                 )
-            new_input = await retry_input(definition(), current["input"], error)
+            try:
+                new_input = await retry_input(definition(), current["input"], error)
+            except RetryRefused as refusal:
+                raise Conflict(str(refusal)) from None
         row = await self.database.run_write(
             RetryByRequest(run_id, self.database.clock(), new_input)
         )

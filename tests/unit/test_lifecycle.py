@@ -197,3 +197,35 @@ def test_attempts_minus_one_retries_forever() -> None:
 )
 def test_every_answer_counts_one_iteration(response: Response) -> None:
     assert decide(position(iterations=4), response, NOW).iterations == 5
+
+
+def test_an_error_marked_retry_false_fails_at_once_whatever_the_policy() -> None:
+    retry = Retry(attempts=5, wait_seconds=1)
+    t = decide(position(retry=retry), Error("bad input", "BAD", retry=False), NOW)
+    assert t.status == "FAILED"
+    assert t.hook == "on_error"
+    assert t.error == RunError("bad input", "BAD", None)
+    assert_finished(t)
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (Error("x", "PERMANENT"), False),
+        (Error("x", "KeyError", exception=KeyError), False),
+        (Error("x", "LookupError", exception=LookupError), False),
+        (Error("x", "ValueError", exception=ValueError), True),
+        (Error("x", "OTHER"), True),
+    ],
+)
+def test_give_up_on_codes_and_exception_types(error: Error, retried: bool) -> None:
+    retry = Retry(attempts=5, wait_seconds=1, give_up_on=["PERMANENT", LookupError])
+    t = decide(position(retry=retry), error, NOW)
+    assert t.status == ("PENDING" if retried else "FAILED")
+
+
+def test_the_draw_places_a_jittered_wait() -> None:
+    retry = Retry.exponential(attempts=5, wait_seconds=10, jitter=1)
+    assert decide(position(attempt=1, retry=retry), Error("x"), NOW, 0.25).run_at == (
+        pytest.approx(NOW + 5)
+    )
