@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from taskloom.server.auth.http import BodyLimit, LoopbackOnly
 from taskloom.server.dashboard import dashboard_files
 from taskloom.server.graphql_app import TaskloomGraphQL
+from taskloom.server.health import Health
 from taskloom.server.metrics import Metrics
 from taskloom.server.taskloom import Taskloom
 
@@ -33,28 +32,12 @@ def create_app(taskloom: Taskloom) -> Starlette:
         finally:
             await taskloom.stop()
 
-    async def healthz(request: Request) -> JSONResponse:
-        worker = taskloom.worker
-        return JSONResponse(
-            {
-                "status": "ok",
-                "definitions": [d.id for d in taskloom.registry],
-                "worker": None
-                if worker is None
-                else {
-                    "id": worker.worker_id,
-                    "busy": worker.busy,
-                    "slots": worker.options.concurrency,
-                },
-            }
-        )
-
     origins = [o.strip() for o in taskloom.settings.cors_origins.split(",") if o.strip()]
     graphql = TaskloomGraphQL(taskloom, allowed_origins=origins)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        Route("/healthz", healthz),
+        Route("/healthz", Health(taskloom).endpoint),
         Route("/metrics", metrics.endpoint),
         Mount("/", app=dashboard_files(), name="dashboard"),  # keep last: it matches every path
     ]

@@ -186,9 +186,27 @@ class BodyLimit:
         return capped
 
 
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port: `[::1]:8000` -> `::1`."""
+    value = header.strip()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def loopback_host(scope: Scope) -> bool:
+    """Whether the request names exactly one Host, and that a loopback one."""
+    hosts = [value for name, value in scope.get("headers", ()) if name == b"host"]
+    return len(hosts) == 1 and is_loopback(host_name(hosts[0].decode("latin-1")))
+
+
 class LoopbackOnly:
-    """With auth disabled, refuses (403) any client that is not on loopback,
-    whatever address the server was bound to."""
+    """With auth disabled, refuses (403; a WebSocket: close 4403) any client
+    that is not on loopback, whatever address the server was bound to, and
+    any request whose Host header is not a loopback name or address. The
+    Host check stops DNS rebinding: a page of `attacker.example`, its name
+    re-pointed to 127.0.0.1, reaches the port from the victim's browser, but
+    its requests still say `Host: attacker.example`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -196,12 +214,19 @@ class LoopbackOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             client = scope.get("client")
-            host = client[0] if client else None
-            if not is_loopback(host) and host not in ("testclient",):
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 4403, "reason": "Forbidden"})
-                    return
-                body = _error_body("authentication is disabled: only loopback clients", "FORBIDDEN")
-                await _send_json(send, 403, body)
+            address = client[0] if client else None
+            if not is_loopback(address):
+                await _forbid(scope, send, "only loopback clients")
+                return
+            if not loopback_host(scope):
+                await _forbid(scope, send, "only a loopback Host header (127.0.0.1, localhost)")
                 return
         await self.app(scope, receive, send)
+
+
+async def _forbid(scope: Scope, send: Send, why: str) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 4403, "reason": "Forbidden"})
+        return
+    body = _error_body(f"authentication is disabled: {why}", "FORBIDDEN")
+    await _send_json(send, 403, body)

@@ -123,7 +123,9 @@ async def test_errors_over_the_websocket_carry_codes(taskloom_server: ServerProc
 async def test_graphiql_and_health_are_served(taskloom_server: ServerProcess) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         page = await client.get(taskloom_server.graphql_url, headers={"accept": "text/html"})
-        health = await client.get(f"{taskloom_server.base_url}/healthz")
+        health = await client.get(
+            f"{taskloom_server.base_url}/healthz", headers=taskloom_server.headers
+        )
     assert page.status_code == 200 and "mutation TriggerCountdown" in page.text
     assert health.json()["status"] == "ok"
     assert "countdown" in health.json()["definitions"]

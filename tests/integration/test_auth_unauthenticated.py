@@ -4,6 +4,7 @@ before it starts; tokens never reach a log or a response."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -164,6 +165,85 @@ async def test_auth_disabled_refuses_clients_that_are_not_on_loopback(tmp_path: 
             response = await client.post("/graphql", json={"query": "{ taskDefinitions { id } }"})
     assert response.status_code == 403
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+LOOPBACK_HOSTS = [
+    "127.0.0.1",
+    "localhost",
+    "[::1]",
+    "LOCALHOST",
+    "127.0.0.1:{port}",
+    "localhost:{port}",
+    "[::1]:{port}",
+]
+OTHER_HOSTS = [
+    "attacker.example",
+    "attacker.example:{port}",
+    "localhost.attacker.example",
+    "127.0.0.1.nip.io:{port}",
+    "",
+]
+
+
+async def websocket_upgrade_status(server: Server, host: str) -> int:
+    """The status of a graphql-transport-ws upgrade that sends exactly one
+    Host header, `host` (WebSocket clients add their own)."""
+    port = int(server.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        (
+            "GET /graphql HTTP/1.1\r\n"
+            f"Host: {host}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize("host", OTHER_HOSTS)
+async def test_auth_disabled_refuses_a_host_header_that_is_not_loopback(
+    tmp_path: Path, host: str
+) -> None:
+    """DNS rebinding: the attacker's name resolves to 127.0.0.1, so the
+    client is on loopback, but the Host header still names the attacker."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rebind.db'}"
+    mint = 'mutation { createApiToken(name: "stolen", role: ADMIN) { secret } }'
+    async with (
+        serve(url, auth="disabled") as running,
+        httpx.AsyncClient(base_url=running.url) as client,
+    ):
+        named = host.format(port=running.url.rsplit(":", 1)[1])
+        answer = await client.post("/graphql", json={"query": mint}, headers={"Host": named})
+        dashboard = await client.get("/", headers={"Host": named})
+        upgrade = await websocket_upgrade_status(running, named)
+        assert "stolen" not in {t.name for t in await running.taskloom.tokens.list()}
+    assert answer.status_code == 403
+    assert answer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert dashboard.status_code == 403
+    assert upgrade == 403
+
+
+@pytest.mark.parametrize("host", LOOPBACK_HOSTS)
+async def test_auth_disabled_serves_loopback_host_headers(tmp_path: Path, host: str) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'local.db'}"
+    async with (
+        serve(url, auth="disabled") as running,
+        httpx.AsyncClient(base_url=running.url) as client,
+    ):
+        named = host.format(port=running.url.rsplit(":", 1)[1])
+        response = await client.post(
+            "/graphql", json={"query": "{ viewer { owner } }"}, headers={"Host": named}
+        )
+        upgrade = await websocket_upgrade_status(running, named)
+    assert response.json() == {"data": {"viewer": {"owner": "local"}}}
+    assert upgrade == 101
 
 
 def test_serve_refuses_auth_disabled_on_a_public_address(tmp_path: Path) -> None:

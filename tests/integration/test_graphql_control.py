@@ -102,7 +102,7 @@ async def api(database_url: str) -> AsyncIterator[tuple[Taskloom, httpx.AsyncCli
     app = create_app(taskloom)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield taskloom, client
 
 

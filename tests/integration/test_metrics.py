@@ -60,7 +60,7 @@ async def served(database_url: str) -> AsyncIterator[tuple[Taskloom, httpx.Async
     app = create_app(taskloom)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield taskloom, client
 
 
@@ -127,7 +127,7 @@ async def test_due_runs_and_their_age_without_a_worker(database_url: str) -> Non
         await taskloom.service.trigger("other")
         await taskloom.service.trigger("other")
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             before = time.monotonic()
             deadline = before + 5
             while True:  # the age grows with time; poll until it is measurably positive

@@ -272,7 +272,10 @@ async def test_an_api_without_a_worker_and_separate_workers_compose(
         for process in processes:
             await process.start()
 
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        probe = (await api.tokens.create("probe", "developer")).secret
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {probe}"}
+        ) as client:
             health: dict[str, Any] = {}
 
             async def serving() -> bool:
