@@ -10,14 +10,14 @@ service it is handed is bound to the caller."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.run_view import RunView
-from taskloom.definitions.views import LogView, Page, ResultView, ScheduleView
+from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
 
 
 class TaskServiceAPI(Protocol):
@@ -91,7 +91,23 @@ class TaskServiceAPI(Protocol):
         simulate: bool = False,
     ) -> RunView: ...
 
+    async def trigger_many(
+        self,
+        definition: Any,
+        inputs: Iterable[Any],
+        *,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        priority: int = 0,
+    ) -> list[RunView]: ...
+
     async def abort(self, run_id: str, message: str | None = None) -> RunView: ...
+
+    async def abort_many(
+        self, where: RunFilter | None = None, *, limit: int, message: str | None = None
+    ) -> BulkResult: ...
+
+    async def retry_many(self, where: RunFilter | None = None, *, limit: int) -> BulkResult: ...
 
     async def pause(self, run_id: str) -> RunView: ...
 

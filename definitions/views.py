@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from taskloom.definitions.records import LogLevel, RunError, TaskStatus
-from taskloom.definitions.run_view import Row, run_error
+from taskloom.definitions.run_view import Row, RunView, run_error
 from taskloom.definitions.timestamps import exact_datetime, to_datetime
 
 T = TypeVar("T")
@@ -92,3 +92,16 @@ class ScheduleView:
             next_run_at=to_datetime(row["next_run_at"]),
             last_run_at=to_datetime(row["last_run_at"]),
         )
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action (`abort_many`, `retry_many`) did: the runs it
+    changed, at most its limit, and whether more matched its filter."""
+
+    runs: list[RunView]
+    has_more: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.runs)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from taskloom.schema.mutations.bulk import BulkMutations
 from taskloom.schema.mutations.control import ControlMutations
 from taskloom.schema.mutations.runs import RunMutations
 from taskloom.schema.tokens import TokenMutations
 
-CONCERNS: tuple[type, ...] = (RunMutations, ControlMutations, TokenMutations)
+CONCERNS: tuple[type, ...] = (RunMutations, BulkMutations, ControlMutations, TokenMutations)
 
 Mutation = merge_types("Mutation", CONCERNS)

@@ -8,6 +8,7 @@ It is composed of parts, each an object holding what it needs:
   for streams): reading runs, logs and results;
 * `triggering.py`: creating runs (also through a caller's session);
 * `run_actions.py`: abort, pause, resume, retry, priority, deletion, logs;
+* `bulk_actions.py`: abort or retry the runs a filter matches;
 * `schedules.py`: the schedules, and turning them on or off.
 
 The service resolves who acts (an `actor` argument, else the one bound with
@@ -25,10 +26,11 @@ from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.records import TERMINAL_STATUSES, LogLevel, TaskStatus
 from taskloom.definitions.registry import Registry
 from taskloom.definitions.run_view import RunView
-from taskloom.definitions.views import LogView, Page, ResultView, ScheduleView
+from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
 from taskloom.server.auth.identity import Actor
 from taskloom.server.events.hub import EventHub
 from taskloom.server.service.batched_reads import BatchedReads
+from taskloom.server.service.bulk_actions import BulkActions
 from taskloom.server.service.input_checks import InputChecks
 from taskloom.server.service.live import follow_logs, watch_run
 from taskloom.server.service.presenter import RunPresenter
@@ -57,6 +59,7 @@ class TaskService:
         self.batched = BatchedReads(database, presenter)
         self.triggerer = Triggerer(database, registry, self.checks, presenter, self.reader)
         self.actions = RunActions(database, registry, hub, presenter, self.reader)
+        self.bulk = BulkActions(self.reader, self.actions)
         self.schedule_switches = ScheduleSwitches(database, registry)
 
     @property
@@ -142,7 +145,9 @@ class TaskService:
         created_by: str | None = None,
         actor: Actor | None = None,
     ) -> list[RunView]:
-        """Creates many runs in one transaction: all or none."""
+        """Creates many runs in one transaction: all or none. A refusal
+        (InvalidInput) lists every refused input, each error with the
+        `index` of its input."""
         return await self.triggerer.trigger_many(
             definition,
             inputs,
@@ -240,6 +245,26 @@ class TaskService:
         state, logs and history. The definition's `on_retry(input, error)`
         may change the input first, as it does for automatic retries."""
         return await self.actions.retry(run_id, self._who(actor))
+
+    async def abort_many(
+        self,
+        where: RunFilter | None = None,
+        *,
+        limit: int,
+        message: str | None = None,
+        actor: Actor | None = None,
+    ) -> BulkResult:
+        """Aborts up to `limit` (1 to 10,000) of the runs matching `where`
+        that can be aborted, oldest first, as `abort` would each; `has_more`
+        tells whether more matched."""
+        return await self.bulk.abort_many(where, limit, message, self._who(actor))
+
+    async def retry_many(
+        self, where: RunFilter | None = None, *, limit: int, actor: Actor | None = None
+    ) -> BulkResult:
+        """Retries up to `limit` (1 to 10,000) of the FAILED or ABORTED runs
+        matching `where`, oldest first, as `retry` would each."""
+        return await self.bulk.retry_many(where, limit, self._who(actor))
 
     async def set_priority(
         self, run_id: str, priority: int, *, actor: Actor | None = None

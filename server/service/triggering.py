@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.errors import InvalidInput
 from taskloom.definitions.run_view import RunView
 from taskloom.server.auth.identity import Actor, require_trigger
 from taskloom.server.service.input_checks import InputChecks, check_options, is_hookless
@@ -155,27 +156,55 @@ class Triggerer:
         now = self.database.clock()
         hookless = is_hookless(chosen)
         rows: list[dict[str, Any]] = []
-        for raw in inputs:
-            if not rows:
-                # The first run is checked and built as trigger() builds one;
-                # the others copy it but for their own id, input and key.
-                first = await self._checked_row(
-                    chosen,
-                    raw,
-                    now,
-                    name=None,
-                    delay=delay,
-                    run_at=run_at,
-                    priority=priority,
-                    parent_id=None,
-                    created_by=created_by,
-                )
-                rows.append(first)
+        refused: list[dict[str, Any]] = []
+        for index, raw in enumerate(inputs):
+            try:
+                self.checks.check_size(raw)
+            except InvalidInput as exc:
+                refused.extend(indexed(exc, index))
                 continue
-            self.checks.check_size(raw)
-            data = await self.checks.prepare(chosen, raw, hookless)
+            if index == 0:  # the batch's options, in trigger()'s order: after the size
+                check_options(None, delay, run_at, priority, None)
+            try:
+                data = await self.checks.prepare(chosen, raw, hookless)
+            except InvalidInput as exc:
+                refused.extend(indexed(exc, index))
+                continue
+            if refused:
+                continue  # nothing will be written: only the checks go on
+            if not rows:
+                due = due_after(now, run_at if run_at is not None else delay)
+                rows.append(
+                    new_run_row(
+                        definition_id=chosen.id,
+                        input=data,
+                        now=now,
+                        run_at=due,
+                        priority=priority,
+                        created_by=created_by,
+                        concurrency_key=concurrency_key_of(chosen, data),
+                    )
+                )
+                continue
             rows.append(another_run_row(rows[0], data, concurrency_key_of(chosen, data)))
+        if refused:
+            raise InvalidInput(many_refused(refused), errors=refused)
         if not rows:
             return []
         await self.database.run_write(InsertRuns(rows))  # announced by its commit
         return self.presenter.sibling_views(rows)
+
+
+def indexed(refusal: InvalidInput, index: int) -> list[dict[str, Any]]:
+    """The refusal's errors, each with the `index` of the refused input."""
+    errors = refusal.errors or [{"loc": ["input"], "message": refusal.message}]
+    return [{**error, "index": index} for error in errors]
+
+
+def many_refused(errors: list[dict[str, Any]]) -> str:
+    """The summary of a refused batch: how many inputs, and the first error."""
+    refused = len({error["index"] for error in errors})
+    first = f"input {errors[0]['index']}: {errors[0].get('message', 'invalid')}"
+    if refused == 1:
+        return first
+    return f"{refused} inputs refused, nothing was triggered; {first}"
