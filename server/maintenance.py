@@ -3,7 +3,8 @@
 Scheduled daily (03:17 UTC), it deletes finished runs older than
 `TASKLOOM_RETENTION_DAYS` (default 30) with their logs and history, in
 batches of `PURGE_BATCH` runs, one short transaction each, so it never
-holds a long write lock. It is added to the registry when
+holds a long write lock. Only admins (and the system) may trigger or
+retry it: it deletes every owner's runs. It is added to the registry when
 `TASKLOOM_MAINTENANCE` is on, which by default it is unless the embedding
 code passes its own `registry=` (then `maintenance=True` opts in)."""
 
@@ -32,6 +33,8 @@ def retention_definition(purge: Purge, days: float) -> type[TaskDefinition[Any]]
             "history, in small batches."
         )
         schedule = RETENTION_SCHEDULE
+        # It deletes every owner's runs: only admins (and the system) trigger it.
+        roles = frozenset({"admin"})
         pausable = False
         max_results = 30
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taskloom.server.store.new_runs import concurrency_key_of, new_run_row
+from taskloom.server.store.new_runs import TICK_KEY_PREFIX, concurrency_key_of, new_run_row
 from taskloom.server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class Scheduler:
         tick = min(max(latest_tick(expression, timezone, now), float(row["next_run_at"])), now)
         definition: type[TaskDefinition[Any]] = self.registry.get(ident)
         data = await self.prepare_input(definition, definition.schedule_input)
-        key = "schedule:" + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
+        key = TICK_KEY_PREFIX + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
         run = new_run_row(
             definition_id=ident,
             input=data,

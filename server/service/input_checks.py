@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import InvalidInput
 from taskloom.server.engine import hooks
+from taskloom.server.store.new_runs import TICK_KEY_PREFIX
 
 if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
@@ -55,6 +56,10 @@ def check_options(
         raise invalid_field("priority", "must be between -1000000 and 1000000")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:
         raise invalid_field("idempotencyKey", "must be 1 to 200 characters")
+    if idempotency_key is not None and idempotency_key.startswith(TICK_KEY_PREFIX):
+        raise invalid_field(
+            "idempotencyKey", f"keys starting with {TICK_KEY_PREFIX!r} are the scheduler's own"
+        )
 
 
 class InputChecks:

@@ -14,7 +14,7 @@ from taskloom.definitions.errors import Conflict, InvalidInput
 from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView
-from taskloom.server.auth.identity import Actor, require_admin
+from taskloom.server.auth.identity import Actor, require_admin, require_trigger
 from taskloom.server.engine.retry_input import RetryRefused, retry_input
 from taskloom.server.events.hub import Event
 from taskloom.server.service.abort_hook import call_on_abort
@@ -84,13 +84,15 @@ class RunActions:
     async def retry(self, run_id: str, actor: Actor | None) -> RunView:
         await self.reader.get(run_id, actor)
         current = await self.database.read(lambda c: load_run(c, run_id))
+        definition = self.registry.find(current["definition_id"])
+        if definition is not None:  # a retry runs it again: a trigger's roles apply
+            require_trigger(actor, definition.id, definition.roles)
         if current["status"] not in (TaskStatus.FAILED, TaskStatus.ABORTED):
             refused: RowMapping = await self.database.run_write(
                 RetryByRequest(run_id, self.database.clock())
             )
             return self.presenter.view(refused)
         new_input = None
-        definition = self.registry.find(current["definition_id"])
         if definition is not None:
             error = None
             if current["error_message"] is not None or current["error_code"] is not None:

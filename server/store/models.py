@@ -69,9 +69,11 @@ class TaskRunRow(SQLModel, table=True):
         ),
         Index("ix_task_runs_finished", "finished_at", **_not_null("finished_at")),
         Index("ix_task_runs_parent_id", "parent_id", **_not_null("parent_id")),
+        # A key is unique per definition and scope (new_runs.idempotency_scope).
         Index(
             "ux_task_runs_idempotency",
             "definition_id",
+            "idempotency_scope",
             "idempotency_key",
             unique=True,
             **_not_null("idempotency_key"),
@@ -114,6 +116,7 @@ class TaskRunRow(SQLModel, table=True):
     )
     created_by: str | None = Field(default=None, sa_column=Column(String(200)))
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))
+    idempotency_scope: str | None = Field(default=None, sa_column=Column(String(200)))
     # For `concurrency_per_key`: the key the definition derived from the input.
     concurrency_key: str | None = Field(default=None, sa_column=Column(String(200)))
 

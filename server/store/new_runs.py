@@ -33,6 +33,19 @@ def due_after(now: float, delay: float | datetime | None) -> float:
     return now + max(0.0, float(delay or 0.0))
 
 
+# The scheduler's keys, `schedule:<tick>`: no caller may use the namespace
+# (input_checks.check_options), so no trigger can take a tick first.
+TICK_KEY_PREFIX = "schedule:"
+
+
+def idempotency_scope(created_by: str | None) -> str:
+    """Where an idempotency key is unique (with the definition): the owner
+    who triggered the run, or '' for the system, whose scope holds the
+    scheduler's `schedule:<tick>` keys. One owner's key never finds or
+    blocks another's run."""
+    return created_by or ""
+
+
 def new_run_row(
     *,
     definition_id: str,
@@ -82,6 +95,7 @@ def new_run_row(
         "parent_id": parent_id,
         "created_by": created_by,
         "idempotency_key": idempotency_key,
+        "idempotency_scope": None if idempotency_key is None else idempotency_scope(created_by),
         "concurrency_key": concurrency_key,
     }
 
@@ -126,9 +140,10 @@ class InsertRuns(WriteOp[None]):
 
 
 class InsertIdempotent(WriteOp[tuple[bool, RowMapping]]):
-    """Inserts a run unless one with the same definition and idempotency key
-    exists; returns (created, the run). The unique index decides between
-    concurrent callers (also across processes): the loser reads the winner."""
+    """Inserts a run unless one with the same definition, idempotency key
+    and scope exists; returns (created, the run). The unique index decides
+    between concurrent callers (also across processes): the loser reads the
+    winner. The run found is the caller's own (its scope is the caller's)."""
 
     urgent = True
 
@@ -138,6 +153,7 @@ class InsertIdempotent(WriteOp[tuple[bool, RowMapping]]):
     def _existing(self, conn: Connection) -> RowMapping | None:
         query = select(runs).where(
             runs.c.definition_id == self.row["definition_id"],
+            runs.c.idempotency_scope == self.row["idempotency_scope"],
             runs.c.idempotency_key == self.row["idempotency_key"],
         )
         return conn.execute(query).mappings().first()
