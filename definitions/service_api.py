@@ -76,6 +76,8 @@ class TaskServiceAPI(Protocol):
 
     def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]: ...
 
+    def run_events(self, where: RunFilter | None = None) -> AsyncGenerator[RunView, None]: ...
+
     # --- runs: creating and steering
     async def trigger(
         self,

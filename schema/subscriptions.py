@@ -8,6 +8,7 @@ from contextlib import aclosing
 import strawberry
 
 from taskloom.schema.context import Info
+from taskloom.schema.filters import TaskRunFilter
 from taskloom.schema.types.log import TaskLog
 from taskloom.schema.types.run import TaskRun
 
@@ -34,3 +35,16 @@ class Subscription:
         async with aclosing(info.context.service.follow_logs(run_id)) as views:
             async for view in views:
                 yield TaskLog.of(view)
+
+    @strawberry.subscription(
+        description="Every run the caller may see that meets `where`, after each status, "
+        "progress or request change, from now on; a run that a change takes out of `where` "
+        "is sent once more, as it now is. Never completes."
+    )
+    async def task_run_events(
+        self, info: Info, where: TaskRunFilter | None = None
+    ) -> AsyncGenerator[TaskRun, None]:
+        filter_ = None if where is None else where.build()
+        async with aclosing(info.context.service.run_events(filter_)) as views:
+            async for view in views:
+                yield TaskRun.of(view)

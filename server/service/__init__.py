@@ -36,6 +36,7 @@ from taskloom.server.service.live import follow_logs, watch_run
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.service.reader import RunReader
 from taskloom.server.service.run_actions import PURGE_BATCH, RunActions
+from taskloom.server.service.run_stream import run_events
 from taskloom.server.service.schedules import ScheduleSwitches
 from taskloom.server.service.triggering import Triggerer
 from taskloom.server.store.database import Database
@@ -353,3 +354,11 @@ class TaskService:
     def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]:
         """Each new log line of the run, until it ends."""
         return follow_logs(self.reader, run_id, self.actor)
+
+    def run_events(
+        self, where: RunFilter | None = None, *, actor: Actor | None = None
+    ) -> AsyncGenerator[RunView, None]:
+        """Every run the actor may see that meets `where`, after each status,
+        progress or request change (and once more when it leaves `where`),
+        from now on, without end."""
+        return run_events(self.reader, where, self._who(actor))

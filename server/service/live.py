@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 POLL_SECONDS = 1.0
 
 
-def _fingerprint(run: RunView) -> tuple[Any, ...]:
+def fingerprint(run: RunView) -> tuple[Any, ...]:
     return (
         run.status,
         run.requested,
@@ -48,7 +48,7 @@ async def watch_run(
             latest = await reader.find(run_id, actor)
             if latest is None:  # deleted meanwhile
                 return
-            if _fingerprint(latest) != _fingerprint(run):
+            if fingerprint(latest) != fingerprint(run):
                 run = latest
                 yield run
     finally:

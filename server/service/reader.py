@@ -63,7 +63,7 @@ class RunReader:
             for i in run_ids
         ]
 
-    def _scoped(self, where: RunFilter | None, actor: Actor | None) -> RunFilter:
+    def scoped(self, where: RunFilter | None, actor: Actor | None) -> RunFilter:
         """`where`, narrowed to the actor's own runs when it sees only those."""
         owner = owner_scope(actor)
         where = where or RunFilter()
@@ -86,7 +86,7 @@ class RunReader:
     ) -> Page[RunView]:
         if order not in ORDERS:
             raise invalid_field("orderBy", f"must be one of {', '.join(ORDERS)}")
-        size, where = page_size(first), self._scoped(where, actor)
+        size, where = page_size(first), self.scoped(where, actor)
         found = await self.database.read(lambda c: queries.list_runs(c, where, size, after, order))
         return Page(
             items=[self.presenter.view(r, deferred=True) for r in found.rows],
@@ -95,7 +95,7 @@ class RunReader:
         )
 
     async def count_runs(self, where: RunFilter | None, actor: Actor | None) -> int:
-        scoped = self._scoped(where, actor)
+        scoped = self.scoped(where, actor)
         return await self.database.read(lambda c: queries.count_runs(c, scoped))
 
     async def logs(

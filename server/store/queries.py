@@ -55,7 +55,7 @@ def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
+def run_conditions(f: RunFilter) -> list[ColumnElement[bool]]:
     """The conditions of the filter's set fields (only those are built:
     building an unused SQL expression costs as much as running the query)."""
     return [condition(v) for _, v, condition in _run_checks(f) if v is not None]
@@ -127,7 +127,7 @@ def list_runs(
     keys, desc = RUN_ORDERS[order]
     bound = _bound_run_conditions(where)
     if bound is None:
-        query = select(runs).where(*_run_conditions(where))
+        query = select(runs).where(*run_conditions(where))
         return _page(conn, query, keys, desc, first, after)
     conditions, params = bound
     query = select(runs).where(*conditions)
@@ -135,7 +135,7 @@ def list_runs(
 
 
 def count_runs(conn: Connection, where: RunFilter) -> int:
-    query = select(func.count()).select_from(runs).where(*_run_conditions(where))
+    query = select(func.count()).select_from(runs).where(*run_conditions(where))
     return int(conn.execute(query).scalar_one())
 
 

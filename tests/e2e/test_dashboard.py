@@ -122,9 +122,17 @@ def test_trigger_through_the_form_and_watch_it_succeed_live(
     expect(page.get_by_test_id("run-row")).to_have_count(0)
     page.get_by_test_id("filter-definition").select_option("")
     page.get_by_test_id("filter-status").select_option("")
-    page.get_by_test_id("filter-text").fill("")
+    unfiltered = '"variables":{"where":{}}'
+    with page.expect_response(lambda r: unfiltered in (r.request.post_data or "")):
+        page.get_by_test_id("filter-text").fill("")  # the list's last read, debounced
 
-    # a run triggered elsewhere (over HTTP) appears and goes live on its own
+    # a run triggered elsewhere (over HTTP) appears and goes live on its own,
+    # streamed by taskRunEvents: the list is not fetched again
+    list_reads: list[str] = []
+    page.on(
+        "request",
+        lambda r: list_reads.append(r.post_data or "") if "taskRuns(" in (r.post_data or "") else None,
+    )
     response = httpx.post(
         taskloom_server.graphql_url,
         json={
@@ -136,6 +144,7 @@ def test_trigger_through_the_form_and_watch_it_succeed_live(
     other = response.json()["data"]["triggerTask"]["id"]
     expect(row_status(page, other)).to_have_text("SUCCEEDED", timeout=LIVE_TIMEOUT_MS)
     assert len(loads) == 1
+    assert list_reads == []
 
     page.get_by_test_id("runs-table").scroll_into_view_if_needed()
     shot = tmp_path / "dashboard-runs.png"

@@ -237,6 +237,16 @@ SUBSCRIPTIONS = [
         run_in("ABORTED"),
     ),
 ]
+# Endless streams: what each role receives is tested in test_run_events.py.
+STREAMS = [
+    Op(
+        "taskRunEvents",
+        "taskRunEvents",
+        "subscription { taskRunEvents { id } }",
+        no_run,
+        scoped=False,
+    ),
+]
 
 
 def expected(op: Op, role: str, owner: str) -> str:

@@ -20,12 +20,17 @@ import pytest_asyncio
 from taskloom.schema import build_schema
 from taskloom.server.auth.cli import prepare_serve
 from tests.integration.security_support import Server, post, serve, ws_errors, ws_operation
-from tests.integration.test_auth_matrix import QUERIES_AND_MUTATIONS, SUBSCRIPTIONS, Op
+from tests.integration.test_auth_matrix import (
+    QUERIES_AND_MUTATIONS,
+    STREAMS,
+    SUBSCRIPTIONS,
+    Op,
+)
 from tests.support.graphql_schema import graphql_schema_of
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
 
-ALL_OPS = QUERIES_AND_MUTATIONS + SUBSCRIPTIONS
+ALL_OPS = QUERIES_AND_MUTATIONS + SUBSCRIPTIONS + STREAMS
 BAD_HEADERS: dict[str, dict[str, str]] = {
     "none": {},
     "unknown-token": {"Authorization": "Bearer tlk_not-a-real-token"},

@@ -26,7 +26,7 @@ def _reference(
 ) -> PageSlice:
     """The page as plain SQLAlchemy gives it (no named binds, no short path)."""
     keys, desc = queries.RUN_ORDERS[order]
-    query = select(runs).where(*queries._run_conditions(where))
+    query = select(runs).where(*queries.run_conditions(where))
     return queries._page(conn, query, keys, desc, first, after)
 
 

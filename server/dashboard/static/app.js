@@ -6,7 +6,6 @@
 
 const TOKEN_KEY = "taskloom.token";
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED"]);
-const REFRESH_MS = 3000;
 const BASE_RUN_FIELDS = [
   "id", "definitionId", "name", "status", "requested", "iterations", "attempt", "priority",
   "createdAt", "startedAt", "finishedAt", "durationMs", "hasErrors", "canAbort", "parentId",
@@ -32,7 +31,9 @@ const state = {
   definitions: [],
   runs: [],            // the list as last loaded, each kept fresh by subscriptions
   total: 0,
-  rowSubs: new Map(),  // run id -> unsubscribe
+  listWhere: null,     // the filter the list shows (null: one run looked up by id)
+  events: null,        // {key, stop} of the taskRunEvents subscription
+  wasOffline: false,
   selected: null,      // the run shown in detail
   detailSubs: [],
   logIds: new Set(),
@@ -90,6 +91,9 @@ function banner(message) {
 }
 
 function showConnection(status) {
+  // back after a break: what changed meanwhile was not streamed
+  if (status === "live" && state.ready && state.wasOffline) loadRuns().catch(reportError);
+  state.wasOffline = status === "offline";
   const node = $("connection");
   node.textContent = status;
   node.dataset.state = status;
@@ -351,12 +355,14 @@ async function loadRuns() {
   const { where, text } = currentFilter();
   let runs;
   let total;
+  if (!RUN_ID.test(text) && text) where.nameContains = text;
+  state.listWhere = RUN_ID.test(text) ? null : where;
+  followRuns(RUN_ID.test(text) ? {} : where); // before the read: no change falls between
   if (RUN_ID.test(text)) {
     const data = await client.request(`query One($id: ID!) { taskRun(id: $id) { ${runSelection()} } }`, { id: text });
     runs = data.taskRun ? [data.taskRun] : [];
     total = runs.length;
   } else {
-    if (text) where.nameContains = text;
     const data = await client.request(
       `query Runs($where: TaskRunFilter) { taskRuns(where: $where, first: 50) { totalCount edges { node { ${runSelection()} } } } }`,
       { where });
@@ -373,7 +379,6 @@ async function loadRuns() {
   state.total = total;
   banner("");
   renderRuns();
-  followVisibleRuns();
 }
 
 function upsertRun(run, prepend) {
@@ -381,7 +386,6 @@ function upsertRun(run, prepend) {
   if (index >= 0) state.runs[index] = { ...state.runs[index], ...run };
   else if (prepend) { state.runs.unshift(run); state.total += 1; }
   renderRuns();
-  followVisibleRuns();
   if (state.selected && state.selected.id === run.id) {
     state.selected = { ...state.selected, ...run };
     renderDetail();
@@ -407,21 +411,37 @@ function renderRuns() {
   $("runs-count").textContent = state.runs.length < state.total ? `${state.runs.length} of ${state.total}` : `${state.total}`;
 }
 
-function followVisibleRuns() {
-  const wanted = new Set(state.runs.filter((r) => !TERMINAL.has(r.status)).map((r) => r.id));
-  for (const [id, stop] of state.rowSubs) {
-    if (!wanted.has(id)) { stop(); state.rowSubs.delete(id); }
+// One stream of every run the list's filter covers (taskRunEvents): a change
+// updates its row, a new run is prepended, a run that left the filter goes.
+function followRuns(where) {
+  const key = JSON.stringify(where);
+  if (state.events && state.events.key === key) return;
+  if (state.events) state.events.stop();
+  const stop = client.subscribe(
+    `subscription Events($where: TaskRunFilter) { taskRunEvents(where: $where) { ${runSelection()} } }`,
+    { where }, {
+      next: (data) => onRunEvent(data.taskRunEvents),
+      error: reportError,
+      complete: () => { if (state.events && state.events.stop === stop) state.events = null; },
+    });
+  state.events = { key, stop };
+}
+
+function meetsFilter(run, where) {
+  return (!where.definitionId || run.definitionId === where.definitionId)
+    && (!where.status || where.status.includes(run.status));
+}
+
+function onRunEvent(run) {
+  const where = state.listWhere;
+  if (where && !meetsFilter(run, where)) {
+    const before = state.runs.length;
+    state.runs = state.runs.filter((r) => r.id !== run.id);
+    state.total -= before - state.runs.length;
+    renderRuns();
+    return;
   }
-  for (const id of wanted) {
-    if (state.rowSubs.has(id)) continue;
-    const stop = client.subscribe(
-      `subscription Run($id: ID!) { taskRunUpdated(id: $id) { ${runSelection()} } }`, { id }, {
-        next: (data) => upsertRun(data.taskRunUpdated, false),
-        error: () => state.rowSubs.delete(id),
-        complete: () => state.rowSubs.delete(id),
-      });
-    state.rowSubs.set(id, stop);
-  }
+  upsertRun(run, where !== null);
 }
 
 // --- one run in detail -------------------------------------------------------------
@@ -605,8 +625,6 @@ function wire() {
     renderDetail();
     renderRuns();
   });
-  // new runs (from other clients, children, the CLI) appear without a reload
-  setInterval(() => { if (state.ready && !document.hidden) loadRuns().catch(() => {}); }, REFRESH_MS);
 }
 
 wire();
