@@ -131,7 +131,7 @@ def test_trigger_through_the_form_and_watch_it_succeed_live(
     list_reads: list[str] = []
     page.on(
         "request",
-        lambda r: list_reads.append(r.post_data or "") if "taskRuns(" in (r.post_data or "") else None,
+        lambda r: list_reads.append(r.url) if "taskRuns(" in (r.post_data or "") else None,
     )
     response = httpx.post(
         taskloom_server.graphql_url,
