@@ -24,6 +24,14 @@ class TaskStatus(StrEnum):
 TERMINAL_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.ABORTED})
 
 
+class WaitReason(StrEnum):
+    """Why a started run is not executing now (`RunView.waiting`)."""
+
+    # Due at a time: the task asked to continue later, a failed attempt
+    # waits to be retried, or a run due now waits for a free worker slot.
+    TIME = "TIME"
+
+
 class RunRequest(StrEnum):
     PAUSE = "PAUSE"
     ABORT = "ABORT"

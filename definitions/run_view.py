@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from taskloom.definitions.records import RunError, RunRequest, TaskStatus
-from taskloom.definitions.timestamps import datetimes, to_datetime
+from taskloom.definitions.records import RunError, RunRequest, TaskStatus, WaitReason
+from taskloom.definitions.timestamps import datetimes, exact_datetime, to_datetime
 
 # A `task_runs` row as the store reads it (SQLAlchemy's RowMapping, whose keys
 # may also be columns) or as a dict.
@@ -44,6 +44,15 @@ class ProgressView:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A started run between iterations: it reads RUNNING, and is due again
+    at `until` (a time already past: due, waiting for a free worker)."""
+
+    until: datetime
+    reason: WaitReason
+
+
+@dataclass(frozen=True)
 class RunView:
     id: str
     definition_id: str
@@ -71,12 +80,16 @@ class RunView:
     has_errors: bool
     simulate: bool
     idempotency_key: str | None
+    # Set while a started run waits for its next iteration (its status then
+    # reads RUNNING, and `worker_id` is None); None while one executes. No
+    # default: a class attribute would hide a deferred view's `__getattr__`.
+    waiting: Waiting | None
     # Whether the run's definition allows pausing (`pausable`).
     pausable: bool = True
 
     @classmethod
     def from_row(cls, row: Row, *, pausable: bool = True) -> RunView:
-        # A frozen dataclass's __init__ sets each of the 27 fields through
+        # A frozen dataclass's __init__ sets each of the 28 fields through
         # object.__setattr__, which costs more than the rest of this method:
         # the fields go in at once.
         view = object.__new__(cls)
@@ -159,6 +172,23 @@ def run_error(row: Row) -> RunError | None:
     return RunError(row["error_message"] or "", row["error_code"], row["error_data"])
 
 
+def shown_status(stored: str, started_at: float | None) -> TaskStatus:
+    """The status clients read. The store keeps a started run that waits for
+    its next iteration PENDING (that is what a claim looks for); it reads
+    RUNNING, with `waiting` set. PENDING is left to runs that never started.
+    The store's status filters and gauges follow the same rule
+    (server/store/shown_status.py)."""
+    if started_at is not None and stored == TaskStatus.PENDING:
+        return TaskStatus.RUNNING
+    return TaskStatus(stored)
+
+
+def _waiting(row: Row) -> Waiting | None:
+    if row["started_at"] is None or row["status"] != TaskStatus.PENDING:
+        return None
+    return Waiting(exact_datetime(row["run_at"]), WaitReason.TIME)
+
+
 def _progress(row: Row) -> ProgressView | None:
     if row["progress_current"] is None:
         return None
@@ -193,12 +223,13 @@ _READ: dict[str, Callable[[Row], Any]] = {
             "idempotency_key",
         )
     },
-    "status": lambda row: TaskStatus(row["status"]),
+    "status": lambda row: shown_status(row["status"], row["started_at"]),
     "requested": lambda row: RunRequest(row["requested"]) if row["requested"] else None,
     "input": lambda row: row["input"] or {},
     "state": lambda row: row["state"] or {},
     "error": run_error,
     "progress": _progress,
+    "waiting": _waiting,
     "has_errors": lambda row: bool(row["has_errors"]),
     "simulate": lambda row: bool(row["simulate"]),
 }

@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from taskloom.definitions.records import LogLevel, RunRequest, TaskStatus
+from taskloom.definitions.records import LogLevel, RunRequest, TaskStatus, WaitReason
 
 # The SDK's enums are the GraphQL enums: registering them marks the classes.
 strawberry.enum(TaskStatus, name="TaskStatus", description="Where a run is in its life.")
@@ -14,6 +14,9 @@ strawberry.enum(
     RunRequest, name="RunRequest", description="A request waiting for the running iteration to end."
 )
 strawberry.enum(LogLevel, name="LogLevel", description="Severity of a log line.")
+strawberry.enum(
+    WaitReason, name="WaitReason", description="Why a started run is not executing now."
+)
 
 LEVEL_ORDER = list(LogLevel)
 
@@ -33,4 +36,12 @@ def levels_from(minimum: LogLevel | None) -> tuple[str, ...]:
     return tuple(level.value for level in LEVEL_ORDER[LEVEL_ORDER.index(minimum) :])
 
 
-__all__ = ["LEVEL_ORDER", "LogLevel", "RunRequest", "TaskRunOrder", "TaskStatus", "levels_from"]
+__all__ = [
+    "LEVEL_ORDER",
+    "LogLevel",
+    "RunRequest",
+    "TaskRunOrder",
+    "TaskStatus",
+    "WaitReason",
+    "levels_from",
+]

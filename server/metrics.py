@@ -8,8 +8,9 @@ Two kinds of figures:
 * gauges read from the database at scrape time (`server/store/gauges.py`),
   so they describe the whole cluster whatever process is scraped: runs due
   (waiting for a worker slot), runs delayed (due later), unfinished runs by
-  status, the age of the oldest due run; plus this process's busy and free
-  worker slots.
+  status as clients read it, started runs waiting for their next iteration,
+  the age of the oldest due run; plus this process's busy and free worker
+  slots.
 """
 
 from __future__ import annotations
@@ -73,10 +74,19 @@ class Metrics:
             registry=r,
         )
         self.due = Gauge(
-            "taskloom_runs_due", "PENDING runs that are due now, waiting for a slot", registry=r
+            "taskloom_runs_due",
+            "Runs due now, waiting for a slot (never started, or between iterations)",
+            registry=r,
         )
         self.delayed = Gauge(
-            "taskloom_runs_delayed", "PENDING runs that become due later", registry=r
+            "taskloom_runs_delayed",
+            "Runs that become due later (never started, or between iterations)",
+            registry=r,
+        )
+        self.waiting = Gauge(
+            "taskloom_runs_waiting",
+            "RUNNING runs waiting for their next iteration (counted in taskloom_runs too)",
+            registry=r,
         )
         self.unfinished = Gauge(
             "taskloom_runs", "Unfinished runs by status (whole database)", ["status"], registry=r
@@ -123,6 +133,7 @@ class Metrics:
         figures = await taskloom.database.read(lambda c: queue_figures(c, now))
         self.due.set(figures.due)
         self.delayed.set(figures.delayed)
+        self.waiting.set(figures.waiting)
         for status, count in figures.by_status.items():
             self.unfinished.labels(status).set(count)
         self.oldest_due.set(0 if figures.oldest_due_at is None else now - figures.oldest_due_at)

@@ -13,7 +13,7 @@ from taskloom.definitions.filters import LogFilter, RunFilter, page_size
 from taskloom.definitions.run_view import RunView
 from taskloom.schema.connection import After, Connection, First, connection
 from taskloom.schema.context import Info
-from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus, levels_from
+from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus, WaitReason, levels_from
 from taskloom.schema.types.definition import TaskDefinitionType
 from taskloom.schema.types.log import TaskLog
 from taskloom.schema.types.result import TaskResult
@@ -35,12 +35,29 @@ class TaskProgress:
     display: str | None = strawberry.field(description='E.g. "3 of 10 steps".')
 
 
+@strawberry.type(
+    description="A started run between iterations: RUNNING, not executing, due again at `until`."
+)
+class TaskRunWaiting:
+    until: datetime = strawberry.field(
+        description="When it is due again (a time past: due, waiting for a free worker)."
+    )
+    reason: WaitReason
+
+
 @strawberry.type(description="One run of a task definition.")
 class TaskRun:
     id: strawberry.ID
     definition_id: strawberry.ID
     name: str | None
-    status: TaskStatus
+    status: TaskStatus = strawberry.field(
+        description="PENDING until it first starts; RUNNING from then until it ends, "
+        "between iterations too (see `waiting`)."
+    )
+    waiting: TaskRunWaiting | None = strawberry.field(
+        description="Set while a RUNNING run waits for its next iteration; "
+        "null while it executes on `workerId`."
+    )
     requested: RunRequest | None = strawberry.field(
         description="A pause or abort asked for, honoured when the iteration ends."
     )
@@ -133,7 +150,7 @@ class TaskRun:
     def of(cls, view: RunView) -> TaskRun:
         """The view's fields copied in one step (a page converts 50 runs,
         and the dataclass `__init__` of 35 fields cost more than the rest);
-        its error and progress, its derived values and a deferred view's
+        its error, progress and waiting, its derived values and a deferred view's
         unread fields are taken from the view only when a query selects them
         (`__getattr__` below)."""
         run = object.__new__(cls)
@@ -141,6 +158,7 @@ class TaskRun:
         fields.update(view.__dict__)
         fields.pop("error", None)
         fields.pop("progress", None)
+        fields.pop("waiting", None)
         fields["_view"] = view
         return run
 
@@ -161,6 +179,8 @@ class TaskRun:
                     code=value.code,
                     data=None if value.data is None else JSON(value.data),
                 )
+            elif name == "waiting" and value is not None:
+                value = TaskRunWaiting(until=value.until, reason=value.reason)
             elif name == "progress" and value is not None:
                 value = TaskProgress(
                     current=value.current,

@@ -61,12 +61,14 @@ class GraphQLBackend:
         return data
 
     def run_fields(self) -> str:
-        """The run fields to ask for: the contract's, plus canPause and the
-        like when this server has them."""
+        """The run fields to ask for: the contract's, plus canPause, waiting
+        and the like when this server has them."""
         if self._run_fields is None:
             data = self.query('{ __type(name: "TaskRun") { fields { name } } }')
             names = {f["name"] for f in (data.get("__type") or {}).get("fields") or []}
-            extra = [n for n in ("canPause", "canResume", "canRetry") if n in names]
+            extra = [n for n in ("canPause", "canResume", "canRetry", "workerId") if n in names]
+            if "waiting" in names:
+                extra.append("waiting { until reason }")
             self._run_fields = RUN_FIELDS + " ".join(extra)
         return self._run_fields
 

@@ -38,6 +38,14 @@ def status_text(run: dict[str, Any]) -> Text:
     return text
 
 
+def waiting_text(run: dict[str, Any]) -> str | None:
+    """ "waiting until 13:05:02 UTC" for a RUNNING run between iterations."""
+    waiting = run.get("waiting")
+    if not waiting:
+        return None
+    return f"waiting until {str(waiting['until']).replace('T', ' ')[11:19]} UTC"
+
+
 def progress_text(run: dict[str, Any], width: int = 12) -> Text:
     progress = run.get("progress")
     if not progress:
@@ -106,6 +114,7 @@ def run_details(run: dict[str, Any]) -> Table:
     row("definition", run["definition_id"])
     row("name", run.get("name"))
     row("status", status_text(run))
+    row("waiting", waiting_text(run))
     row("message", run.get("status_message"))
     row("progress", progress_text(run, 20) if run.get("progress") else None)
     row("iterations", run.get("iterations"))

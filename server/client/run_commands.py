@@ -21,7 +21,7 @@ from taskloom.server.client.base import (
 )
 from taskloom.server.client.options import AsJson, DatabaseUrl, Message, RunId, Token, Url, app
 from taskloom.server.client.records import json_default
-from taskloom.server.client.render import exit_code_for, status_text
+from taskloom.server.client.render import exit_code_for, status_text, waiting_text
 from taskloom.server.client.session import Session, parse_input, print_json
 
 
@@ -45,7 +45,11 @@ def _wait(backend: Backend, run_id: str, timeout: float | None, quiet: bool) -> 
                 task,
                 total=total,
                 completed=progress.get("current") or 0,
-                description=f"{run['definition_id']} {str(run['status']).lower()}",
+                description=" ".join(
+                    filter(
+                        None, (run["definition_id"], str(run["status"]).lower(), waiting_text(run))
+                    )
+                ),
                 detail=progress.get("display") or "",
             )
             if str(run["status"]) in TERMINAL_STATUSES:

@@ -238,7 +238,8 @@ class TaskService:
         return await self.actions.pause(run_id, self._who(actor))
 
     async def resume(self, run_id: str, *, actor: Actor | None = None) -> RunView:
-        """A PAUSED run is PENDING again and continues from its saved state."""
+        """A PAUSED run is due again (PENDING, or RUNNING and waiting if it had
+        started) and continues from its saved state."""
         return await self.actions.resume(run_id, self._who(actor))
 
     async def retry(self, run_id: str, *, actor: Actor | None = None) -> RunView:

@@ -24,6 +24,8 @@ POLL_SECONDS = 1.0
 def fingerprint(run: RunView) -> tuple[Any, ...]:
     return (
         run.status,
+        run.waiting,
+        run.worker_id,
         run.requested,
         run.iterations,
         run.attempt,

@@ -72,7 +72,7 @@ class RescueExpired(WriteOp[list[Rescued]]):
                     )
                 )
             message = f"lease expired: worker {worker_id} stopped renewing it; " + (
-                "run failed (WORKER_LOST)" if failed else "run is PENDING again"
+                "run failed (WORKER_LOST)" if failed else "run waits for a worker again"
             )
             conn.execute(
                 insert(logs).values(
@@ -109,7 +109,9 @@ class ReleaseRuns(WriteOp[list[str]]):
                     {
                         "run_id": run_id,
                         "level": LogLevel.WARNING.value,
-                        "message": "worker stopped: iteration interrupted, run is PENDING again",
+                        "message": (
+                            "worker stopped: iteration interrupted, run waits for a worker again"
+                        ),
                         "data": {"worker_id": self.worker_id},
                         "iteration": iteration,
                         "created_at": self.now,

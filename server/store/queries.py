@@ -14,6 +14,7 @@ from taskloom.definitions.records import TaskStatus
 from taskloom.server.period import resolve_period
 from taskloom.server.store.models import has_status, logs, runs
 from taskloom.server.store.paging import PageSlice, decode_cursor, encode_cursor
+from taskloom.server.store.shown_status import shows_status
 from taskloom.server.store.sqlite.page_reads import fetch_page
 
 RUN_ORDERS: dict[str, tuple[list[ColumnElement[Any]], bool]] = {
@@ -37,7 +38,7 @@ def _run_checks(f: RunFilter) -> list[tuple[str, Any, Callable[[Any], ColumnElem
     c = runs.c
     return [
         ("definition_id", f.definition_id, lambda v: c.definition_id == v),
-        ("statuses", f.statuses, lambda v: has_status(*v)),
+        ("statuses", f.statuses, lambda v: shows_status(*v)),
         ("parent_id", f.parent_id, lambda v: c.parent_id == v),
         ("name_contains", f.name_contains, lambda v: c.name.icontains(v, autoescape=True)),
         ("has_errors", _bool(f.has_errors), lambda v: c.has_errors == v),

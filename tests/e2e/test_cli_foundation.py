@@ -163,12 +163,13 @@ async def test_sigterm_stops_a_worker_gracefully(tmp_path: Path) -> None:
         finished = await app.service.get(short.id)
         assert finished.status is TaskStatus.SUCCEEDED
         assert finished.output == {"slept": 1.0}
-        # Still running when the grace period ended: back to PENDING, logged.
+        # Still running when the grace period ended: released, logged; it
+        # had started, so it reads RUNNING, waiting for a worker.
         released = await app.service.get(long.id)
-        assert released.status is TaskStatus.PENDING
+        assert released.status is TaskStatus.RUNNING and released.waiting is not None
         assert released.worker_id is None
         messages = [e.message for e in (await app.service.logs(long.id)).items]
-        assert messages == ["worker stopped: iteration interrupted, run is PENDING again"]
+        assert messages == ["worker stopped: iteration interrupted, run waits for a worker again"]
     finally:
         if process.returncode is None:
             process.kill()

@@ -204,3 +204,29 @@ def test_invalid_input_shows_the_error_next_to_its_field(
     page.get_by_test_id("trigger-submit").click()
     expect(error).to_be_hidden()
     expect(page.get_by_test_id("run-row")).to_have_count(1)
+
+
+def test_a_run_between_iterations_reads_running_and_waiting(
+    page: Page, taskloom_server: ServerProcess
+) -> None:
+    """The countdown waits 30 s between steps: from its first step on the
+    badge says RUNNING with the time it is due again, and the status filter
+    finds it under RUNNING, not PENDING."""
+    sign_in(page, taskloom_server)
+    fill_countdown(page, 3, 30)
+    page.get_by_test_id("trigger-submit").click()
+    run_id = selected_run_id(page)
+    row = page.locator(f'tr[data-run-id="{run_id}"]')
+    expect(row_status(page, run_id)).to_have_text("RUNNING", timeout=LIVE_TIMEOUT_MS)
+    expect(row.get_by_test_id("run-waiting")).to_contain_text("waiting until")
+    detail = page.get_by_test_id("run-detail")
+    expect(detail.get_by_test_id("run-waiting")).to_contain_text("waiting until")
+    page.get_by_test_id("filter-status").select_option("PENDING")
+    expect(page.get_by_test_id("run-row")).to_have_count(0)
+    page.get_by_test_id("filter-status").select_option("RUNNING")
+    expect(page.get_by_test_id("run-row")).to_have_count(1)
+    expect(row_status(page, run_id)).to_have_text("RUNNING")
+    page.get_by_test_id("filter-status").select_option("")
+    row.get_by_test_id("run-status").click()
+    detail.get_by_test_id("action-abort").click()
+    expect(row_status(page, run_id)).to_have_text("ABORTED", timeout=LIVE_TIMEOUT_MS)

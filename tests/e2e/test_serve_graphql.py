@@ -17,7 +17,9 @@ from websockets.typing import Subprotocol
 from tests.e2e.conftest import ServerProcess
 
 RUN_UPDATES = """subscription($id: ID!) {
-  taskRunUpdated(id: $id) { id status iterations progress { current total percent } output }
+  taskRunUpdated(id: $id) {
+    id status waiting { reason } iterations progress { current total percent } output
+  }
 }"""
 LOG_LINES = "subscription($id: ID!) { taskLogAdded(runId: $id) { id message level data } }"
 TRIGGER = """mutation($input: JSON, $delay: Int) {
@@ -96,7 +98,11 @@ async def test_trigger_follow_live_to_succeeded_and_read_logs(
     assert updates[-1]["status"] == "SUCCEEDED"
     assert updates[-1]["output"] == {"counted": 3}
     assert updates[-1]["progress"] == {"current": 3.0, "total": 3.0, "percent": 100.0}
-    assert "RUNNING" in {u["status"] for u in updates} or len(updates) >= 3
+    # Started, the countdown reads RUNNING to its end, waiting between steps.
+    statuses = [u["status"] for u in updates]
+    first_start = statuses.index("RUNNING")
+    assert "PENDING" not in statuses[first_start:], statuses
+    assert all(u["waiting"] is None for u in updates[:first_start])
     iterations = [u["iterations"] for u in updates]
     assert iterations == sorted(iterations) and iterations[-1] == 3
 

@@ -78,7 +78,7 @@ async def test_an_expired_lease_is_rescued_and_the_run_finishes(make_app: Any) -
     [line] = [e for e in (await rescuer.service.logs(run.id)).items]
     assert line.level is LogLevel.WARNING
     assert line.message == (
-        f"lease expired: worker {DEAD} stopped renewing it; run is PENDING again"
+        f"lease expired: worker {DEAD} stopped renewing it; run waits for a worker again"
     )
     assert line.data == {"worker_id": DEAD, "losses": 1}
 
@@ -90,12 +90,13 @@ async def test_a_run_that_loses_its_worker_too_often_fails_worker_lost(make_app:
     await make_app(Other, lease_seconds=0.6, max_lease_losses=2)
 
     assert await claim_as_dead_worker(producer) == [run.id]
-    rescued = await until(producer, run.id, lambda r: r.status is TaskStatus.PENDING)
+    rescued = await until(producer, run.id, lambda r: r.waiting is not None)
+    assert rescued.status is TaskStatus.RUNNING  # started: it waits for a worker
     assert rescued.worker_id is None
     assert rescued.error is None
 
     assert await claim_as_dead_worker(producer) == [run.id]
-    lost = await until(producer, run.id, lambda r: r.status is not TaskStatus.RUNNING)
+    lost = await until(producer, run.id, lambda r: r.has_ended)
     assert lost.status is TaskStatus.FAILED
     assert lost.error is not None
     assert lost.error.code == "WORKER_LOST"
@@ -107,7 +108,7 @@ async def test_a_run_that_loses_its_worker_too_often_fails_worker_lost(make_app:
     assert [(e.level, e.message) for e in logs] == [
         (
             LogLevel.WARNING,
-            f"lease expired: worker {DEAD} stopped renewing it; run is PENDING again",
+            f"lease expired: worker {DEAD} stopped renewing it; run waits for a worker again",
         ),
         (
             LogLevel.ERROR,

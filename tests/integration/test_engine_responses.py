@@ -260,14 +260,16 @@ async def test_continue_with_a_delay_waits_before_the_next_iteration(make_app: A
     Counter.seen.clear()
     app = await start(make_app)
     run = await app.service.trigger("resp-counter", {"to": 2, "delay": 0.4})
-    waiting = await app.service.wait(run.id, {TaskStatus.PENDING}, timeout=WAIT)
+    waiting = await app.service.get(run.id)
     deadline = time.monotonic() + WAIT
     while waiting.iterations < 1 and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
         waiting = await app.service.get(run.id)
     assert waiting.iterations == 1
-    if waiting.status is TaskStatus.PENDING:
+    if waiting.waiting is not None:  # between the two iterations: started
+        assert waiting.status is TaskStatus.RUNNING and waiting.worker_id is None
         assert waiting.state == {"count": 1}
+        assert waiting.waiting.until == waiting.run_at
         gap = waiting.run_at.timestamp() - waiting.updated_at.timestamp()
         assert 0.35 <= gap <= 0.45
     run = await app.service.wait(run.id, timeout=WAIT)

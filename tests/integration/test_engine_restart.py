@@ -64,7 +64,7 @@ async def test_a_restarted_process_continues_runs_from_their_saved_state(
     # A process without a worker sees the run exactly where it was left.
     reader: Taskloom = await make_app(Stepper, worker=False)
     left = await reader.service.get(run.id)
-    assert left.status is TaskStatus.PENDING
+    assert left.status is TaskStatus.RUNNING and left.waiting is not None
     assert left.worker_id is None
     assert left.iterations >= 2
     assert left.state == {"step": left.iterations}
@@ -125,11 +125,11 @@ async def test_an_iteration_past_the_grace_period_is_released_to_pending(
 
     reader: Taskloom = await make_app(Sleeper, worker=False)
     released = await reader.service.get(run.id)
-    assert released.status is TaskStatus.PENDING
+    assert released.status is TaskStatus.RUNNING and released.waiting is not None
     assert released.worker_id is None
     assert released.iterations == 0
     assert released.run_at.timestamp() <= time.time()
     [line] = (await reader.service.logs(run.id)).items
     assert line.level is LogLevel.WARNING
-    assert line.message == "worker stopped: iteration interrupted, run is PENDING again"
+    assert line.message == "worker stopped: iteration interrupted, run waits for a worker again"
     assert line.data == {"worker_id": worker_id}

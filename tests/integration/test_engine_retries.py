@@ -92,7 +92,8 @@ async def test_a_failed_attempt_is_requeued_with_its_run_at(make_app: Any) -> No
     while (run := await app.service.get(run.id)).attempt == 0:
         assert time.monotonic() < deadline, "the first attempt never failed"
         await asyncio.sleep(0.02)
-    assert run.status is TaskStatus.PENDING
+    assert run.status is TaskStatus.RUNNING  # started, waiting for its retry
+    assert run.waiting is not None and run.waiting.until == run.run_at
     assert run.error is not None
     assert (run.error.code, run.error.message) == ("ConnectionError", "attempt 0 failed")
     assert run.finished_at is None

@@ -169,7 +169,8 @@ async def test_manual_retry_requeues_with_history_and_on_retry_input(make_app: A
     with pytest.raises(Conflict):
         await app.service.resume(run.id)
     retried = await app.service.retry(run.id)
-    assert retried.status is TaskStatus.PENDING
+    # it had started: it reads RUNNING, waiting for a worker (due now)
+    assert retried.status is TaskStatus.RUNNING and retried.waiting is not None
     assert retried.attempt == 1 and retried.input == {"size": 4}
     assert retried.error is None and not retried.has_ended
     done = await app.service.wait(run.id, timeout=WAIT)

@@ -144,7 +144,7 @@ async def test_pause_and_resume_a_running_run(api: tuple[Taskloom, httpx.AsyncCl
     paused = (await data(client, RUN, {"id": run["id"]}))["taskRun"]
     assert paused["canResume"] and not paused["canPause"] and paused["workerId"] is None
     resumed = (await data(client, control("resumeTask"), {"id": run["id"]}))["resumeTask"]
-    assert resumed["status"] == "PENDING"
+    assert resumed["status"] == "RUNNING"  # it had started
     done = await taskloom.service.wait(run["id"], timeout=WAIT)
     assert done.output == "resumed"
     finished = await error(client, control("pauseTask"), {"id": run["id"]})
@@ -172,7 +172,7 @@ async def test_retry_and_history(api: tuple[Taskloom, httpx.AsyncClient]) -> Non
     seen = (await data(client, RUN, {"id": run["id"]}))["taskRun"]
     assert seen["canRetry"] and seen["hasEnded"] and not seen["canResume"]
     retried = (await data(client, control("retryTask"), {"id": run["id"]}))["retryTask"]
-    assert retried["status"] == "PENDING" and retried["attempt"] == 2
+    assert retried["status"] == "RUNNING" and retried["attempt"] == 2
     done = await taskloom.service.wait(run["id"], timeout=WAIT)
     assert done.status is TaskStatus.SUCCEEDED
     history = (await data(client, HISTORY, {"id": run["id"], "first": 10, "skip": 0}))["taskRun"]

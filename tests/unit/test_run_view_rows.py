@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from taskloom.definitions.records import RunRequest, TaskStatus
-from taskloom.definitions.run_view import RunView
+from taskloom.definitions.records import RunRequest, TaskStatus, WaitReason
+from taskloom.definitions.run_view import RunView, Waiting, shown_status
 from taskloom.definitions.timestamps import to_datetime
 from taskloom.server.store.new_runs import new_run_row
 
@@ -47,6 +47,8 @@ CHANGES: list[dict[str, Any]] = [
         "simulate": 1,
     },
     {"input": None, "state": None, "run_at": 1_700_000_100.0},
+    # started, stored PENDING between iterations: reads RUNNING, waiting
+    {"started_at": 1_700_000_001.5, "run_at": 1_700_000_100.0, "iterations": 1},
 ]
 
 
@@ -58,7 +60,7 @@ def test_from_row_equals_the_constructor(changes: dict[str, Any]) -> None:
     assert view == rebuilt
     assert set(vars(view)) == {f.name for f in dataclasses.fields(RunView)}
     assert view.pausable is False
-    assert view.status is TaskStatus(row["status"])
+    assert view.status is shown_status(row["status"], row["started_at"])
     assert view.requested == (RunRequest(row["requested"]) if row["requested"] else None)
     for name in ("created_at", "run_at", "scheduled_at", "started_at", "finished_at", "updated_at"):
         assert getattr(view, name) == to_datetime(row[name])
@@ -79,7 +81,7 @@ def test_a_deferred_view_converts_each_field_as_it_is_read(changes: dict[str, An
     row = _row(**changes)
     view = RunView.deferred(row, pausable=False)
     assert "status" not in vars(view) and "created_at" not in vars(view)
-    assert view.status is TaskStatus(row["status"])
+    assert view.status is shown_status(row["status"], row["started_at"])
     assert "status" in vars(view) and "created_at" not in vars(view)
     assert view == RunView.from_row(row, pausable=False)
     assert view.pausable is False
@@ -87,3 +89,16 @@ def test_a_deferred_view_converts_each_field_as_it_is_read(changes: dict[str, An
         view.no_such_field  # type: ignore[attr-defined]  # noqa: B018
     with pytest.raises(dataclasses.FrozenInstanceError):
         view.status = TaskStatus.PENDING  # type: ignore[misc]
+
+
+def test_a_started_run_between_iterations_reads_running_and_waiting() -> None:
+    row = _row(started_at=1_700_000_001.5, run_at=1_700_000_100.0, iterations=1)
+    view = RunView.from_row(row)
+    assert view.status is TaskStatus.RUNNING and view.can_pause and not view.can_resume
+    assert view.waiting == Waiting(to_datetime(1_700_000_100.0), WaitReason.TIME)  # type: ignore[arg-type]
+    never_started = RunView.from_row(_row())
+    assert never_started.status is TaskStatus.PENDING and never_started.waiting is None
+    executing = RunView.from_row(_row(status="RUNNING", started_at=1_700_000_001.5))
+    assert executing.status is TaskStatus.RUNNING and executing.waiting is None
+    paused = RunView.from_row(_row(status="PAUSED", started_at=1_700_000_001.5))
+    assert paused.status is TaskStatus.PAUSED and paused.waiting is None

@@ -28,6 +28,7 @@ const state = {
   runFields: new Set(BASE_RUN_FIELDS),
   mutations: new Set(),
   hasHistory: false,
+  hasWaiting: false,
   definitions: [],
   runs: [],            // the list as last loaded, each kept fresh by subscriptions
   total: 0,
@@ -109,11 +110,19 @@ function reportError(err) {
   }
 }
 
+// A RUNNING run between iterations says when it is due again.
+function waitingNote(run) {
+  if (!run.waiting) return null;
+  const until = new Date(run.waiting.until);
+  return el("span", { class: "waiting", "data-testid": "run-waiting", title: until.toString() },
+    "waiting until " + until.toLocaleTimeString());
+}
+
 function statusBadge(run) {
   const badge = el("span", { class: "badge status-" + run.status.toLowerCase(), "data-testid": "run-status" }, run.status);
-  if (run.requested) {
-    return el("span", { class: "status-cell" }, badge, el("span", { class: "requested" }, run.requested.toLowerCase() + " requested"));
-  }
+  const requested = run.requested ? el("span", { class: "requested" }, run.requested.toLowerCase() + " requested") : null;
+  const waiting = waitingNote(run);
+  if (requested || waiting) return el("span", { class: "status-cell" }, badge, requested, waiting);
   return badge;
 }
 
@@ -139,7 +148,8 @@ function progressBar(run) {
 // --- GraphQL documents, built from what this server has -----------------------
 
 function runSelection() {
-  return [...state.runFields].join(" ") + " progress { current total units percent display }";
+  return [...state.runFields].join(" ") + " progress { current total units percent display }" +
+    (state.hasWaiting ? " waiting { until reason }" : "");
 }
 
 async function discover() {
@@ -150,6 +160,7 @@ async function discover() {
   const names = new Set(((data.run && data.run.fields) || []).map((f) => f.name));
   for (const name of OPTIONAL_RUN_FIELDS) if (names.has(name)) state.runFields.add(name);
   state.hasHistory = names.has("history");
+  state.hasWaiting = names.has("waiting");
   const mutationType = data.__schema.mutationType;
   state.mutations = new Set(((mutationType && mutationType.fields) || []).map((f) => f.name));
 }
