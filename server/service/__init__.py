@@ -339,7 +339,8 @@ class TaskService:
         return await self.batched.logs_pages(run_ids, first, levels)
 
     async def count_children(self, parent_ids: Sequence[str]) -> list[int]:
-        return await self.batched.count_children(parent_ids)
+        """How many children of each parent the caller may see."""
+        return await self.batched.count_children(parent_ids, self.actor)
 
     async def count_logs_of(self, run_ids: Sequence[str], levels: Sequence[str] = ()) -> list[int]:
         return await self.batched.count_logs_of(run_ids, levels)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from taskloom.definitions.filters import page_size
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page
-from taskloom.server.auth.identity import Actor, may_see, owner_scope
+from taskloom.server.auth.identity import Actor, owner_scope
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.store import queries
 from taskloom.server.store.paging import PageSlice, encode_cursor
@@ -28,15 +28,14 @@ class BatchedReads:
     async def children_pages(
         self, parent_ids: Sequence[str], first: int | None, actor: Actor | None
     ) -> list[Page[RunView]]:
-        size = page_size(first)
-        found = await self.database.read(lambda c: queries.children_for_runs(c, parent_ids, size))
-        more = {p: len(found[p]) > size for p in parent_ids}
-        if owner_scope(actor) is not None:  # a user: leave out children others triggered
-            found = {
-                p: [r for r in rows if may_see(actor, r["created_by"])] for p, rows in found.items()
-            }
+        size, owner = page_size(first), owner_scope(actor)  # a user: its own children only
+        found = await self.database.read(
+            lambda c: queries.children_for_runs(c, parent_ids, size, owner)
+        )
         view = self.presenter.view
-        return [first_page(PageSlice(found[p][:size], more[p]), view) for p in parent_ids]
+        return [
+            first_page(PageSlice(found[p][:size], len(found[p]) > size), view) for p in parent_ids
+        ]
 
     async def logs_pages(
         self, run_ids: Sequence[str], first: int | None, levels: Sequence[str]
@@ -48,8 +47,11 @@ class BatchedReads:
             for r in run_ids
         ]
 
-    async def count_children(self, parent_ids: Sequence[str]) -> list[int]:
-        counts = await self.database.read(lambda c: queries.count_children_for_runs(c, parent_ids))
+    async def count_children(self, parent_ids: Sequence[str], actor: Actor | None) -> list[int]:
+        owner = owner_scope(actor)  # a user counts only the children it may see
+        counts = await self.database.read(
+            lambda c: queries.count_children_for_runs(c, parent_ids, owner)
+        )
         return [counts[p] for p in parent_ids]
 
     async def count_logs_of(self, run_ids: Sequence[str], levels: Sequence[str]) -> list[int]:

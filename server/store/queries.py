@@ -188,11 +188,15 @@ def logs_for_runs(
 
 
 def children_for_runs(
-    conn: Connection, parent_ids: Sequence[str], first: int
+    conn: Connection, parent_ids: Sequence[str], first: int, created_by: str | None = None
 ) -> dict[str, list[RowMapping]]:
+    """Up to `first + 1` children of each parent, oldest first; only those
+    `created_by` triggered when it is given (a user's view)."""
     numbered = select(
         runs, func.row_number().over(partition_by=runs.c.parent_id, order_by=runs.c.id).label("n")
     ).where(runs.c.parent_id.in_(list(parent_ids)))
+    if created_by is not None:
+        numbered = numbered.where(runs.c.created_by == created_by)
     sub = numbered.subquery()
     query = select(sub).where(sub.c.n <= first + 1).order_by(sub.c.parent_id, sub.c.id)
     grouped: dict[str, list[RowMapping]] = {run_id: [] for run_id in parent_ids}
@@ -201,12 +205,15 @@ def children_for_runs(
     return grouped
 
 
-def count_children_for_runs(conn: Connection, parent_ids: Sequence[str]) -> dict[str, int]:
-    query = (
-        select(runs.c.parent_id, func.count())
-        .where(runs.c.parent_id.in_(list(parent_ids)))
-        .group_by(runs.c.parent_id)
-    )
+def count_children_for_runs(
+    conn: Connection, parent_ids: Sequence[str], created_by: str | None = None
+) -> dict[str, int]:
+    """How many children each parent has (those `created_by` triggered,
+    when it is given)."""
+    query = select(runs.c.parent_id, func.count()).where(runs.c.parent_id.in_(list(parent_ids)))
+    if created_by is not None:
+        query = query.where(runs.c.created_by == created_by)
+    query = query.group_by(runs.c.parent_id)
     counts = {str(parent): int(n) for parent, n in conn.execute(query)}
     return {run_id: counts.get(run_id, 0) for run_id in parent_ids}
 
