@@ -168,6 +168,7 @@ def build_outcome(
     return IterationOutcome(
         run_id=row["id"],
         worker_id=worker_id,
+        claim=row["claims"],
         status=t.status,
         state=t.state,
         iterations=t.iterations,

@@ -185,6 +185,7 @@ class Worker:
             definitions,
             self._limits,
             oldest_first=oldest_first,
+            clock=self.database.clock,
         )
         # Shielded: runs claimed as stop() cancels this loop are released
         # by stop().

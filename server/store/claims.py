@@ -15,7 +15,7 @@ without a sort (postgres/planning.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Connection, any_, func, select
@@ -33,7 +33,12 @@ from taskloom.server.store.transitions import CLAIMED, PENDING, claim
 
 class Claim(WriteOp[list[RowMapping]]):
     """Takes up to `limit` due runs of `definitions` and leases them to
-    `worker_id` until `lease_until`; returns their CLAIMED columns."""
+    `worker_id` until `lease_until`; returns their CLAIMED columns.
+
+    With a `clock`, `now` and the lease are taken again when the claim is
+    applied, after any wait for the write lock: a lease reckoned before a
+    long wait would be committed already expired, and the run rescued while
+    it runs."""
 
     urgent = True
 
@@ -47,6 +52,7 @@ class Claim(WriteOp[list[RowMapping]]):
         limits: Mapping[str, Limit] | None = None,
         *,
         oldest_first: bool = False,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.limit = limit
@@ -56,8 +62,17 @@ class Claim(WriteOp[list[RowMapping]]):
         wanted = set(definitions)
         self.limits = {d: lim for d, lim in (limits or {}).items() if d in wanted}
         self.oldest_first = oldest_first
+        self.clock = clock
+
+    def retime(self) -> None:
+        """`now` and the lease by the clock, when there is one."""
+        if self.clock is not None:
+            now = self.clock()
+            self.lease_until += now - self.now
+            self.now = now
 
     def apply(self, conn: Connection) -> list[RowMapping]:
+        self.retime()
         if self.limit <= 0 or not self.definitions:
             return []
         if self.limits or (self.oldest_first and not fair_claims.one_priority(conn)):

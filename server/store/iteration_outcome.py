@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Who holds a RUNNING run: its worker's id and the claim's token.
+Holder = tuple[str | None, int]
+
 
 @dataclass(slots=True)
 class IterationOutcome:
@@ -13,6 +16,9 @@ class IterationOutcome:
 
     run_id: str
     worker_id: str
+    # The token of the claim that ran the iteration (the run's `claims`
+    # then): the outcome is saved only while that claim holds the run.
+    claim: int
     status: str
     state: dict[str, Any]
     iterations: int

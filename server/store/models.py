@@ -110,6 +110,9 @@ class TaskRunRow(SQLModel, table=True):
     worker_id: str | None = Field(default=None, sa_column=Column(String(200)))
     lease_expires_at: float | None = None
     lease_losses: int = 0
+    # How many times the run was claimed: each claim's token. An outcome is
+    # saved only against the claim that produced it (transitions.py).
+    claims: int = 0
     parent_id: str | None = Field(
         default=None,
         sa_column=Column(String(36), ForeignKey("task_runs.id", ondelete="SET NULL")),

@@ -92,6 +92,7 @@ def new_run_row(
         "worker_id": None,
         "lease_expires_at": None,
         "lease_losses": 0,
+        "claims": 0,
         "parent_id": parent_id,
         "created_by": created_by,
         "idempotency_key": idempotency_key,

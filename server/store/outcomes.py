@@ -1,5 +1,5 @@
 """Finish an iteration: a worker's outcomes written, each only while its
-worker still holds the run (transitions.FINISH_ITERATION), with what they
+claim still holds the run (transitions.FINISH_ITERATION), with what they
 leave behind (logs, children, changed inputs, result history).
 
 SQLite takes the adapter's UPDATEs shaped by what each outcome changes
@@ -32,6 +32,7 @@ def finish_params(o: IterationOutcome) -> dict[str, Any]:
     return {
         "b_id": o.run_id,
         "b_worker_id": o.worker_id,
+        "b_claim": o.claim,
         "b_status": o.status,
         "b_state": o.state,
         "b_output": o.output,
@@ -55,21 +56,24 @@ def finish_params(o: IterationOutcome) -> dict[str, Any]:
 
 
 def finish(conn: Connection, outcomes: Sequence[IterationOutcome]) -> list[bool]:
-    """Writes the outcomes whose worker holds the run; for each, whether it
-    was written (False: the lease was lost, nothing written)."""
+    """Writes the outcomes whose claim holds the run (its worker and token);
+    for each, whether it was written (False: the lease was lost, nothing
+    written)."""
     sqlite = conn.dialect.name == "sqlite"
     if sqlite and _finish_if_all_held(conn, outcomes):
         return [True] * len(outcomes)
     ids = [o.run_id for o in outcomes]
-    owners = outcome_sql.running_owners(conn, ids) if sqlite else planning.running_owners(conn, ids)
-    held = [o for o in outcomes if owners.get(o.run_id) == o.worker_id]
+    holders = (
+        outcome_sql.running_holders(conn, ids) if sqlite else planning.running_holders(conn, ids)
+    )
+    held = [o for o in outcomes if holders.get(o.run_id) == (o.worker_id, o.claim)]
     if held:
         if sqlite:
             outcome_sql.update_runs(conn, held)
         else:
             conn.execute(FINISH_ITERATION, [finish_params(o) for o in held])
         write_dependents(conn, held)
-    return [owners.get(o.run_id) == o.worker_id for o in outcomes]
+    return [holders.get(o.run_id) == (o.worker_id, o.claim) for o in outcomes]
 
 
 def _finish_if_all_held(conn: Connection, outcomes: Sequence[IterationOutcome]) -> bool:

@@ -44,6 +44,7 @@ CLAIMED = (
     runs.c.parent_id,
     runs.c.created_by,
     runs.c.concurrency_key,
+    runs.c.claims,
 )
 
 
@@ -51,7 +52,8 @@ def claim(
     *where: ColumnElement[bool], worker_id: str, now: float, lease_until: float
 ) -> ReturningUpdate[Any]:
     """PENDING -> RUNNING: the runs matching `where` (chosen PENDING runs),
-    leased to `worker_id` until `lease_until`; returns their CLAIMED columns."""
+    leased to `worker_id` until `lease_until`, each under a new claim token
+    (`claims` counted up); returns their CLAIMED columns."""
     return (
         update(runs)
         .where(*where)
@@ -59,6 +61,7 @@ def claim(
             status=RUNNING,
             worker_id=worker_id,
             lease_expires_at=lease_until,
+            claims=runs.c.claims + 1,
             started_at=func.coalesce(runs.c.started_at, now),
             attempt_started_at=func.coalesce(runs.c.attempt_started_at, now),
             updated_at=now,
@@ -70,14 +73,17 @@ def claim(
 # RUNNING -> the status the engine's lifecycle chose (server/engine/
 # lifecycle.py): SUCCEEDED, FAILED or ABORTED (finished), PAUSED, or PENDING
 # (a continue_, or waiting for a retry: a new attempt, due at `b_run_at`).
-# Only while the outcome's worker holds the run; its parameters come from
-# outcomes.finish_params.
+# Only while the claim that produced the outcome still holds the run: its
+# worker, and its token (`claims`), so that an execution whose lease was
+# rescued saves nothing even when the same worker claimed the run again.
+# Its parameters come from outcomes.finish_params.
 FINISH_ITERATION = (
     update(runs)
     .where(
         runs.c.id == bindparam("b_id"),
         runs.c.status == RUNNING,
         runs.c.worker_id == bindparam("b_worker_id"),
+        runs.c.claims == bindparam("b_claim"),
     )
     .values(
         status=bindparam("b_status"),

@@ -40,6 +40,7 @@ def _row(now: float, **changes: Any) -> dict[str, Any]:
 
 def _outcome(run_id: str, now: float, worker: str, **changes: Any) -> IterationOutcome:
     values: dict[str, Any] = {"state": {}, "iterations": 1, "attempt": 0, "run_at": now}
+    values["claim"] = 1  # the run's first claim
     values.update(status="SUCCEEDED", finished=True, now=now, **changes)
     return IterationOutcome(run_id=run_id, worker_id=worker, **values)
 

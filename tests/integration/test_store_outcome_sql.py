@@ -40,6 +40,7 @@ def outcomes(draw: st.DrawFn) -> IterationOutcome:
     return IterationOutcome(
         run_id=RUN_ID,
         worker_id=WORKER,
+        claim=0,
         status=draw(st.sampled_from(["SUCCEEDED", "FAILED", "PENDING", "ABORTED", "PAUSED"])),
         state=draw(st.dictionaries(st.text(max_size=5), json_values, max_size=3)),
         iterations=draw(st.integers(0, 10**6)),
@@ -139,6 +140,7 @@ def test_a_batch_of_mixed_shapes_keeps_each_outcome(
         "run_at": 1.7e9,
         "now": 1.8e9,
         "attempt": 0,
+        "claim": 0,
     }
     batch = [
         IterationOutcome(
@@ -197,6 +199,7 @@ def _succeeded(run_id: str, rowid: int | None) -> IterationOutcome:
     return IterationOutcome(
         run_id=run_id,
         worker_id=WORKER,
+        claim=0,
         status="SUCCEEDED",
         state={},
         iterations=1,

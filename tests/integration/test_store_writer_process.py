@@ -76,6 +76,7 @@ def _done(row: Mapping[Any, Any], now: float, worker: str = WORKER) -> Iteration
     return IterationOutcome(
         run_id=row["id"],
         worker_id=worker,
+        claim=row["claims"],
         status="SUCCEEDED",
         state={},
         iterations=1,

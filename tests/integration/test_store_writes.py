@@ -59,6 +59,7 @@ def outcome(run_id: str, worker: str, **changes: Any) -> IterationOutcome:
     values: dict[str, Any] = {
         "run_id": run_id,
         "worker_id": worker,
+        "claim": 1,  # the run's first claim
         "status": "SUCCEEDED",
         "state": {},
         "iterations": 1,

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import ARRAY, Connection, String, any_, bindparam, select
 
+from taskloom.server.store.iteration_outcome import Holder
 from taskloom.server.store.models import runs
 from taskloom.server.store.transitions import RUNNING
 
@@ -32,17 +33,21 @@ def planned_without_sort(conn: Connection) -> Iterator[None]:
     conn.exec_driver_sql("SET LOCAL enable_sort = on")
 
 
-def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | None]:
-    """`{run id: worker id}` of those of `run_ids` that are RUNNING, their
+def running_holders(conn: Connection, run_ids: Sequence[str]) -> dict[str, Holder]:
+    """`{run id: (worker id, claim token)}` of those of `run_ids` that are RUNNING, their
     rows locked (in id order) so that a rescue or an abort in another
     process cannot change them between check and write. By primary key
     alone, the status read here: with `status = ...` in the query, stale
     statistics chose the status index, every RUNNING run of every worker."""
     ids = bindparam("ids", list(run_ids), type_=ARRAY(String))
     query = (
-        select(runs.c.id, runs.c.worker_id, runs.c.status)
+        select(runs.c.id, runs.c.worker_id, runs.c.claims, runs.c.status)
         .where(runs.c.id == any_(ids))
         .order_by(runs.c.id)
         .with_for_update()
     )
-    return {run_id: worker for run_id, worker, status in conn.execute(query) if status == RUNNING}
+    return {
+        run_id: (worker, claim)
+        for run_id, worker, claim, status in conn.execute(query)
+        if status == RUNNING
+    }

@@ -72,6 +72,7 @@ def claim_script(
     marks = ", ".join("?" * len(definitions))
     update = (
         f"UPDATE task_runs SET status = '{RUNNING}', worker_id = ?, lease_expires_at = ?, "
+        "claims = claims + 1, "
         "started_at = coalesce(started_at, ?), "
         "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
     )

@@ -42,6 +42,7 @@ def _claim(op: Claim, dialect: Dialect) -> Scripted | None:
     # Counting against limits needs this process's connection.
     if op.limits or not op.definitions or op.limit <= 0:
         return None
+    op.retime()
     script, reader = claim_script(
         dialect,
         CLAIMED,

@@ -9,7 +9,7 @@ shape, which sets only what it changes, and its values go straight from the
 `IterationOutcome` into a list (SQLite stores what the generic UPDATE would).
 Booleans become literals: the sqlite3 module looks up an adapter for every
 bool it binds, not for an int. The UPDATE checks the lease itself (RUNNING,
-held by the outcome's worker) and counts what it wrote, so a batch whose
+held by the outcome's claim: its worker and token) and counts what it wrote, so a batch whose
 leases are all held needs no lookup first (outcomes.py). There, an outcome
 whose run this process claimed is found by the rowid its claim returned
 (rowids.py), its id checked as well: SQLite then skips a search of the
@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import StatementError
 
-from taskloom.server.store.iteration_outcome import IterationOutcome
+from taskloom.server.store.iteration_outcome import Holder, IterationOutcome
 from taskloom.server.store.models import runs
 from taskloom.server.store.sqlite.compiled import bind_processor, json_bind
 from taskloom.server.store.sqlite.rowids import claimed_rowids
@@ -61,7 +61,7 @@ def _update_sql(shape: Shape) -> str:
     row = "rowid = ? AND id = ?" if by_rowid else "id = ?"
     return (
         f"UPDATE task_runs SET {', '.join(sets)} "
-        f"WHERE {row} AND status = '{RUNNING}' AND worker_id = ?"
+        f"WHERE {row} AND status = '{RUNNING}' AND worker_id = ? AND claims = ?"
     )
 
 
@@ -91,7 +91,7 @@ def _update(o: IterationOutcome, e: _Encoders, rowids: bool) -> tuple[Shape, lis
     by_rowid = rowid is not None
     if by_rowid:
         values.append(rowid)
-    values += (o.run_id, o.worker_id)
+    values += (o.run_id, o.worker_id, o.claim)
     shape = (
         error,
         o.finished,
@@ -148,8 +148,8 @@ def _statement(
 def update_runs(
     conn: Connection, outcomes: Sequence[IterationOutcome], *, rowids: bool = False
 ) -> int:
-    """The runs' columns after the outcomes, for those whose worker holds
-    the run (RUNNING, its worker_id); returns how many it wrote. With
+    """The runs' columns after the outcomes, for those whose claim holds
+    the run (RUNNING, its worker_id and claim token); returns how many it wrote. With
     `rowids`, a run is found by the rowid its claim returned, where there is
     one (a stale rowid writes nothing, and the caller takes that for a lost
     lease)."""
@@ -160,18 +160,22 @@ def update_runs(
 _CHUNK = 500
 
 
-def running_owners(conn: Connection, run_ids: Sequence[str]) -> dict[str, str | None]:
-    """`{run id: worker id}` of those of `run_ids` that are RUNNING.
+def running_holders(conn: Connection, run_ids: Sequence[str]) -> dict[str, Holder]:
+    """`{run id: (worker id, claim token)}` of those of `run_ids` that are
+    RUNNING.
     (BEGIN IMMEDIATE already serialises every writer on SQLite.)"""
     driver = conn.connection.driver_connection
     assert driver is not None
-    owners: dict[str, str | None] = {}
+    holders: dict[str, Holder] = {}
     for start in range(0, len(run_ids), _CHUNK):
         chunk = list(run_ids[start : start + _CHUNK])
         marks = ", ".join("?" * len(chunk))
-        sql = f"SELECT id, worker_id FROM task_runs WHERE status = '{RUNNING}' AND id IN ({marks})"
+        sql = (
+            f"SELECT id, worker_id, claims FROM task_runs "
+            f"WHERE status = '{RUNNING}' AND id IN ({marks})"
+        )
         try:
-            owners.update(driver.execute(sql, chunk).fetchall())
+            holders.update((r[0], (r[1], r[2])) for r in driver.execute(sql, chunk))
         except Exception as exc:
             raise StatementError(str(exc), sql, None, exc) from exc
-    return owners
+    return holders
