@@ -86,12 +86,19 @@ def outcome(run_id: str, worker: str, **changes: Any) -> IterationOutcome:
 
 async def test_claims_take_priority_then_due_time_then_age(app: Taskloom) -> None:
     svc = app.service
+    # The oldest run, due last (a runAt in the past would be taken as now).
+    delayed = await svc.trigger(Job.id, priority=0, delay=5)
     low_old = await svc.trigger(Job.id, priority=0)
     high = await svc.trigger(Job.id, priority=5)
     low_new = await svc.trigger(Job.id, priority=0)
-    earlier = await svc.trigger(Job.id, priority=0, run_at=low_old.created_at.replace(year=2020))
-    order = [await claim(app, "w", limit=1) for _ in range(5)]
-    assert order == [[high.id], [earlier.id], [low_old.id], [low_new.id], []]
+    later = time.time() + 10  # every run due by then
+
+    async def claim_one() -> list[str]:
+        rows = await app.database.run_write(Claim("w", 1, later, later + 30, [Job.id]))
+        return [row["id"] for row in rows]
+
+    order = [await claim_one() for _ in range(5)]
+    assert order == [[high.id], [low_old.id], [low_new.id], [delayed.id], []]
 
 
 async def test_a_claim_leases_only_due_runs_of_known_definitions(app: Taskloom) -> None:
