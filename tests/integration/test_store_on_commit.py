@@ -53,7 +53,7 @@ async def test_new_runs_are_announced_once_created(database: SQLiteDatabase) -> 
     await database.run_write(InsertRuns(rows))
     keyed = _row(now, idempotency_key="once")
     created, _ = await database.run_write(InsertIdempotent(keyed))
-    again, _ = await database.run_write(InsertIdempotent({**_row(now), "idempotency_key": "once"}))
+    again, _ = await database.run_write(InsertIdempotent(_row(now, idempotency_key="once")))
     assert (created, again) == (True, False)
     assert told == [NewRuns(rows), NewRuns([keyed])]
 

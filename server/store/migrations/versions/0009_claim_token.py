@@ -5,8 +5,8 @@ produced it (`claims` equal to the count its claim returned), not merely by
 the same worker: a worker whose run was rescued under a long write lock and
 claimed again by itself no longer saves the first execution's outcome too.
 
-Revision ID: 0008_claim_token
-Revises: 0006_claim_index_ordered_by_id
+Revision ID: 0009_claim_token
+Revises: 0008_idempotency_scope
 Create Date: 2026-12-06 13:20:00.000000
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_claim_token"
-down_revision = "0006_claim_index_ordered_by_id"
+revision = "0009_claim_token"
+down_revision = "0008_idempotency_scope"
 branch_labels = None
 depends_on = None
 
