@@ -155,7 +155,13 @@ async def test_a_worker_that_lost_its_lease_cannot_save(app: Taskloom) -> None:
     rescued = await app.database.run_write(RescueExpired(time.time(), 3))
     assert [(r.run_id, r.status) for r in rescued] == [(run.id, "PENDING")]
     assert await save(app, outcome(run.id, "slow")) is False
-    assert (await app.service.get(run.id)).status is TaskStatus.PENDING
+
+    def stored(conn: Connection) -> tuple[str, str | None]:
+        row = conn.execute(select(runs.c.status, runs.c.worker_id).where(runs.c.id == run.id))
+        status, worker = row.one()
+        return status, worker
+
+    assert await app.database.read(stored) == ("PENDING", None)
 
 
 async def test_rescue_leaves_live_leases_alone(app: Taskloom) -> None:
