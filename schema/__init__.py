@@ -13,7 +13,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from taskloom.schema.context import Context
-from taskloom.schema.errors import classify_all
+from taskloom.schema.errors import classify_all, hide_suggestions
 from taskloom.schema.execution import ShortcutExecutionContext
 from taskloom.schema.mutations import Mutation
 from taskloom.schema.queries import Query
@@ -22,16 +22,31 @@ from taskloom.schema.tokens import TokenQueries
 
 
 class TaskloomSchema(strawberry.Schema):
+    def __init__(self, *, hide_suggestions: bool = False, **options: Any) -> None:
+        super().__init__(**options)
+        self.hide_suggestions = hide_suggestions
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         classify_all(errors)
+        if self.hide_suggestions:
+            hide_suggestions(errors)
 
 
-def build_schema(**options: Any) -> TaskloomSchema:
+def build_schema(*, hide_suggestions: bool = False, **options: Any) -> TaskloomSchema:
+    """`hide_suggestions`: no error names a field, argument, type or enum
+    value the caller did not write ("Did you mean ..."); the server sets it
+    when introspection is off, so the schema cannot be guessed through them."""
     query = merge_types("Query", (Query, TokenQueries))
     options.setdefault("execution_context_class", ShortcutExecutionContext)
-    return TaskloomSchema(query=query, mutation=Mutation, subscription=Subscription, **options)
+    return TaskloomSchema(
+        query=query,
+        mutation=Mutation,
+        subscription=Subscription,
+        hide_suggestions=hide_suggestions,
+        **options,
+    )
 
 
 schema = build_schema()

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -56,3 +57,15 @@ def classify(error: GraphQLError) -> None:
 def classify_all(errors: list[GraphQLError]) -> None:
     for error in errors:
         classify(error)
+
+
+# graphql-core's `did_you_mean`: " Did you mean 'a', 'b', or 'c'?", perhaps
+# with a phrase ("the enum value"); names are GraphQL names.
+_SUGGESTION = re.compile(r" Did you mean (?:[a-z ]+ )?'\w+'(?:,? (?:or )?'\w+')*\?")
+
+
+def hide_suggestions(errors: list[GraphQLError]) -> None:
+    """Drops graphql-core's "Did you mean ..." from every message (parsing,
+    validation, variable and argument coercion alike)."""
+    for error in errors:
+        error.message = _SUGGESTION.sub("", error.message)

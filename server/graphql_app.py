@@ -96,7 +96,9 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             introspection=s.introspection,
         )
         super().__init__(
-            build_schema(extensions=security_extensions(limits)),
+            build_schema(
+                extensions=security_extensions(limits), hide_suggestions=not s.introspection
+            ),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             allowed_origins=allowed_origins,

@@ -264,3 +264,50 @@ async def test_configured_limits_and_introspection_off(tmp_path: Path) -> None:
             assert "introspection" in (await message("{ __schema { types { name } } }")).lower()
             too_big = await post(client, "{ __typename }", {"pad": "p" * 3000}, admin)
             assert too_big.status_code == 413
+
+
+# Each of these gets a "Did you mean ..." from graphql-core: a misspelt root
+# field (the attacker's probe for `createApiToken`), argument, enum literal,
+# enum value in a variable, input field and output field.
+GUESSES: list[tuple[str, dict[str, Any]]] = [
+    ('mutation { createApiTokn(name: "x", role: ADMIN) { secret } }', {}),
+    ("{ taskRuns(frist: 1) { totalCount } }", {}),
+    ("{ taskRuns(orderBy: CREATED_AT_DSC) { totalCount } }", {}),
+    (
+        "query($s: [TaskStatus!]) { taskRuns(where: {status: $s}) { totalCount } }",
+        {"s": ["PENDIN"]},
+    ),
+    ("{ taskRuns(where: {statuss: [PENDING]}) { totalCount } }", {}),
+    ('{ taskRun(id: "x") { statu } }', {}),
+]
+
+
+@pytest.mark.parametrize("introspection", [True, False])
+async def test_suggestions_are_hidden_when_introspection_is_off(
+    tmp_path: Path, introspection: bool
+) -> None:
+    async with serve(
+        f"sqlite+aiosqlite:///{tmp_path / 'guess.db'}", worker=False, introspection=introspection
+    ) as running:
+        answers: list[str] = []
+        async with httpx.AsyncClient(base_url=running.url) as client:
+            for query, variables in GUESSES:
+                # Without a token, a variable is refused (UNAUTHENTICATED)
+                # before it is coerced.
+                for token in (
+                    (None, running.tokens["admin"]) if not variables else (running.tokens["admin"],)
+                ):
+                    response = await post(client, query, variables, token)
+                    answers.append(json.dumps(response.json()["errors"]))
+        for query, variables in GUESSES:
+            messages = await ws_operation(
+                running,
+                query,
+                variables,
+                init_payload={"Authorization": f"Bearer {running.tokens['admin']}"},
+            )
+            answers.append(json.dumps(messages))
+    wrong = [answer for answer in answers if ("Did you mean" in answer) != introspection]
+    assert wrong == []
+    if not introspection:
+        assert all("BAD_USER_INPUT" in answer for answer in answers), answers
