@@ -85,6 +85,10 @@ def _js_template(text: str) -> str:
     return text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
 
 
+class NestedTooDeeply(json.JSONDecodeError):
+    """JSON deeper than the decoder's recursion allows (about 1,000 levels)."""
+
+
 class TaskloomGraphQL(GraphQL[Context, None]):
     def __init__(self, taskloom: Taskloom, allowed_origins: Sequence[str] = ()) -> None:
         s = taskloom.settings
@@ -139,6 +143,17 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             return json.loads(data)
         except UnicodeDecodeError:
             raise HTTPException(400, "The request body is not UTF-8 JSON") from None
+        except RecursionError:
+            # A WebSocket message: strawberry closes the socket (4400).
+            raise NestedTooDeeply("JSON nested too deeply", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except NestedTooDeeply:
+            raise HTTPException(400, "The request's JSON is nested too deeply") from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(5_000, ge=10)
     max_document_bytes: int = Field(100_000, ge=100)
     max_input_bytes: int = Field(1024 * 1024, ge=1)
+    max_input_depth: int = Field(100, ge=1, le=200)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     introspection: bool = True
     # Retention (server/maintenance.py): finished runs older than this many

@@ -84,6 +84,7 @@ class Taskloom:
         self.service = TaskService(self.database, self.registry, self.hub)
         self._add_maintenance()
         self.service.max_input_bytes = s.max_input_bytes
+        self.service.checks.max_input_depth = s.max_input_depth
         self.executor = TaskThreads(max_workers=min(s.concurrency, 64))
         if self._with_worker:
             if s.sqlite_writer_process:

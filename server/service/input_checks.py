@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
 
 MAX_INPUT_BYTES = 1024 * 1024
+# Deeper JSON than this is refused before anything walks it recursively
+# (json.dumps, pydantic, the JSON column): Python's recursion limit and
+# pydantic's serialisation depth would fail first, as internal errors.
+MAX_INPUT_DEPTH = 100
 PRIORITY_RANGE = 1_000_000
 
 
@@ -62,12 +66,40 @@ def check_options(
         )
 
 
+def exceeds_depth(value: Any, limit: int) -> bool:
+    """Whether `value` has lists or objects nested more than `limit` deep
+    (`{"a": [1]}` is 2 deep); walked without recursion, and only as far as
+    the limit."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        inner: list[Any] = []
+        containers = 0
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(item.values())
+            elif isinstance(item, list | tuple):
+                inner.extend(item)
+            else:
+                continue
+            containers += 1
+        if not containers:
+            return False
+        level = inner
+    return True
+
+
 class InputChecks:
     """The checks of one service: its registry and its input size limit."""
 
-    def __init__(self, registry: Registry, max_input_bytes: int = MAX_INPUT_BYTES) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        max_input_bytes: int = MAX_INPUT_BYTES,
+        max_input_depth: int = MAX_INPUT_DEPTH,
+    ) -> None:
         self.registry = registry
         self.max_input_bytes = max_input_bytes
+        self.max_input_depth = max_input_depth
 
     async def prepare_input(self, ref: Any, raw: Any) -> dict[str, Any]:
         """Validates input and applies the definition's own checks and its
@@ -98,6 +130,10 @@ class InputChecks:
         return model.model_dump(mode="json")
 
     def check_size(self, raw: Any) -> None:
+        """Refuses an input nested deeper than `max_input_depth` or larger
+        than `max_input_bytes` as JSON."""
+        if exceeds_depth(raw, self.max_input_depth):
+            raise invalid_field("input", f"must be nested at most {self.max_input_depth} levels deep")
         if raw is not None and not isinstance(raw, str | int | float | bool):
             try:
                 size = len(json.dumps(raw, default=str).encode())
