@@ -133,7 +133,8 @@ class InputChecks:
         """Refuses an input nested deeper than `max_input_depth` or larger
         than `max_input_bytes` as JSON."""
         if exceeds_depth(raw, self.max_input_depth):
-            raise invalid_field("input", f"must be nested at most {self.max_input_depth} levels deep")
+            limit = self.max_input_depth
+            raise invalid_field("input", f"must be nested at most {limit} levels deep")
         if raw is not None and not isinstance(raw, str | int | float | bool):
             try:
                 size = len(json.dumps(raw, default=str).encode())

@@ -34,7 +34,12 @@ def nested(levels: int) -> str:
 
 
 def body(levels: int) -> str:
-    return '{"query": %s, "variables": {"i": %s}}' % (json.dumps(TRIGGER), nested(levels))
+    return request_with(nested(levels))
+
+
+def request_with(variable: str) -> str:
+    """A request whose variable `i` is `variable`, JSON text as it is sent."""
+    return '{"query": ' + json.dumps(TRIGGER) + ', "variables": {"i": ' + variable + "}}"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -100,8 +105,7 @@ async def test_deep_json_over_websocket(server: Server, caplog: pytest.LogCaptur
         server, TRIGGER, {"i": json.loads(nested(900))}, init_payload=admin
     )
     assert [e["extensions"]["code"] for e in ws_errors(messages)] == ["BAD_USER_INPUT"]
-    payload = '{"query": %s, "variables": {"i": %s}}' % (json.dumps(TRIGGER), nested(50_000))
-    message = '{"id": "1", "type": "subscribe", "payload": %s}' % payload
+    message = '{"id": "1", "type": "subscribe", "payload": ' + body(50_000) + "}"
     async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": admin}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
