@@ -16,6 +16,13 @@ from taskloom.definitions.logger import RunLogger
 from taskloom.definitions.records import ChildRequest, Progress, RunInfo
 from taskloom.definitions.responses import Responses
 from taskloom.definitions.runtime import Runtime
+from taskloom.definitions.text_limits import (
+    NAME_CHARS,
+    STATUS_MESSAGE_CHARS,
+    UNITS_CHARS,
+    clip,
+    clip_optional,
+)
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -116,12 +123,13 @@ class TaskController(Generic[InputT]):
         self, current: float, total: float | None = None, units: str | None = None
     ) -> None:
         """Records how far the run is; saved with the iteration, not per call."""
+        units = clip_optional(units, UNITS_CHARS)
         self.progress_value = Progress(current=current, total=total, units=units)
         self.changes += 1
 
     def status(self, message: str | None) -> None:
         """A short human line about what the run is doing now."""
-        self.status_message = None if message is None else str(message)[:500]
+        self.status_message = None if message is None else clip(str(message), STATUS_MESSAGE_CHARS)
         self.changes += 1
 
     def trigger(
@@ -142,7 +150,7 @@ class TaskController(Generic[InputT]):
             id=new_id(),
             definition_id=definition_id,
             input=data,
-            name=name,
+            name=clip_optional(name, NAME_CHARS),
             priority=priority,
             delay=delay,
         )

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from taskloom.definitions.records import LogEntry, LogLevel
+from taskloom.definitions.text_limits import LOG_MESSAGE_CHARS, clip
 
 
 class RunLogger:
@@ -13,7 +14,9 @@ class RunLogger:
         self._entries: list[LogEntry] = []
 
     def log(self, level: LogLevel, message: str, data: Any = None) -> None:
-        self._entries.append(LogEntry(level, str(message), data, time.time()))
+        self._entries.append(
+            LogEntry(level, clip(str(message), LOG_MESSAGE_CHARS), data, time.time())
+        )
 
     def debug(self, message: str, data: Any = None) -> None:
         self.log(LogLevel.DEBUG, message, data)

@@ -24,6 +24,7 @@ from taskloom.definitions.errors import TaskloomError
 from taskloom.definitions.registry import Registry
 from taskloom.definitions.responses import Aborted, Done, Error, Response, as_response
 from taskloom.definitions.runtime import Clock, Runtime
+from taskloom.definitions.text_limits import STATUS_MESSAGE_CHARS, clip
 from taskloom.server.engine import capture, hooks
 from taskloom.server.engine.deadlines import Deadlines
 from taskloom.server.engine.lifecycle import PAUSED, PENDING, SUCCEEDED, RunPosition, decide
@@ -207,7 +208,8 @@ class IterationRunner:
         )
         outcome.new_input = new_input
         if isinstance(response, Done) and response.message and transition.status == SUCCEEDED:
-            outcome.status_message = response.message[:500]  # done(message=...): the last word
+            # done(message=...): the last word
+            outcome.status_message = clip(response.message, STATUS_MESSAGE_CHARS)
         return outcome
 
     def _controller(

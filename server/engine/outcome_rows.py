@@ -19,6 +19,13 @@ from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.records import LogLevel
 from taskloom.definitions.registry import Registry
 from taskloom.definitions.retry import Retry
+from taskloom.definitions.text_limits import (
+    CODE_CHARS,
+    LOG_MESSAGE_CHARS,
+    MESSAGE_CHARS,
+    clip,
+    clip_optional,
+)
 from taskloom.server.engine.lifecycle import FAILED, PAUSED, PENDING, Transition
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.new_runs import concurrency_key_of, due_after, new_run_row
@@ -82,7 +89,7 @@ def log_row(
     return {
         "run_id": row["id"],
         "level": level.value,
-        "message": message,
+        "message": clip(message, LOG_MESSAGE_CHARS),
         "data": data,
         "iteration": row["iterations"],
         "created_at": created_at,
@@ -150,6 +157,7 @@ def build_outcome(
     and children rows, and its history entry when the attempt ended."""
     error = t.error
     message, code, data = (error.message, error.code, error.data) if error else (None, None, None)
+    message, code = clip_optional(message, MESSAGE_CHARS), clip_optional(code, CODE_CHARS)
     history = None
     # A finished run's last attempt is the run itself (store/history.py).
     if t.record_attempt and not t.finished:

@@ -16,8 +16,10 @@ from taskloom.definitions.errors import Conflict, InvalidInput, NotFound
 from taskloom.definitions.filters import MAX_PAGE, RunFilter
 from taskloom.definitions.records import TaskStatus
 from taskloom.definitions.run_view import RunView
+from taskloom.definitions.text_limits import MESSAGE_CHARS
 from taskloom.definitions.views import BulkResult
 from taskloom.server.auth.identity import Actor
+from taskloom.server.service.input_checks import check_length
 from taskloom.server.service.reader import RunReader
 from taskloom.server.service.run_actions import RunActions
 
@@ -51,6 +53,8 @@ class BulkActions:
     async def abort_many(
         self, where: RunFilter | None, limit: int, message: str | None, actor: Actor | None
     ) -> BulkResult:
+        check_length("message", message, MESSAGE_CHARS)  # before any run is aborted
+
         async def abort(run: RunView) -> RunView:
             return await self.actions.abort(run.id, message, actor)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.text_limits import NAME_CHARS
 from taskloom.server.engine import hooks
 from taskloom.server.store.new_runs import TICK_KEY_PREFIX
 
@@ -29,6 +30,13 @@ PRIORITY_RANGE = 1_000_000
 def invalid_field(field: str, message: str) -> InvalidInput:
     """The error for one refused argument, located at `field`."""
     return InvalidInput(f"{field}: {message}", errors=[{"loc": [field], "message": message}])
+
+
+def check_length(field: str, text: str | None, limit: int) -> None:
+    """Text a caller chose, refused over `limit` characters (task code's own
+    text is cut instead, definitions/text_limits.py)."""
+    if text is not None and len(text) > limit:
+        raise invalid_field(field, f"must be at most {limit} characters (got {len(text)})")
 
 
 def is_hookless(definition: type[TaskDefinition[Any]]) -> bool:
@@ -54,8 +62,7 @@ def check_options(
         raise invalid_field("delay", "must not be negative")
     if delay is not None and run_at is not None:
         raise invalid_field("runAt", "give either a delay or a time, not both")
-    if name is not None and len(name) > 500:
-        raise invalid_field("name", "must be at most 500 characters")
+    check_length("name", name, NAME_CHARS)
     if not -PRIORITY_RANGE <= priority <= PRIORITY_RANGE:
         raise invalid_field("priority", "must be between -1000000 and 1000000")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 200:

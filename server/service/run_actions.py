@@ -13,12 +13,13 @@ from sqlalchemy.engine import RowMapping
 from taskloom.definitions.errors import Conflict, InvalidInput
 from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus
 from taskloom.definitions.run_view import RunView
+from taskloom.definitions.text_limits import LOG_MESSAGE_CHARS, MESSAGE_CHARS
 from taskloom.definitions.views import LogView
 from taskloom.server.auth.identity import Actor, require_admin, require_trigger
 from taskloom.server.engine.retry_input import RetryRefused, retry_input
 from taskloom.server.events.hub import Event
 from taskloom.server.service.abort_hook import call_on_abort
-from taskloom.server.service.input_checks import PRIORITY_RANGE
+from taskloom.server.service.input_checks import PRIORITY_RANGE, check_length
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.service.reader import RunReader
 from taskloom.server.store.deletion import DeleteRun, PurgeFinished
@@ -54,6 +55,7 @@ class RunActions:
         self.hub.publish(Event("run", row["id"], row["status"], data))
 
     async def abort(self, run_id: str, message: str | None, actor: Actor | None) -> RunView:
+        check_length("message", message, MESSAGE_CHARS)
         await self.reader.get(run_id, actor)
         action, row = await self.database.run_write(Abort(run_id, message, self.database.clock()))
         if action == "requested":
@@ -154,6 +156,7 @@ class RunActions:
                 f"level: must be one of {', '.join(LogLevel)}",
                 errors=[{"loc": ["level"], "message": "unknown level"}],
             ) from None
+        check_length("message", str(message), LOG_MESSAGE_CHARS)
         await self.reader.get(run_id, actor)
         line = await self.database.run_write(
             AppendLog(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from taskloom.definitions.text_limits import MESSAGE_CHARS
 from taskloom.server.cli import app
 from tests.e2e.conftest import ServerProcess
 
@@ -154,3 +155,13 @@ def test_errors_are_messages_with_exit_1(cli: Cli, taskloom_server: ServerProces
 
     unreachable = cli("runs", "--url", "http://127.0.0.1:9", remote=False)
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+
+
+def test_an_abort_message_over_its_size_is_refused_and_the_run_stays(cli: Cli) -> None:
+    waiting = cli.json("trigger", "countdown", "--input", LONG, "--delay", "3600")
+    too_long = "m" * (MESSAGE_CHARS + 1)
+    for mode in ((), ("--database-url", cli.server.database_url)):
+        refused = cli("abort", waiting["id"], "--message", too_long, *mode, remote=not mode)
+        assert refused.returncode == 1
+        assert f"message: must be at most {MESSAGE_CHARS} characters" in refused.stderr
+    assert cli.json("show", waiting["id"])["status"] == "PENDING"

@@ -88,10 +88,13 @@ def test_progress_keeps_the_last_value() -> None:
     assert controller.progress_value == Progress(7, None, None)
 
 
-def test_status_message_is_trimmed_to_500_characters() -> None:
+def test_status_message_is_cut_to_500_characters_with_a_marker() -> None:
     controller = make()
-    controller.status("x" * 600)
+    controller.status("x" * 500)
     assert controller.status_message == "x" * 500
+    controller.status("x" * 600)
+    assert controller.status_message is not None and len(controller.status_message) == 500
+    assert controller.status_message.endswith("x… [cut from 600 characters]")
     controller.status(None)
     assert controller.status_message is None
 
