@@ -1,5 +1,7 @@
 """What the GraphQL schema may ask of the running system: `TaskServiceAPI`,
-and the caller and API tokens as `Caller` and `ApiTokenStore`.
+and the caller and API tokens as `Caller` and `ApiTokenStore`; and what
+backend code does with runs wherever Taskloom runs, `RunsAPI`: in process
+(`TaskService`) or over the network (`taskloom.Client`).
 
 The schema is handed these in its context and knows them only by these
 protocols, so `taskloom.schema` imports nothing of `taskloom.server`. The
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.filters import LogFilter, RunFilter
+from taskloom.definitions.records import TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
 
@@ -125,6 +128,89 @@ class TaskServiceAPI(Protocol):
     async def schedules(self) -> list[ScheduleView]: ...
 
     async def set_schedule_enabled(self, definition_id: str, enabled: bool) -> ScheduleView: ...
+
+
+class RunsAPI(Protocol):
+    """The methods `TaskService` and `taskloom.Client` share, with the same
+    arguments, results and exceptions: code written against it runs
+    embedded or remote (mypy checks both classes against it where their
+    synchronous twins wrap them, `server/sync_twin.py`)."""
+
+    async def trigger(
+        self,
+        definition: Any,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        priority: int = 0,
+        parent_id: str | None = None,
+        idempotency_key: str | None = None,
+        simulate: bool = False,
+    ) -> RunView: ...
+
+    async def trigger_many(
+        self,
+        definition: Any,
+        inputs: Iterable[Any],
+        *,
+        delay: float | None = None,
+        run_at: datetime | None = None,
+        priority: int = 0,
+    ) -> list[RunView]: ...
+
+    async def find(self, run_id: str) -> RunView | None: ...
+
+    async def get(self, run_id: str) -> RunView: ...
+
+    async def list_runs(
+        self,
+        where: RunFilter | None = None,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        order: str = ...,
+    ) -> Page[RunView]: ...
+
+    async def count_runs(self, where: RunFilter | None = None) -> int: ...
+
+    async def logs(
+        self,
+        run_id: str | None = None,
+        *,
+        where: LogFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Page[LogView]: ...
+
+    async def history(
+        self, run_id: str, *, first: int = ..., skip: int = ...
+    ) -> list[ResultView]: ...
+
+    async def wait(
+        self, run_id: str, statuses: Iterable[TaskStatus] = ..., timeout: float | None = None
+    ) -> RunView: ...
+
+    async def abort(self, run_id: str, message: str | None = None) -> RunView: ...
+
+    async def abort_many(
+        self, where: RunFilter | None = None, *, limit: int, message: str | None = None
+    ) -> BulkResult: ...
+
+    async def retry_many(self, where: RunFilter | None = None, *, limit: int) -> BulkResult: ...
+
+    async def pause(self, run_id: str) -> RunView: ...
+
+    async def resume(self, run_id: str) -> RunView: ...
+
+    async def retry(self, run_id: str) -> RunView: ...
+
+    async def set_priority(self, run_id: str, priority: int) -> RunView: ...
+
+    def watch(self, run_id: str) -> AsyncGenerator[RunView, None]: ...
+
+    def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]: ...
 
 
 class Caller(Protocol):

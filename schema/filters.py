@@ -33,6 +33,10 @@ class TaskRunFilter:
     started_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
     finished_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
     finished_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    created_by: str | None = strawberry.field(
+        default=None,
+        description="Triggered by this owner (a `user` token sees only its own runs anyway).",
+    )
 
     def build(self) -> RunFilter:
         return RunFilter(
@@ -47,6 +51,7 @@ class TaskRunFilter:
             started_before=epoch(self.started_before),
             finished_after=epoch(self.finished_after),
             finished_before=epoch(self.finished_before),
+            created_by=self.created_by,
         )
 
 

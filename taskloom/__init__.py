@@ -6,7 +6,7 @@ The public API is importable from here:
     from taskloom import Taskloom, TaskDefinition, TaskController, register
 
 The task authors' SDK (`taskloom.definitions`) is imported at once; the
-server's names (`Taskloom`, `TaskService`, ...) on first use, so that the
+server's names (`Taskloom`, `TaskService`, `Client`, ...) on first use, so that the
 command line starts without loading the store, the engine or GraphQL.
 
 The three folders of the repository are the three sub-packages:
@@ -52,6 +52,7 @@ from taskloom.definitions import (
 
 if TYPE_CHECKING:
     from taskloom.definitions.filters import LogFilter, RunFilter
+    from taskloom.server.remote import Client, SyncClient
     from taskloom.server.service import TaskService
     from taskloom.server.settings import Settings
     from taskloom.server.sync_service import SyncTaskService
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Aborted",
     "AnyInput",
+    "Client",
     "Conflict",
     "Continue",
     "Done",
@@ -79,6 +81,7 @@ __all__ = [
     "Runtime",
     "Settings",
     "StepsTaskDefinition",
+    "SyncClient",
     "SyncTaskService",
     "TaskController",
     "TaskDefinition",
@@ -95,6 +98,8 @@ __all__ = [
 ]
 
 _SERVER_HOMES = {
+    "Client": "taskloom.server.remote",
+    "SyncClient": "taskloom.server.remote",
     "LogFilter": "taskloom.definitions.filters",
     "RunFilter": "taskloom.definitions.filters",
     "Settings": "taskloom.server.settings",

@@ -72,6 +72,9 @@ class TaskRun:
     status_message: str | None
     created_at: datetime
     run_at: datetime = strawberry.field(description="When the run is (or was) due next.")
+    scheduled_at: datetime = strawberry.field(
+        description="When it was first due (as triggered); waitingMs counts from here."
+    )
     started_at: datetime | None
     finished_at: datetime | None
     updated_at: datetime

@@ -107,6 +107,20 @@ class DatabaseBackend:
         result: dict[str, Any] = self._call(work)
         return result
 
+    def trigger_many(
+        self, definition: str, inputs: list[Any], priority: int, delay: int | None
+    ) -> list[dict[str, Any]]:
+        service = self.taskloom.service
+
+        async def work() -> list[dict[str, Any]]:
+            views = await service.trigger_many(
+                definition, inputs, priority=priority, delay=None if delay is None else float(delay)
+            )
+            return [run_record(view) for view in views]
+
+        result: list[dict[str, Any]] = self._call(work)
+        return result
+
     def control(self, action: str, run_id: str, message: str | None) -> dict[str, Any]:
         service = self.taskloom.service
         method = getattr(service, action, None)

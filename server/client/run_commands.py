@@ -19,6 +19,7 @@ from taskloom.server.client.base import (
     err,
     out,
 )
+from taskloom.server.client.input_lines import parse_lines
 from taskloom.server.client.options import AsJson, DatabaseUrl, Message, RunId, Token, Url, app
 from taskloom.server.client.records import json_default
 from taskloom.server.client.render import exit_code_for, status_text, waiting_text
@@ -103,6 +104,13 @@ def wait_command(
 def trigger_command(
     definition: Annotated[str, typer.Argument(help="Definition id")],
     input: Annotated[str | None, typer.Option("--input", "-i", help="JSON or @file")] = None,
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from-file",
+            help="One input per line (JSON Lines; - for stdin): one run each, all or none",
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
     priority: Annotated[int, typer.Option(help="Higher runs first")] = 0,
     delay: Annotated[int | None, typer.Option(help="Due this many seconds from now")] = None,
@@ -114,7 +122,22 @@ def trigger_command(
     as_json: AsJson = False,
 ) -> None:
     """Trigger a run and print it (JSON unless printing to a terminal). With
-    --wait, exits like `wait`."""
+    --wait, exits like `wait`. With --from-file, trigger one run per line in
+    one transaction and print them."""
+    if from_file is not None:
+        if input is not None or name is not None or wait:
+            err.print(
+                "[red]error:[/red] --from-file cannot be combined with --input, --name or --wait"
+            )
+            raise typer.Exit(2)
+        batch = parse_lines(from_file)
+        with Session(url, token, database_url) as backend:
+            runs = batch.trigger(backend, definition, priority, delay)
+        if as_json or not out.is_terminal:
+            print_json(runs)
+        else:
+            out.print(f"triggered {len(runs)} {definition} runs")
+        return
     data = parse_input(input)
     with Session(url, token, database_url) as backend:
         run = backend.trigger(definition, data, name, priority, delay)

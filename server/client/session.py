@@ -10,13 +10,13 @@ import typer
 
 from taskloom.server.client.base import Backend, CliError, err
 from taskloom.server.client.database import DatabaseBackend
-from taskloom.server.client.graphql import GraphQLBackend
 from taskloom.server.client.records import json_default
+from taskloom.server.client.remote import RemoteBackend
 
 
 def open_backend(url: str | None, token: str | None, database_url: str | None) -> Backend:
     if database_url is None and url:
-        return GraphQLBackend(url, token)
+        return RemoteBackend(url, token)
     return DatabaseBackend(database_url)
 
 
@@ -47,6 +47,10 @@ def _fail(exc: CliError) -> None:
     err.print(f"[red]error:[/red] {exc.message}")
     for item in exc.errors:
         loc = ".".join(str(part) for part in item.get("loc", []))
+        if "line" in item:  # an input of --from-file
+            loc = f"line {item['line']}" + (f": {loc}" if loc else "")
+        elif "index" in item:  # an input of a batch
+            loc = f"input {item['index']}" + (f": {loc}" if loc else "")
         err.print(f"  {loc}: {item.get('message', '')}" if loc else f"  {item.get('message')}")
     raise typer.Exit(exc.code)
 

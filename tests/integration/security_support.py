@@ -67,13 +67,17 @@ class Server:
 
 
 @asynccontextmanager
-async def serve(database_url: str, **settings: Any) -> AsyncIterator[Server]:
+async def serve(
+    database_url: str,
+    definitions: tuple[type[TaskDefinition[Any]], ...] = DEFINITIONS,
+    **settings: Any,
+) -> AsyncIterator[Server]:
     """A Taskloom behind uvicorn on 127.0.0.1 and a free port; tokens named
     admin, developer, alice (user) and bob (user) are created up front."""
     settings.setdefault("load_entry_points", False)
     settings.setdefault("poll_interval", 0.2)
     settings.setdefault("shutdown_grace", 1.0)
-    taskloom = Taskloom(database_url, registry=Registry(DEFINITIONS), **settings)
+    taskloom = Taskloom(database_url, registry=Registry(definitions), **settings)
     app = create_app(taskloom)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

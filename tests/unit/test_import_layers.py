@@ -28,6 +28,23 @@ FORBIDDEN = [
     ("taskloom.server.engine", "taskloom.server.sync_service"),
     ("taskloom.server.engine", "taskloom.server.taskloom"),
     ("taskloom.server.store", "taskloom.server.taskloom"),
+    # the remote client and the sync twin it shares with SyncTaskService
+    # stay light: the SDK, httpx and websockets, nothing that runs
+    *(
+        (light, heavy)
+        for light in ("taskloom.server.remote", "taskloom.server.sync_twin")
+        for heavy in (
+            "taskloom.schema",
+            "taskloom.server.store",
+            "taskloom.server.engine",
+            "taskloom.server.service",
+            "taskloom.server.events",
+            "taskloom.server.auth",
+            "taskloom.server.taskloom",
+            "taskloom.server.sync_service",
+            "taskloom.server.client",
+        )
+    ),
 ]
 
 
