@@ -9,8 +9,8 @@ from typing import Any
 
 from taskloom.definitions.errors import InvalidInput
 from taskloom.definitions.filters import LogFilter, RunFilter
-from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus
-from taskloom.definitions.run_view import ProgressView, RunView
+from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus, WaitReason
+from taskloom.definitions.run_view import ProgressView, RunView, Waiting
 from taskloom.definitions.views import BulkResult, LogView, Page, ResultView
 
 
@@ -26,6 +26,12 @@ def _error(value: dict[str, Any] | None) -> RunError | None:
     if value is None:
         return None
     return RunError(value["message"], value.get("code"), value.get("data"))
+
+
+def _waiting(value: dict[str, Any] | None) -> Waiting | None:
+    if value is None:
+        return None
+    return Waiting(datetime.fromisoformat(value["until"]), WaitReason(value["reason"]))
 
 
 def run_view(run: dict[str, Any]) -> RunView:
@@ -60,6 +66,7 @@ def run_view(run: dict[str, Any]) -> RunView:
         has_errors=run["hasErrors"],
         simulate=run["simulate"],
         idempotency_key=run["idempotencyKey"],
+        waiting=_waiting(run["waiting"]),
         # a definition the server does not know: pausable, as the service says
         pausable=True if definition is None else definition["pausable"],
     )

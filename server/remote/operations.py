@@ -7,7 +7,7 @@ from __future__ import annotations
 
 RUN = """
 fragment Run on TaskRun {
-  id definitionId name status requested input state output
+  id definitionId name status waiting { until reason } requested input state output
   error { message code data }
   iterations attempt priority
   progress { current total units }
