@@ -15,6 +15,7 @@ from taskloom.server.dashboard import dashboard_files
 from taskloom.server.graphql_app import TaskloomGraphQL
 from taskloom.server.health import Health
 from taskloom.server.metrics import Metrics
+from taskloom.server.playground import ASSETS, playground_assets
 from taskloom.server.taskloom import Taskloom
 
 
@@ -35,6 +36,7 @@ def create_app(taskloom: Taskloom) -> Starlette:
     origins = [o.strip() for o in taskloom.settings.cors_origins.split(",") if o.strip()]
     graphql = TaskloomGraphQL(taskloom, allowed_origins=origins)
     routes = [
+        Mount(ASSETS, app=playground_assets(), name="playground"),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", Health(taskloom).endpoint),

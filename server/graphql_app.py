@@ -1,14 +1,14 @@
 """Strawberry's ASGI GraphQL app, wired to a running Taskloom.
 
 Builds the per-request context (the service and fresh DataLoaders), serves
-GraphiQL with a useful default query on GET, speaks graphql-transport-ws
+the GraphQL playground on GET (server/playground/: GraphiQL served from
+the package, with a useful default query), speaks graphql-transport-ws
 (and the legacy graphql-ws) on the same path, and answers a malformed body
 or a wrong content type with a clean JSON 400."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,65 +24,14 @@ from strawberry.types.unset import UnsetType
 from taskloom.schema import Context, build_schema
 from taskloom.schema.operation_guard import Limits, security_extensions
 from taskloom.server.auth.http import token_from_params
+from taskloom.server.playground import playground_page
 
 if TYPE_CHECKING:
     from strawberry.http import GraphQLRequestData
 
     from taskloom.server.taskloom import Taskloom
 
-DEFAULT_QUERY = """# Taskloom GraphQL playground. Press the run button and pick an operation.
-# Authentication is on: put the header that the first taskloom serve printed,
-# {"Authorization": "Bearer ..."}, into the Headers tab below.
-#
-# 1. Overview: what can run, and the latest runs.
-# 2. TriggerCountdown: starts the countdown example; copy the run id it returns.
-# 3. Watch it live: paste this (with the id) into a new tab and run it:
-#
-#    subscription Watch {
-#      taskRunUpdated(id: "PASTE-RUN-ID") {
-#        status iterations progress { display } output
-#      }
-#    }
-
-query Overview {
-  taskDefinitions {
-    id
-    title
-    description
-    inputSchema
-  }
-  taskRuns(first: 10) {
-    totalCount
-    edges {
-      node {
-        id
-        definitionId
-        status
-        progress { percent display }
-        createdAt
-        durationMs
-        logs(first: 5) { edges { node { level message } } }
-      }
-    }
-  }
-}
-
-mutation TriggerCountdown {
-  triggerTask(definitionId: "countdown", input: {start: 5, delay_seconds: 1}) {
-    id
-    status
-    runAt
-  }
-}
-"""
-
-_EXAMPLE = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 _CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-
-
-def _js_template(text: str) -> str:
-    """`text` as the body of a JavaScript template literal."""
-    return text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
 
 
 class NestedTooDeeply(json.JSONDecodeError):
@@ -108,10 +57,7 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             allowed_origins=allowed_origins,
         )
         self.taskloom = taskloom
-        self._ide_html = _EXAMPLE.sub(
-            lambda _: "const EXAMPLE_QUERY = `" + _js_template(DEFAULT_QUERY) + "`;",
-            self.graphql_ide_html,
-        )
+        self._ide_html = playground_page()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         authenticator = self.taskloom.authenticator

@@ -138,3 +138,20 @@ def test_the_cli_worker_runs_the_apps_definitions(venv: Path, app: Path) -> None
     assert waited.returncode == 0, waited.stderr + worker_log
     run = json.loads(waited.stdout)
     assert (run["status"], run["output"]) == ("SUCCEEDED", {"said": "THE APP'S SERVER"})
+
+
+def test_the_wheel_ships_the_playground_and_its_licences(venv: Path, app: Path) -> None:
+    """GraphiQL works offline from an installed wheel: its files are package data."""
+    check = (
+        "from taskloom.server.playground import STATIC\n"
+        "for name in ('playground.js', 'vendor/graphiql.min.js', 'vendor/graphiql.min.css',\n"
+        "             'vendor/react.production.min.js', 'vendor/react-dom.production.min.js',\n"
+        "             'vendor/LICENSE.graphiql', 'vendor/LICENSE.react'):\n"
+        "    print(name, (STATIC / name).stat().st_size > 0)\n"
+        "print(STATIC)\n"
+    )
+    done = run_in(app, venv, str(venv / "bin" / "python"), "-c", check)
+    assert done.returncode == 0, done.stderr
+    *files, where = done.stdout.splitlines()
+    assert all(line.endswith(" True") for line in files) and len(files) == 7, files
+    assert where.startswith(str(venv))

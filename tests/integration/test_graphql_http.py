@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from taskloom.definitions.records import TaskStatus
-from taskloom.server.graphql_app import DEFAULT_QUERY, _js_template
 from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import data, served
 
@@ -263,9 +262,8 @@ async def test_queries_work_over_get_and_graphiql_is_served(
     _, client = api
     page = await client.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "graphiql" in page.text.lower()
+    assert 'id="graphiql"' in page.text
     assert "mutation TriggerCountdown" in page.text and "query Overview" in page.text
-    assert "const EXAMPLE_QUERY = `" + _js_template(DEFAULT_QUERY) + "`;" in page.text
     answer = await client.get("/graphql", params={"query": "{ taskDefinitions { id } }"})
     assert answer.status_code == 200
     assert len(answer.json()["data"]["taskDefinitions"]) == 3
