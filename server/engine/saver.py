@@ -16,10 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from taskloom.server.engine.lifecycle import FAILED, PENDING
+from taskloom.server.engine.unsaveable import failed_for_good, with_storable_text
 from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.store.database import Database
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.outcomes import FinishIterations
+from taskloom.server.store.storable import cannot_store
 
 log = logging.getLogger("taskloom.worker")
 
@@ -52,14 +54,11 @@ class OutcomeSaver:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                try:
-                    results = await self.database.run_write(
-                        FinishIterations([outcome for _row, outcome, _s in batch])
-                    )
-                except Exception as exc:
-                    results = [exc] * len(batch)
+                outcomes, results = await self._save(batch)
                 due = False
-                for (row, outcome, seconds), result in zip(batch, results, strict=True):
+                for (row, _o, seconds), outcome, result in zip(
+                    batch, outcomes, results, strict=True
+                ):
                     try:
                         due = self._announce(row, outcome, seconds, result) or due
                     finally:
@@ -68,6 +67,36 @@ class OutcomeSaver:
                     self.hub.notify_due()
         finally:
             self._flusher = None
+
+    async def _save(
+        self, batch: list[Finished]
+    ) -> tuple[list[IterationOutcome], list[bool | Exception]]:
+        """The batch's outcomes as saved, and each one's result. One the
+        database refused for its data is saved again with storable text,
+        and if refused again, as the run FAILED (engine/unsaveable.py)."""
+        outcomes = [outcome for _row, outcome, _s in batch]
+        results = await self._write(outcomes)
+        for remedy in (_storable, failed_for_good):
+            refused = {
+                i: r for i, r in enumerate(results) if isinstance(r, Exception) and cannot_store(r)
+            }
+            if not refused:
+                break
+            for i, error in refused.items():
+                try:
+                    outcomes[i] = remedy(batch[i][0], outcomes[i], error)
+                except RecursionError:  # JSON nested too deep to walk
+                    outcomes[i] = failed_for_good(batch[i][0], outcomes[i], error)
+            again = await self._write([outcomes[i] for i in refused])
+            for i, result in zip(refused, again, strict=True):
+                results[i] = result
+        return outcomes, results
+
+    async def _write(self, outcomes: list[IterationOutcome]) -> list[bool | Exception]:
+        try:
+            return await self.database.run_write(FinishIterations(outcomes))
+        except Exception as exc:
+            return [exc] * len(outcomes)
 
     def _announce(
         self,
@@ -109,6 +138,12 @@ class OutcomeSaver:
         for log_row in outcome.logs:
             self.hub.publish(Event("log", outcome.run_id, data=log_row))
         return outcome.status == PENDING
+
+
+def _storable(
+    row: Mapping[Any, Any], outcome: IterationOutcome, _error: BaseException
+) -> IterationOutcome:
+    return with_storable_text(row, outcome)
 
 
 def _extra(row: Mapping[Any, Any]) -> dict[str, Any]:

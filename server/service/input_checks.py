@@ -7,6 +7,7 @@ A refusal is `InvalidInput` (GraphQL: BAD_USER_INPUT)."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +16,12 @@ from taskloom.definitions.errors import InvalidInput
 from taskloom.definitions.text_limits import NAME_CHARS
 from taskloom.server.engine import hooks
 from taskloom.server.store.new_runs import TICK_KEY_PREFIX
+from taskloom.server.store.storable import storable
 
 if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
 
+log = logging.getLogger("taskloom.service")
 MAX_INPUT_BYTES = 1024 * 1024
 # Deeper JSON than this is refused before anything walks it recursively
 # (json.dumps, pydantic, the JSON column): Python's recursion limit and
@@ -93,6 +96,20 @@ def exceeds_depth(value: Any, limit: int) -> bool:
             return False
         level = inner
     return True
+
+
+def storable_fields(definition_id: str, **fields: Any) -> dict[str, Any]:
+    """The trigger's text fields (name, key, input) with every lone UTF-16
+    surrogate replaced by U+FFFD (store/storable.py), which is logged."""
+    fixed = {name: storable(value) for name, value in fields.items()}
+    replaced = [name for name in fields if fixed[name] is not fields[name]]
+    if replaced:
+        log.warning(
+            "a run of %s: lone UTF-16 surrogates replaced by U+FFFD in its %s",
+            definition_id,
+            " and ".join(replaced),
+        )
+    return fixed
 
 
 class InputChecks:

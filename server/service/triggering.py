@@ -16,7 +16,12 @@ from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import InvalidInput
 from taskloom.definitions.run_view import RunView
 from taskloom.server.auth.identity import Actor, require_trigger
-from taskloom.server.service.input_checks import InputChecks, check_options, is_hookless
+from taskloom.server.service.input_checks import (
+    InputChecks,
+    check_options,
+    is_hookless,
+    storable_fields,
+)
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.service.reader import RunReader
 from taskloom.server.store.new_runs import (
@@ -74,17 +79,18 @@ class Triggerer:
         """A new run's row, once its input and options passed the checks."""
         self.checks.check_size(raw)
         check_options(name, delay, run_at, priority, idempotency_key)
-        data = await self.checks.prepare(definition, raw, is_hookless(definition))
+        text = storable_fields(definition.id, name=name, key=idempotency_key, input=raw)
+        data = await self.checks.prepare(definition, text["input"], is_hookless(definition))
         return new_run_row(
             definition_id=definition.id,
             input=data,
             now=now,
             run_at=due_after(now, run_at if run_at is not None else delay),
-            name=name,
+            name=text["name"],
             priority=priority,
             parent_id=parent_id,
             created_by=created_by,
-            idempotency_key=idempotency_key,
+            idempotency_key=text["key"],
             simulate=simulate,
             concurrency_key=concurrency_key_of(definition, data),
         )
@@ -166,7 +172,8 @@ class Triggerer:
             if index == 0:  # the batch's options, in trigger()'s order: after the size
                 check_options(None, delay, run_at, priority, None)
             try:
-                data = await self.checks.prepare(chosen, raw, hookless)
+                storable_input = storable_fields(chosen.id, input=raw)["input"]
+                data = await self.checks.prepare(chosen, storable_input, hookless)
             except InvalidInput as exc:
                 refused.extend(indexed(exc, index))
                 continue
