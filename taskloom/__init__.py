@@ -49,6 +49,7 @@ from taskloom.definitions import (
     registry,
     task,
 )
+from taskloom.definitions.service_api import RunsAPI
 
 if TYPE_CHECKING:
     from taskloom.definitions.filters import LogFilter, RunFilter
@@ -78,6 +79,7 @@ __all__ = [
     "RunFilter",
     "RunInfo",
     "RunRequest",
+    "RunsAPI",
     "Runtime",
     "Settings",
     "StepsTaskDefinition",
