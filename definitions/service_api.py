@@ -243,6 +243,8 @@ class ApiTokenInfo(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def revoked_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
 
 
 class NewApiToken(Protocol):
@@ -253,7 +255,9 @@ class NewApiToken(Protocol):
 
 
 class ApiTokenStore(Protocol):
-    async def create(self, name: str, role: str, owner: str | None = None) -> NewApiToken: ...
+    async def create(
+        self, name: str, role: str, owner: str | None = None, expires_at: datetime | None = None
+    ) -> NewApiToken: ...
 
     async def list(self, *, include_revoked: bool = False) -> Sequence[ApiTokenInfo]: ...
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -32,6 +33,9 @@ class ApiToken:
     prefix: str = strawberry.field(description="The token's first characters, to tell it apart.")
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = strawberry.field(
+        description="From then on the token is refused like a revoked one; null: never."
+    )
 
     @classmethod
     def of(cls, info: ApiTokenInfo) -> ApiToken:
@@ -43,6 +47,7 @@ class ApiToken:
             prefix=info.prefix,
             created_at=info.created_at,
             revoked_at=info.revoked_at,
+            expires_at=info.expires_at,
         )
 
 
@@ -90,9 +95,17 @@ class TokenQueries:
 class TokenMutations:
     @strawberry.mutation(description="Creates a token (admins only); its secret is shown once.")
     async def create_api_token(
-        self, info: Info, name: str, role: ApiTokenRole, owner: str | None = None
+        self,
+        info: Info,
+        name: str,
+        role: ApiTokenRole,
+        owner: str | None = None,
+        expires_at: Annotated[
+            datetime | None,
+            strawberry.argument(description="When it stops working (in the future); null: never."),
+        ] = None,
     ) -> CreatedApiToken:
-        created = await _admin(info).create(name, role.value, owner)
+        created = await _admin(info).create(name, role.value, owner, expires_at)
         return CreatedApiToken(token=ApiToken.of(created.info), secret=created.secret)
 
     @strawberry.mutation(description="Revokes a token by id (admins only), at once.")

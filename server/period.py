@@ -16,34 +16,36 @@ _TOKEN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 MAX_SECONDS = 366 * 86_400 * 10
 
 
-def _invalid(period: str, why: str) -> InvalidInput:
+def _invalid(period: str, why: str, field: str = "period") -> InvalidInput:
     return InvalidInput(
-        f"period: {why}: {period!r}",
-        errors=[{"loc": ["period"], "message": why}],
+        f"{field}: {why}: {period!r}",
+        errors=[{"loc": [field], "message": why}],
     )
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in a duration like "2h 30m" (units s, m, h, d, w)."""
+def parse_duration(text: str, field: str = "period") -> float:
+    """Seconds in a duration like "2h 30m" (units s, m, h, d, w); a refusal
+    is located at `field`."""
     compact = text.strip().lower()
     if not compact:
-        raise _invalid(text, "empty period")
+        raise _invalid(text, "empty period", field)
     position, total = 0, 0.0
     seen: set[str] = set()
     for match in _TOKEN.finditer(compact):
         between = compact[position : match.start()]
         if between.strip():
-            raise _invalid(text, "expected numbers with units s, m, h, d or w")
+            raise _invalid(text, "expected numbers with units s, m, h, d or w", field)
         unit = match.group(2)
         if unit in seen:
-            raise _invalid(text, f"unit {unit!r} given twice")
+            raise _invalid(text, f"unit {unit!r} given twice", field)
         seen.add(unit)
         total += float(match.group(1)) * UNITS[unit]
         position = match.end()
     if position == 0 or compact[position:].strip():
-        raise _invalid(text, "expected 'today', 'yesterday' or a duration such as '2h 30m'")
+        words = "'today', 'yesterday' or " if field == "period" else ""
+        raise _invalid(text, f"expected {words}a duration such as '2h 30m'", field)
     if total <= 0 or total > MAX_SECONDS:
-        raise _invalid(text, "duration out of range")
+        raise _invalid(text, "duration out of range", field)
     return total
 
 

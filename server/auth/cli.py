@@ -4,11 +4,13 @@ and prints before it starts (the loopback rule, the first admin token)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from taskloom.server.command_runner import new_taskloom, run_command
+from taskloom.server.period import parse_duration
 from taskloom.server.settings import Settings
 
 if TYPE_CHECKING:
@@ -17,8 +19,16 @@ if TYPE_CHECKING:
 token_app = typer.Typer(help="Manage API tokens (admin).", no_args_is_help=True)
 
 
+def _state(info: TokenInfo) -> str:
+    if info.revoked_at is not None:
+        return f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
+    if info.expires_at is None:
+        return "active"
+    return f"{'expired' if info.expired else 'active, expires'} {info.expires_at:%Y-%m-%d %H:%M}"
+
+
 def _describe(info: TokenInfo) -> str:
-    state = "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d %H:%M}"
+    state = _state(info)
     return (
         f"{info.id}  {info.name:<20} {info.role.value:<9} owner={info.owner:<16} "
         f"{info.prefix}…  created {info.created_at:%Y-%m-%d %H:%M}  {state}"
@@ -32,12 +42,20 @@ def create(
     owner: Annotated[
         str | None, typer.Option(help="Who its runs belong to (default: the name)")
     ] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="Refused from this long after now, e.g. 30d, 12h, 1w (default: never)"),
+    ] = None,
 ) -> None:
     """Create a token and print it (the only time it is shown)."""
 
     async def work() -> CreatedToken:
+        expires_at = None
+        if expires_in is not None:
+            seconds = parse_duration(expires_in, "expires-in")
+            expires_at = datetime.now(UTC) + timedelta(seconds=seconds)
         async with new_taskloom(worker=False) as taskloom:
-            return await taskloom.tokens.create(name, role, owner)
+            return await taskloom.tokens.create(name, role, owner, expires_at)
 
     created = run_command(work)
     typer.echo(_describe(created.info))
@@ -67,6 +85,7 @@ def list_tokens(
                 "prefix": t.prefix,
                 "createdAt": t.created_at.isoformat(),
                 "revokedAt": None if t.revoked_at is None else t.revoked_at.isoformat(),
+                "expiresAt": None if t.expires_at is None else t.expires_at.isoformat(),
             }
             for t in tokens
         ]

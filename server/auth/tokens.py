@@ -3,7 +3,8 @@
 A token is 32 random bytes (URL-safe base64) behind the prefix `tlk_`. Its
 entropy makes a plain SHA-256 as safe as a slow password hash, and lets a
 request be authenticated with one indexed lookup. The first characters are
-kept in clear (`prefix`) so `token list` can tell tokens apart.
+kept in clear (`prefix`) so `token list` can tell tokens apart. A token may
+expire (`expires_at`): from then on it is refused like a revoked one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -47,10 +48,15 @@ class TokenInfo:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired
 
     @classmethod
     def from_row(cls, row: RowMapping) -> TokenInfo:
@@ -64,6 +70,7 @@ class TokenInfo:
             prefix=row["prefix"],
             created_at=created,
             revoked_at=to_datetime(row["revoked_at"]),
+            expires_at=to_datetime(row["expires_at"]),
         )
 
 
@@ -73,6 +80,11 @@ class CreatedToken:
 
     info: TokenInfo
     secret: str
+
+
+def _epoch(moment: datetime) -> float:
+    """Epoch seconds of `moment`; a naive datetime is taken as UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _check_text(field: str, value: str) -> str:
@@ -93,8 +105,22 @@ class ApiTokens:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def create(self, name: str, role: str | Role, owner: str | None = None) -> CreatedToken:
+    async def create(
+        self,
+        name: str,
+        role: str | Role,
+        owner: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> CreatedToken:
+        """A new token of `owner` (default: its name); it never expires
+        unless `expires_at` (in the future) is given."""
         name = _check_text("name", name)
+        now = time.time()
+        if expires_at is not None and _epoch(expires_at) <= now:
+            message = "must be in the future"
+            raise InvalidInput(
+                f"expiresAt: {message}", errors=[{"loc": ["expiresAt"], "message": message}]
+            )
         owner = _check_text("owner", owner if owner is not None else name)
         try:
             chosen = role if isinstance(role, Role) else parse_role(role)
@@ -108,20 +134,22 @@ class ApiTokens:
             "owner": owner,
             "token_hash": hash_token(secret),
             "prefix": secret[:SHOWN_PREFIX],
-            "created_at": time.time(),
+            "created_at": now,
             "revoked_at": None,
+            "expires_at": None if expires_at is None else _epoch(expires_at),
         }
         await self.database.write_fn(lambda c: stored.insert_token(c, row))
         return CreatedToken(TokenInfo.from_row(row), secret)  # type: ignore[arg-type]
 
     async def list(self, *, include_revoked: bool = False) -> list[TokenInfo]:
         rows = await self.database.read(
-            lambda c: stored.list_tokens(c, include_revoked=include_revoked)
+            lambda c: stored.list_tokens(c, include_revoked=include_revoked, now=time.time())
         )
         return [TokenInfo.from_row(r) for r in rows]
 
     async def count_active(self) -> int:
-        return await self.database.read(stored.count_active_tokens)
+        now = time.time()
+        return await self.database.read(lambda c: stored.count_active_tokens(c, now))
 
     async def revoke(self, ref: str) -> TokenInfo:
         """Revokes the token with id `ref`, or the one active token named `ref`."""
@@ -131,12 +159,13 @@ class ApiTokens:
         )
 
     async def authenticate(self, secret: str | None) -> Actor | None:
-        """The actor of an active token, or None for a missing, unknown or
-        revoked one."""
+        """The actor of an active token, or None for a missing, unknown,
+        revoked or expired one."""
         if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
             return None
         digest = hash_token(secret)
-        row = await self.database.read(lambda c: stored.active_token_by_hash(c, digest))
+        now = time.time()
+        row = await self.database.read(lambda c: stored.active_token_by_hash(c, digest, now))
         if row is None:
             return None
         return Actor(

@@ -209,6 +209,7 @@ class ApiTokenRow(SQLModel, table=True):
     prefix: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: float
     revoked_at: float | None = None
+    expires_at: float | None = None  # None: never
 
 
 api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.errors import Conflict, NotFound
@@ -16,23 +16,28 @@ def insert_token(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(api_tokens.insert(), [row])
 
 
-def list_tokens(conn: Connection, *, include_revoked: bool) -> list[RowMapping]:
-    """Oldest first."""
+def usable(now: float) -> ColumnElement[bool]:
+    """Neither revoked nor expired at `now`."""
+    expires = api_tokens.c.expires_at
+    return and_(api_tokens.c.revoked_at.is_(None), or_(expires.is_(None), expires > now))
+
+
+def list_tokens(conn: Connection, *, include_revoked: bool, now: float) -> list[RowMapping]:
+    """Oldest first; the usable ones only unless `include_revoked` (then
+    also the revoked and the expired)."""
     query = select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
     if not include_revoked:
-        query = query.where(api_tokens.c.revoked_at.is_(None))
+        query = query.where(usable(now))
     return list(conn.execute(query).mappings())
 
 
-def count_active_tokens(conn: Connection) -> int:
-    query = select(func.count()).select_from(api_tokens).where(api_tokens.c.revoked_at.is_(None))
+def count_active_tokens(conn: Connection, now: float) -> int:
+    query = select(func.count()).select_from(api_tokens).where(usable(now))
     return int(conn.execute(query).scalar_one())
 
 
-def active_token_by_hash(conn: Connection, token_hash: str) -> RowMapping | None:
-    query = select(api_tokens).where(
-        api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None)
-    )
+def active_token_by_hash(conn: Connection, token_hash: str, now: float) -> RowMapping | None:
+    query = select(api_tokens).where(api_tokens.c.token_hash == token_hash, usable(now))
     return conn.execute(query).mappings().first()
 
 
