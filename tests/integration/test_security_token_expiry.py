@@ -43,7 +43,7 @@ async def test_an_expired_token_is_refused_like_a_revoked_one(database_url: str)
 
             async def expired() -> bool:
                 answer = (await post(client, VIEWER, token=secret)).json()
-                return answer == refused_revoked
+                return bool(answer == refused_revoked)
 
             await eventually(expired, timeout=20)
             still_listed = await server.taskloom.tokens.list()
