@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from taskloom.definitions.controller import TaskController
 from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.rate_limit import RateLimit
 from taskloom.definitions.records import RunError, RunInfo
 from taskloom.definitions.responses import Response
 from taskloom.definitions.retry import NO_RETRY, Retry
@@ -48,6 +49,9 @@ class TaskDefinition(Generic[InputT]):
     roles: ClassVar[frozenset[str] | set[str] | None] = None
     # Run control (see README "Pause, resume and abort").
     pausable: ClassVar[bool] = True
+    pause_mode: ClassVar[Literal["poll", "cancel"]] = "poll"
+    # False: runs may not be aborted (canAbort false, abort refused: CONFLICT).
+    abortable: ClassVar[bool] = True
     abort_mode: ClassVar[Literal["poll", "cancel"]] = "poll"
     # Result history: 0 keeps every attempt, -1 keeps none.
     max_results: ClassVar[int] = 10
@@ -55,6 +59,10 @@ class TaskDefinition(Generic[InputT]):
     # running runs per `concurrency_key(input)` (N = 1 is a mutex).
     concurrency: ClassVar[int | None] = None
     concurrency_per_key: ClassVar[int | None] = None
+    # At most N run starts per period across all workers, "100/m" (see README
+    # "Rate limits"); `rate_limit_key = True` holds it per `concurrency_key`.
+    rate_limit: ClassVar[str | None] = None
+    rate_limit_key: ClassVar[bool] = False
     # Standard `logging` records at or above this level, emitted during an
     # iteration, are captured into the run's logs (None: no capture).
     log_capture_level: ClassVar[str | None] = "WARNING"
@@ -73,6 +81,12 @@ class TaskDefinition(Generic[InputT]):
                     cls.input_model = model
         if "title" not in cls.__dict__ and "id" in cls.__dict__:
             cls.title = cls.id
+        if cls.rate_limit is not None:
+            RateLimit.parse(cls.rate_limit)  # a wrong spec fails at import
+
+    @classmethod
+    def parsed_rate_limit(cls) -> RateLimit | None:
+        return None if cls.rate_limit is None else RateLimit.parse(cls.rate_limit)
 
     @classmethod
     def is_async(cls) -> bool:

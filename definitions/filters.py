@@ -9,6 +9,8 @@ from taskloom.definitions.errors import InvalidInput
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
+# `history(first=ALL)`: every record of the run (read MAX_PAGE at a time).
+ALL = -1
 
 
 def page_size(first: int | None) -> int:
@@ -35,6 +37,10 @@ class RunFilter:
     finished_after: float | None = None
     finished_before: float | None = None
     created_by: str | None = None
+    # Any of these definitions (with definition_id: both must hold).
+    definition_ids: tuple[str, ...] | None = None
+    # Runs with one of these requests pending (RunRequest values: PAUSE, ABORT).
+    requested: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,17 @@ TERMINAL_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStat
 
 
 class WaitReason(StrEnum):
-    """Why a started run is not executing now (`RunView.waiting`)."""
+    """Why a run is not executing now (`RunView.waiting`; a never-started run
+    held back by a rate limit or a paused definition too, through GraphQL
+    `waiting` and `TaskService.waiting_reasons`)."""
 
     # Due at a time: the task asked to continue later, a failed attempt
     # waits to be retried, or a run due now waits for a free worker slot.
     TIME = "TIME"
+    # Due, but its start is held back by its definition's rate limit.
+    RATE_LIMIT = "RATE_LIMIT"
+    # Due, but its definition is paused (pauseDefinition).
+    DEFINITION_PAUSED = "DEFINITION_PAUSED"
 
 
 class RunRequest(StrEnum):

@@ -75,6 +75,8 @@ class RunView:
     finished_at: datetime | None
     updated_at: datetime
     worker_id: str | None
+    # The worker of the latest claim, kept once the run stops RUNNING.
+    last_worker_id: str | None
     parent_id: str | None
     created_by: str | None
     has_errors: bool
@@ -84,27 +86,33 @@ class RunView:
     # reads RUNNING, and `worker_id` is None); None while one executes. No
     # default: a class attribute would hide a deferred view's `__getattr__`.
     waiting: Waiting | None
-    # Whether the run's definition allows pausing (`pausable`).
+    # Whether the run's definition allows pausing (`pausable`) and aborting
+    # (`abortable`).
     pausable: bool = True
+    abortable: bool = True
 
     @classmethod
-    def from_row(cls, row: Row, *, pausable: bool = True) -> RunView:
-        # A frozen dataclass's __init__ sets each of the 28 fields through
+    def from_row(cls, row: Row, *, pausable: bool = True, abortable: bool = True) -> RunView:
+        # A frozen dataclass's __init__ sets each of the 29 fields through
         # object.__setattr__, which costs more than the rest of this method:
         # the fields go in at once.
         view = object.__new__(cls)
         fields = view.__dict__
-        fields.update({name: read(row) for name, read in _READ.items()}, pausable=pausable)
+        fields.update(
+            {name: read(row) for name, read in _READ.items()},
+            pausable=pausable,
+            abortable=abortable,
+        )
         fields.update(zip(_TIMES, datetimes(*(row[name] for name in _TIMES)), strict=True))
         return view
 
     @classmethod
-    def deferred(cls, row: Row, *, pausable: bool = True) -> RunView:
+    def deferred(cls, row: Row, *, pausable: bool = True, abortable: bool = True) -> RunView:
         """The view `from_row` makes, each field converted when first read: a
         page of 50 runs whose query selects three fields converts 150 values,
         not 1,350. `row` must not change afterwards (a page's fresh rows)."""
         view = object.__new__(cls)
-        view.__dict__.update(_row=row, pausable=pausable)
+        view.__dict__.update(_row=row, pausable=pausable, abortable=abortable)
         return view
 
     if not TYPE_CHECKING:  # to mypy, RunView has just its declared fields
@@ -143,7 +151,8 @@ class RunView:
 
     @property
     def can_abort(self) -> bool:
-        return not self.has_ended and self.requested is not RunRequest.ABORT
+        """True exactly when `abort()` would succeed."""
+        return self.abortable and not self.has_ended and self.requested is not RunRequest.ABORT
 
     @property
     def waiting_ms(self) -> int:
@@ -218,6 +227,7 @@ _READ: dict[str, Callable[[Row], Any]] = {
             "priority",
             "status_message",
             "worker_id",
+            "last_worker_id",
             "parent_id",
             "created_by",
             "idempotency_key",

@@ -30,6 +30,7 @@ class Runtime:
         self._pause_requested = pause_requested
         self.simulate = simulate
         self._abort_listeners: list[Callable[[], None]] = []
+        self._pause_listeners: list[Callable[[], None]] = []
 
     @property
     def default_margin(self) -> float:
@@ -58,13 +59,26 @@ class Runtime:
     def on_abort(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Calls `listener` when an abort request arrives (the engine uses it
         for `abort_mode = "cancel"`); returns a function that removes it."""
-        self._abort_listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._abort_listeners:
-                self._abort_listeners.remove(listener)
-
-        return remove
+        return _listen(self._abort_listeners, listener)
 
     def request_pause(self) -> None:
         self._pause_requested = True
+        for listener in tuple(self._pause_listeners):
+            listener()
+
+    def on_pause(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Calls `listener` when a pause request arrives (the engine uses it
+        for `pause_mode = "cancel"`); returns a function that removes it."""
+        return _listen(self._pause_listeners, listener)
+
+
+def _listen(
+    listeners: list[Callable[[], None]], listener: Callable[[], None]
+) -> Callable[[], None]:
+    listeners.append(listener)
+
+    def remove() -> None:
+        if listener in listeners:
+            listeners.remove(listener)
+
+    return remove

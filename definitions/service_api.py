@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.filters import LogFilter, RunFilter
-from taskloom.definitions.records import TaskStatus
+from taskloom.definitions.records import TaskStatus, WaitReason
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
 
@@ -128,6 +128,15 @@ class TaskServiceAPI(Protocol):
     async def schedules(self) -> list[ScheduleView]: ...
 
     async def set_schedule_enabled(self, definition_id: str, enabled: bool) -> ScheduleView: ...
+
+    # --- definitions
+    async def pause_definition(self, definition_id: str) -> bool: ...
+
+    async def resume_definition(self, definition_id: str) -> bool: ...
+
+    async def paused_definitions(self) -> set[str]: ...
+
+    async def waiting_reasons(self, run_ids: Sequence[str]) -> list[WaitReason | None]: ...
 
 
 class RunsAPI(Protocol):

@@ -15,7 +15,11 @@ strawberry.enum(
 )
 strawberry.enum(LogLevel, name="LogLevel", description="Severity of a log line.")
 strawberry.enum(
-    WaitReason, name="WaitReason", description="Why a started run is not executing now."
+    WaitReason,
+    name="WaitReason",
+    description="Why a run is not executing now: TIME (due at a time, or due and waiting "
+    "for a free worker), RATE_LIMIT (its start is held back by its definition's rate "
+    "limit) or DEFINITION_PAUSED (its definition is paused).",
 )
 
 LEVEL_ORDER = list(LogLevel)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import strawberry
 
 from taskloom.definitions.filters import LogFilter, RunFilter
-from taskloom.schema.enums import LogLevel, TaskStatus
+from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus
 
 
 def epoch(value: datetime | None) -> float | None:
@@ -37,9 +37,17 @@ class TaskRunFilter:
         default=None,
         description="Triggered by this owner (a `user` token sees only its own runs anyway).",
     )
+    definition_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Any of these definitions."
+    )
+    requested: list[RunRequest] | None = strawberry.field(
+        default=None, description="Runs with one of these requests pending (PAUSE, ABORT)."
+    )
 
     def build(self) -> RunFilter:
         return RunFilter(
+            definition_ids=None if self.definition_ids is None else tuple(self.definition_ids),
+            requested=None if self.requested is None else tuple(r.value for r in self.requested),
             definition_id=self.definition_id,
             statuses=None if self.status is None else tuple(s.value for s in self.status),
             parent_id=self.parent_id,

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from taskloom.definitions.records import WaitReason
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.service_api import TaskServiceAPI
 from taskloom.definitions.views import LogView, Page
@@ -43,6 +44,12 @@ class Loaders:
         self.log_count: DataLoader[tuple[str, Levels], int] = DataLoader(
             load_fn=self._log_counts, cache=cache
         )
+        self.waiting_reason: DataLoader[str, WaitReason | None] = DataLoader(
+            load_fn=self._waiting_reasons, cache=cache
+        )
+
+    async def _waiting_reasons(self, ids: list[str]) -> list[WaitReason | None]:
+        return await self.service.waiting_reasons(ids)
 
     async def _runs(self, ids: list[str]) -> list[RunView | None]:
         return await self.service.get_many(ids)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from taskloom.definitions.records import WaitReason
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, ScheduleView
 from taskloom.server.service.triggering import DeferredInsert
@@ -122,3 +123,15 @@ class SyncTaskService(SyncTwin):
         self, definition_id: str, enabled: bool, **options: Any
     ) -> ScheduleView:
         return self._call(self.service.set_schedule_enabled(definition_id, enabled, **options))
+
+    def pause_definition(self, definition_id: str, **options: Any) -> bool:
+        return self._call(self.service.pause_definition(definition_id, **options))
+
+    def resume_definition(self, definition_id: str, **options: Any) -> bool:
+        return self._call(self.service.resume_definition(definition_id, **options))
+
+    def paused_definitions(self) -> set[str]:
+        return self._call(self.service.paused_definitions())
+
+    def waiting_reasons(self, run_ids: Sequence[str]) -> list[WaitReason | None]:
+        return self._call(self.service.waiting_reasons(run_ids))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from taskloom.schema.context import Info
+from taskloom.schema.types.definition import TaskDefinitionType
 from taskloom.schema.types.run import TaskRun
 from taskloom.schema.types.schedule import TaskSchedule
 
@@ -45,6 +46,25 @@ class ControlMutations:
     )
     async def delete_task_run(self, info: Info, id: strawberry.ID) -> TaskRun:
         return TaskRun.of(await info.context.service.delete(id))
+
+    @strawberry.mutation(
+        description="Pauses a whole definition: no worker claims its runs until it is "
+        "resumed (across restarts); running runs finish their iteration, then wait. "
+        "Admins and developers."
+    )
+    async def pause_definition(self, info: Info, id: strawberry.ID) -> TaskDefinitionType:
+        service = info.context.service
+        await service.pause_definition(id)
+        return TaskDefinitionType.of(service.definition(id))
+
+    @strawberry.mutation(
+        description="Resumes a paused definition: its due runs are claimed again. "
+        "Admins and developers."
+    )
+    async def resume_definition(self, info: Info, id: strawberry.ID) -> TaskDefinitionType:
+        service = info.context.service
+        await service.resume_definition(id)
+        return TaskDefinitionType.of(service.definition(id))
 
     @strawberry.mutation(
         description="Turns a definition's schedule on or off; turned on again it starts "

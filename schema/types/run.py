@@ -54,10 +54,6 @@ class TaskRun:
         description="PENDING until it first starts; RUNNING from then until it ends, "
         "between iterations too (see `waiting`)."
     )
-    waiting: TaskRunWaiting | None = strawberry.field(
-        description="Set while a RUNNING run waits for its next iteration; "
-        "null while it executes on `workerId`."
-    )
     requested: RunRequest | None = strawberry.field(
         description="A pause or abort asked for, honoured when the iteration ends."
     )
@@ -81,12 +77,18 @@ class TaskRun:
     waiting_ms: int = strawberry.field(description="Time spent due but not yet started.")
     duration_ms: int | None = strawberry.field(description="Running time, so far or in total.")
     has_errors: bool = strawberry.field(description="Whether any ERROR line was logged.")
-    can_abort: bool
+    can_abort: bool = strawberry.field(
+        description="True exactly when abortTask would succeed (false if the definition "
+        "is not abortable)."
+    )
     can_pause: bool = strawberry.field(description="True exactly when pauseTask would succeed.")
     can_resume: bool = strawberry.field(description="True exactly when resumeTask would succeed.")
     can_retry: bool = strawberry.field(description="True exactly when retryTask would succeed.")
     has_ended: bool = strawberry.field(description="SUCCEEDED, FAILED or ABORTED.")
     worker_id: str | None = strawberry.field(description="The worker process running it now.")
+    last_worker_id: str | None = strawberry.field(
+        description="The worker that ran its latest iteration; kept once it stops running."
+    )
     simulate: bool = strawberry.field(description="Triggered with simulate: true.")
     idempotency_key: str | None
     parent_id: strawberry.ID | None
@@ -96,13 +98,31 @@ class TaskRun:
     async def history(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="At most 500.")] = 10,
+        first: Annotated[
+            int, strawberry.argument(description="At most 500; -1: every record.")
+        ] = 10,
         skip: int = 0,
     ) -> list[TaskResult]:
         return [
             TaskResult.of(r)
             for r in await info.context.service.history(self.id, first=first, skip=skip)
         ]
+
+    @strawberry.field(
+        description="Set while a RUNNING run waits for its next iteration (null while it "
+        "executes on `workerId`), and while a due PENDING run is held back by its "
+        "definition's rate limit or pause (reason RATE_LIMIT, DEFINITION_PAUSED)."
+    )
+    async def waiting(self, info: Info) -> TaskRunWaiting | None:
+        view: RunView = self.__dict__["_view"]
+        between = view.waiting
+        if between is not None or view.status is TaskStatus.PENDING:
+            held = await info.context.loaders.waiting_reason.load(self.id)
+            if held is not None:
+                return TaskRunWaiting(until=view.run_at, reason=held)
+        if between is None:
+            return None
+        return TaskRunWaiting(until=between.until, reason=between.reason)
 
     @strawberry.field(description="The definition, if this server knows it.")
     def definition(self, info: Info) -> TaskDefinitionType | None:
@@ -153,9 +173,9 @@ class TaskRun:
     def of(cls, view: RunView) -> TaskRun:
         """The view's fields copied in one step (a page converts 50 runs,
         and the dataclass `__init__` of 35 fields cost more than the rest);
-        its error, progress and waiting, its derived values and a deferred view's
+        its error and progress, its derived values and a deferred view's
         unread fields are taken from the view only when a query selects them
-        (`__getattr__` below)."""
+        (`__getattr__` below); `waiting` is resolved from the view."""
         run = object.__new__(cls)
         fields = run.__dict__
         fields.update(view.__dict__)
@@ -182,8 +202,6 @@ class TaskRun:
                     code=value.code,
                     data=None if value.data is None else JSON(value.data),
                 )
-            elif name == "waiting" and value is not None:
-                value = TaskRunWaiting(until=value.until, reason=value.reason)
             elif name == "progress" and value is not None:
                 value = TaskProgress(
                     current=value.current,

@@ -66,6 +66,13 @@ def require_admin(actor: Actor | None, action: str) -> None:
         raise Forbidden(f"only an admin may {action}")
 
 
+def require_operator(actor: Actor | None, action: str) -> None:
+    """Only the system, admins and developers may `action` (pausing a
+    definition, schedules made through the API)."""
+    if actor is not None and not actor.reads_all:
+        raise Forbidden(f"only an admin or a developer may {action}")
+
+
 def may_see(actor: Actor | None, created_by: str | None) -> bool:
     """Whether `actor` may read (and act on) a run triggered by `created_by`."""
     return actor is None or actor.reads_all or created_by == actor.owner

@@ -22,7 +22,7 @@ from taskloom.definitions.controller import TaskController
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import TaskloomError
 from taskloom.definitions.registry import Registry
-from taskloom.definitions.responses import Aborted, Done, Error, Response, as_response
+from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response, as_response
 from taskloom.definitions.runtime import Clock, Runtime
 from taskloom.definitions.text_limits import STATUS_MESSAGE_CHARS, clip
 from taskloom.server.engine import capture, hooks
@@ -242,7 +242,7 @@ class IterationRunner:
         task = self._current_task()
         watch = self.deadlines.watch(task, task.get_loop().time() + timeout)
         try:
-            if traits.is_async and instance.abort_mode == "cancel":
+            if traits.is_async and "cancel" in (instance.abort_mode, instance.pause_mode):
                 response = await self._call_cancellable(instance, controller)
             elif traits.is_async:
                 token = controller.activate()
@@ -310,30 +310,47 @@ class IterationRunner:
     async def _call_cancellable(
         instance: TaskDefinition[Any], controller: TaskController[Any]
     ) -> Response:
-        """`abort_mode = "cancel"`: an abort request cancels the iteration at
-        once; its partial work (state, children) is not saved."""
+        """`abort_mode = "cancel"` / `pause_mode = "cancel"`: such a request
+        cancels the iteration at once; its partial work (state, children) is
+        not saved. A cancelled pause keeps the state the last iteration
+        saved (a `continue_` without state, which the pause request turns
+        into PAUSED)."""
         token = controller.activate()
         try:
             inner = asyncio.ensure_future(_exit_as_error(instance.run(controller)))
         finally:
             controller.deactivate(token)
         loop = asyncio.get_running_loop()
+        cancelled_by: list[str] = []
 
-        def cancel() -> None:
-            loop.call_soon_threadsafe(inner.cancel)
+        def cancel_for(request: str) -> Callable[[], None]:
+            def cancel() -> None:
+                cancelled_by.append(request)
+                loop.call_soon_threadsafe(inner.cancel)
 
-        remove = controller.runtime.on_abort(cancel)
+            return cancel
+
+        runtime = controller.runtime
+        removers = []
+        if instance.abort_mode == "cancel":
+            removers.append(runtime.on_abort(cancel_for("abort")))
+        if instance.pause_mode == "cancel" and instance.pausable:
+            removers.append(runtime.on_pause(cancel_for("pause")))
         try:
             return as_response(await asyncio.shield(inner))
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if inner.cancelled() and (current is None or current.cancelling() == 0):
                 controller.children_requested.clear()
+                if cancelled_by[:1] == ["pause"] and not runtime.is_aborted():
+                    controller.log.info("the iteration was cancelled by a pause request")
+                    return Continue()
                 return Aborted("cancelled on request")
             inner.cancel()
             raise
         finally:
-            remove()
+            for remove in removers:
+                remove()
 
 
 class _Exited(Exception):

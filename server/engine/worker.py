@@ -25,7 +25,7 @@ from taskloom.server.engine.lease_keeper import LeaseKeeper
 from taskloom.server.engine.saver import OutcomeSaver
 from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.logformat import bind_run
-from taskloom.server.store import queries
+from taskloom.server.store import rate_limits
 from taskloom.server.store.claims import Claim
 from taskloom.server.store.database import Database
 from taskloom.server.store.fair_claims import FIFO_EVERY, limits_of
@@ -85,6 +85,7 @@ class Worker:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._limits = limits_of(runner.registry)
+        self._rates = {d: lim.rate for d, lim in self._limits.items() if lim.rate is not None}
         self._claims = 0
         # A claim still being committed when stop() cancelled the claim loop.
         self._cut_claim: asyncio.Future[list[RowMapping]] | None = None
@@ -223,8 +224,13 @@ class Worker:
         timeout = self.options.poll_interval
         # Runs held back by a concurrency limit are due but must not spin the
         # loop: a limited run that ends wakes it instead (or the poll).
+        # Runs held back by a rate limit: the loop wakes when the window
+        # frees a start (store/rate_limits.py).
         definitions = [d for d in definitions if d not in self._limits]
-        next_due = await self.database.read(lambda c: queries.next_due_at(c, definitions))
+        now, rates = self.database.clock(), self._rates
+        next_due = await self.database.read(
+            lambda c: rate_limits.next_claim_at(c, definitions, rates, now)
+        )
         if next_due is not None:
             timeout = max(0.0, min(timeout, next_due - self.database.clock()))
         if timeout > 0:

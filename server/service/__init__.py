@@ -9,7 +9,8 @@ It is composed of parts, each an object holding what it needs:
 * `triggering.py`: creating runs (also through a caller's session);
 * `run_actions.py`: abort, pause, resume, retry, priority, deletion, logs;
 * `bulk_actions.py`: abort or retry the runs a filter matches;
-* `schedules.py`: the schedules, and turning them on or off.
+* `schedules.py`: the schedules, and turning them on or off;
+* `definition_switches.py`: pausing a whole definition, and why a due run waits.
 
 The service resolves who acts (an `actor` argument, else the one bound with
 `acting_as`, else the system) and hands the parts that actor."""
@@ -23,7 +24,7 @@ from typing import Any
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.filters import LogFilter, RunFilter
-from taskloom.definitions.records import TERMINAL_STATUSES, LogLevel, TaskStatus
+from taskloom.definitions.records import TERMINAL_STATUSES, LogLevel, TaskStatus, WaitReason
 from taskloom.definitions.registry import Registry
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
@@ -31,6 +32,7 @@ from taskloom.server.auth.identity import Actor
 from taskloom.server.events.hub import EventHub
 from taskloom.server.service.batched_reads import BatchedReads
 from taskloom.server.service.bulk_actions import BulkActions
+from taskloom.server.service.definition_switches import DefinitionSwitches
 from taskloom.server.service.input_checks import InputChecks
 from taskloom.server.service.live import follow_logs, watch_run
 from taskloom.server.service.presenter import RunPresenter
@@ -62,6 +64,7 @@ class TaskService:
         self.actions = RunActions(database, registry, hub, presenter, self.reader)
         self.bulk = BulkActions(self.reader, self.actions)
         self.schedule_switches = ScheduleSwitches(database, registry)
+        self.definition_switches = DefinitionSwitches(database, registry, hub)
 
     @property
     def max_input_bytes(self) -> int:
@@ -314,6 +317,29 @@ class TaskService:
         """Turns a definition's schedule on or off (admins only when an actor
         is given). Turned on again, it starts from its next tick."""
         return await self.schedule_switches.set_enabled(definition_id, enabled, self._who(actor))
+
+    # --- whole definitions ----------------------------------------------------------
+
+    async def pause_definition(self, definition_id: str, *, actor: Actor | None = None) -> bool:
+        """Stops every worker from claiming runs of the definition (admins and
+        developers when an actor is given); running runs finish their
+        iteration, then wait. Lasts until resumed, across restarts. False
+        when it was paused already."""
+        return await self.definition_switches.pause(definition_id, self._who(actor))
+
+    async def resume_definition(self, definition_id: str, *, actor: Actor | None = None) -> bool:
+        """Lets workers claim the definition's runs again; False when it was
+        not paused."""
+        return await self.definition_switches.resume(definition_id, self._who(actor))
+
+    async def paused_definitions(self) -> set[str]:
+        """The ids of the paused definitions."""
+        return await self.definition_switches.paused()
+
+    async def waiting_reasons(self, run_ids: Sequence[str]) -> list[WaitReason | None]:
+        """Why each run, due and PENDING, is not claimed: RATE_LIMIT,
+        DEFINITION_PAUSED, or None (not held)."""
+        return await self.definition_switches.waiting_reasons(run_ids)
 
     # --- batches for DataLoaders, filters and live streams (GraphQL) ---------------
 

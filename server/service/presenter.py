@@ -22,12 +22,20 @@ class RunPresenter:
         """A run as clients see it; `deferred` for rows just read, whose
         fields are converted as read."""
         make = RunView.deferred if deferred else RunView.from_row
-        return make(row, pausable=self.pausable(row["definition_id"]))
+        definition_id = row["definition_id"]
+        return make(
+            row, pausable=self.pausable(definition_id), abortable=self.abortable(definition_id)
+        )
 
     def pausable(self, definition_id: str) -> bool:
         """Whether runs of the definition may be paused (an unknown one: yes)."""
         definition = self.registry.find(definition_id)
         return definition is None or bool(getattr(definition, "pausable", True))
+
+    def abortable(self, definition_id: str) -> bool:
+        """Whether runs of the definition may be aborted (an unknown one: yes)."""
+        definition = self.registry.find(definition_id)
+        return definition is None or bool(getattr(definition, "abortable", True))
 
     def sibling_views(self, rows: Sequence[dict[str, Any]]) -> list[RunView]:
         """The views of rows made by `another_run_row` from `rows[0]`: equal

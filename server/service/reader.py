@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from taskloom.definitions.errors import NotFound, WaitTimeout
-from taskloom.definitions.filters import LogFilter, RunFilter, page_size
+from taskloom.definitions.filters import ALL, MAX_PAGE, LogFilter, RunFilter, page_size
 from taskloom.definitions.records import TaskStatus
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page, ResultView
@@ -133,10 +133,16 @@ class RunReader:
         run = await self.get(run_id, actor)
         definition = self.registry.find(run.definition_id)
         kept = definition is None or definition.max_results != -1
-        size = page_size(first)
-        rows = await self.database.read(
-            lambda c: history.history(c, run_id, size, max(0, skip), kept=kept)
-        )
+        start = max(0, skip)
+        if first == ALL:
+            rows = await self.database.read(
+                lambda c: history.every_record(c, run_id, start, MAX_PAGE, kept=kept)
+            )
+        else:
+            size = page_size(first)
+            rows = await self.database.read(
+                lambda c: history.history(c, run_id, size, start, kept=kept)
+            )
         return [ResultView.from_row(r) for r in rows]
 
     async def wait(

@@ -56,8 +56,11 @@ class RunActions:
 
     async def abort(self, run_id: str, message: str | None, actor: Actor | None) -> RunView:
         check_length("message", message, MESSAGE_CHARS)
-        await self.reader.get(run_id, actor)
-        action, row = await self.database.run_write(Abort(run_id, message, self.database.clock()))
+        run = await self.reader.get(run_id, actor)
+        abortable = self.presenter.abortable(run.definition_id)
+        action, row = await self.database.run_write(
+            Abort(run_id, message, self.database.clock(), abortable=abortable)
+        )
         if action == "requested":
             self.hub.notify_request(run_id, RunRequest.ABORT)
         else:

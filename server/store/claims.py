@@ -3,8 +3,10 @@ leased to the worker (transitions.claim), in one operation.
 
 Highest priority first, then due time, then age. Options:
 
-* `limits`: concurrency limits of some definitions (fair_claims.py): runs
-  over a limit stay PENDING and are skipped.
+* `limits`: concurrency and rate limits of some definitions (fair_claims.py,
+  rate_limits.py): runs over a limit stay PENDING and are skipped.
+
+Runs of a paused definition are never claimed (definition_pauses.py).
 * `oldest_first`: the worker's periodic turn against starvation, the due
   runs created first whatever their priority (fair_claims.FIFO_EVERY).
 
@@ -21,7 +23,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, any_, func, select
 from sqlalchemy.engine import RowMapping
 
-from taskloom.server.store import fair_claims
+from taskloom.server.store import fair_claims, rate_limits
+from taskloom.server.store.definition_pauses import not_paused
 from taskloom.server.store.fair_claims import Limit
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import runs
@@ -96,7 +99,7 @@ class Claim(WriteOp[list[RowMapping]]):
         due = (
             select(runs.c.id)
             .where(runs.c.status == PENDING, runs.c.run_at <= self.now)
-            .where(runs.c.definition_id.in_(self.definitions))
+            .where(runs.c.definition_id.in_(self.definitions), not_paused())
             .order_by(runs.c.priority.desc(), runs.c.run_at, runs.c.id)
             .limit(self.limit)
             .with_for_update(skip_locked=True)
@@ -106,14 +109,19 @@ class Claim(WriteOp[list[RowMapping]]):
             return list(leased.mappings())
 
     def _fair(self, conn: Connection) -> list[RowMapping]:
-        ids = fair_claims.choose(
+        chosen = fair_claims.choose(
             conn, self.definitions, self.limits, self.limit, self.now, self.oldest_first
         )
-        if not ids:
+        if not chosen:
             return []
-        return list(
-            conn.execute(self._lease(runs.c.id.in_(ids), runs.c.status == PENDING)).mappings()
+        ids = [row["id"] for row in chosen]
+        leased = conn.execute(self._lease(runs.c.id.in_(ids), runs.c.status == PENDING))
+        claimed = list(leased.mappings())
+        started = fair_claims.rate_limited_starts(
+            chosen, {row["id"] for row in claimed}, self.limits
         )
+        rate_limits.record_starts(conn, started, self.now)
+        return claimed
 
     def _lease(self, *where: Any) -> Any:
         return claim(*where, worker_id=self.worker_id, now=self.now, lease_until=self.lease_until)

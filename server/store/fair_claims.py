@@ -4,6 +4,9 @@ against starvation (claims.Claim's `limits` and `oldest_first`).
 * `concurrency = N`: at most N RUNNING runs of the definition.
 * `concurrency_per_key = N`: at most N RUNNING runs per `concurrency_key`
   (computed from the input at trigger time and stored on the run).
+* `rate_limit = "N/period"`: at most N starts within any period, per
+  concurrency key with `rate_limit_key` (store/rate_limits.py).
+* Runs of a paused definition are not claimed (store/definition_pauses.py).
 * Runs over a limit stay PENDING and are skipped, so they never block other
   definitions' runs or other keys.
 * Starvation: claims take the highest priority first, but every
@@ -30,6 +33,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.engine import RowMapping
 
+from taskloom.definitions.rate_limit import RateLimit
+from taskloom.server.store import rate_limits
+from taskloom.server.store.definition_pauses import not_paused
 from taskloom.server.store.models import has_status, runs
 from taskloom.server.store.postgres.planning import planned_without_sort
 from taskloom.server.store.transitions import PENDING, RUNNING
@@ -43,6 +49,10 @@ ADVISORY_LOCK = 0x7A5C_100F
 class Limit:
     concurrency: int | None = None
     per_key: int | None = None
+    # A rate limit on starts (store/rate_limits.py), per concurrency key
+    # when `rate_per_key`.
+    rate: RateLimit | None = None
+    rate_per_key: bool = False
 
 
 def limits_of(definitions: Any) -> dict[str, Limit]:
@@ -51,8 +61,11 @@ def limits_of(definitions: Any) -> dict[str, Limit]:
     for definition in definitions:
         concurrency = getattr(definition, "concurrency", None)
         per_key = getattr(definition, "concurrency_per_key", None)
-        if concurrency is not None or per_key is not None:
-            found[definition.id] = Limit(concurrency, per_key)
+        spec = getattr(definition, "rate_limit", None)
+        rate = None if spec is None else RateLimit.parse(spec)
+        if concurrency is not None or per_key is not None or rate is not None:
+            rate_per_key = bool(getattr(definition, "rate_limit_key", False))
+            found[definition.id] = Limit(concurrency, per_key, rate, rate_per_key)
     return found
 
 
@@ -65,8 +78,15 @@ def one_priority(conn: Connection) -> bool:
 
 
 def due_runs(
-    conn: Connection, definitions: list[str], limit: int, now: float, oldest_first: bool
+    conn: Connection,
+    definitions: list[str],
+    limit: int,
+    now: float,
+    oldest_first: bool,
+    started_only: bool = False,
 ) -> list[RowMapping]:
+    """Due runs of unpaused `definitions` in the claim's order (`started_only`:
+    only runs whose attempt has started, which no rate limit holds back)."""
     if oldest_first:
         order = [runs.c.created_at, runs.c.id]
     else:
@@ -79,12 +99,15 @@ def due_runs(
             runs.c.created_at,
             runs.c.definition_id,
             runs.c.concurrency_key,
+            runs.c.attempt_started_at,
         )
-        .where(has_status(PENDING), runs.c.run_at <= now)
+        .where(has_status(PENDING), runs.c.run_at <= now, not_paused())
         .where(runs.c.definition_id.in_(definitions))
         .order_by(*order)
         .limit(limit)
     )
+    if started_only:
+        query = query.where(runs.c.attempt_started_at.is_not(None))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     # The oldest-first turn's order is in no index: that one sorts.
@@ -111,13 +134,24 @@ def admitted(
         free = min(free, limit.concurrency - sum(per_key.values()))
     if free <= 0:
         return []
-    scan = free if limit.per_key is None else max(free, SCAN_PER_KEY)
+    rate, started = limit.rate, Counter[str]()
+    if rate is not None:
+        started = rate_limits.window_counts(conn, definition_id, rate, now)
+    # A window with no start left admits only runs already started.
+    started_only = rate is not None and not limit.rate_per_key and started[""] >= rate.count
+    by_key = limit.per_key is not None or (rate is not None and limit.rate_per_key)
+    scan = max(free, SCAN_PER_KEY) if by_key else free
     chosen: list[RowMapping] = []
-    for row in due_runs(conn, [definition_id], scan, now, oldest_first):
+    for row in due_runs(conn, [definition_id], scan, now, oldest_first, started_only):
         key = row["concurrency_key"]
-        if limit.per_key is not None and key is not None:
-            if per_key[key] >= limit.per_key:
+        if limit.per_key is not None and key is not None and per_key[key] >= limit.per_key:
+            continue
+        if rate is not None and row["attempt_started_at"] is None:
+            window = rate_limits.limit_key(limit.rate_per_key, key)
+            if started[window] >= rate.count:
                 continue
+            started[window] += 1
+        if limit.per_key is not None and key is not None:
             per_key[key] += 1
         chosen.append(row)
         if len(chosen) >= free:
@@ -132,9 +166,9 @@ def choose(
     wanted: int,
     now: float,
     oldest_first: bool,
-) -> list[str]:
-    """The ids of up to `wanted` due runs to claim, within `limits`, in the
-    claim's order (or oldest first)."""
+) -> list[RowMapping]:
+    """Up to `wanted` due runs to claim, within `limits`, in the claim's
+    order (or oldest first)."""
     if limits and conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
     free_running = [d for d in definitions if d not in limits]
@@ -145,4 +179,20 @@ def choose(
         candidates.sort(key=lambda r: (r["created_at"], r["id"]))
     else:
         candidates.sort(key=lambda r: (-r["priority"], r["run_at"], r["id"]))
-    return [r["id"] for r in candidates[:wanted]]
+    return candidates[:wanted]
+
+
+def rate_limited_starts(
+    chosen: list[RowMapping], claimed: set[str], limits: Mapping[str, Limit]
+) -> list[tuple[str, str]]:
+    """The (definition id, limit key) of each claimed run that starts an
+    attempt of a rate-limited definition: what the claim records."""
+    found = []
+    for row in chosen:
+        limit = limits.get(row["definition_id"])
+        if limit is None or limit.rate is None or row["attempt_started_at"] is not None:
+            continue
+        if row["id"] in claimed:
+            key = rate_limits.limit_key(limit.rate_per_key, row["concurrency_key"])
+            found.append((row["definition_id"], key))
+    return found

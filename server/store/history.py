@@ -66,6 +66,19 @@ def history(
     return found
 
 
+def every_record(
+    conn: Connection, run_id: str, skip: int, page: int, *, kept: bool = True
+) -> list[RowMapping | dict[str, Any]]:
+    """Every record after the newest `skip`, read `page` at a time in one
+    transaction (`history(first: -1)`)."""
+    found: list[RowMapping | dict[str, Any]] = []
+    while True:
+        chunk = history(conn, run_id, page, skip + len(found), kept=kept)
+        found.extend(chunk)
+        if len(chunk) < page:
+            return found
+
+
 def store_last_attempt(conn: Connection, row: RowMapping) -> None:
     """Before a finished run starts over (a retry): its last attempt's
     record, from the run row, into the table (unless stored already)."""

@@ -120,8 +120,12 @@ class TaskRunRow(SQLModel, table=True):
     created_by: str | None = Field(default=None, sa_column=Column(String(200)))
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(200)))
     idempotency_scope: str | None = Field(default=None, sa_column=Column(String(200)))
-    # For `concurrency_per_key`: the key the definition derived from the input.
+    # For `concurrency_per_key` and `rate_limit_key`: the key the definition
+    # derived from the input.
     concurrency_key: str | None = Field(default=None, sa_column=Column(String(200)))
+    # The worker of the run's latest claim; unlike worker_id, kept once the
+    # run is no longer RUNNING (GraphQL `lastWorkerId`).
+    last_worker_id: str | None = Field(default=None, sa_column=Column(String(200)))
 
 
 class TaskLogRow(SQLModel, table=True):
@@ -173,10 +177,38 @@ class TaskScheduleRow(SQLModel, table=True):
     updated_at: float
 
 
+class PausedDefinitionRow(SQLModel, table=True):
+    """A paused definition: no worker claims its runs until it is resumed."""
+
+    __tablename__ = "paused_definitions"
+
+    definition_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    paused_at: float
+    paused_by: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+class RateLimitStartRow(SQLModel, table=True):
+    """One start of a rate-limited run (store/rate_limits.py): the claim
+    counts a definition's (and key's) starts within the limit's period."""
+
+    __tablename__ = "rate_limit_starts"
+    __table_args__ = (
+        Index("ix_rate_limit_starts_window", "definition_id", "limit_key", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: str = Field(sa_column=Column(String(200), nullable=False))
+    # The run's concurrency key when the limit holds per key, else "".
+    limit_key: str = Field(sa_column=Column(String(200), nullable=False))
+    started_at: float
+
+
 runs = TaskRunRow.__table__  # type: ignore[attr-defined]
 logs = TaskLogRow.__table__  # type: ignore[attr-defined]
 results = TaskResultRow.__table__  # type: ignore[attr-defined]
 schedules = TaskScheduleRow.__table__  # type: ignore[attr-defined]
+paused_definitions = PausedDefinitionRow.__table__  # type: ignore[attr-defined]
+rate_limit_starts = RateLimitStartRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 
 

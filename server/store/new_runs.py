@@ -90,6 +90,7 @@ def new_run_row(
         "finished_at": None,
         "updated_at": now,
         "worker_id": None,
+        "last_worker_id": None,
         "lease_expires_at": None,
         "lease_losses": 0,
         "claims": 0,
@@ -103,8 +104,10 @@ def new_run_row(
 
 def concurrency_key_of(definition: Any, input: dict[str, Any]) -> str | None:
     """The run's `concurrency_key(input)` when its definition caps runs per
-    key (`concurrency_per_key`); None otherwise."""
-    if getattr(definition, "concurrency_per_key", None) is None:
+    key (`concurrency_per_key`) or rate-limits them per key
+    (`rate_limit_key`); None otherwise."""
+    per_key = getattr(definition, "concurrency_per_key", None) is not None
+    if not per_key and not getattr(definition, "rate_limit_key", False):
         return None
     key = definition().concurrency_key(definition.parse_input(input))
     return None if key is None else str(key)[:200]

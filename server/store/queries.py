@@ -12,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.records import TaskStatus
 from taskloom.server.period import resolve_period
+from taskloom.server.store.definition_pauses import not_paused
 from taskloom.server.store.models import has_status, logs, runs
 from taskloom.server.store.paging import PageSlice, decode_cursor, encode_cursor
 from taskloom.server.store.shown_status import shows_status
@@ -49,6 +50,8 @@ def _run_checks(f: RunFilter) -> list[tuple[str, Any, Callable[[Any], ColumnElem
         ("finished_after", f.finished_after, lambda v: c.finished_at >= v),
         ("finished_before", f.finished_before, lambda v: c.finished_at < v),
         ("created_by", f.created_by, lambda v: c.created_by == v),
+        ("definition_ids", f.definition_ids, lambda v: c.definition_id.in_(v)),
+        ("requested", f.requested, lambda v: c.requested.in_(v)),
     ]
 
 
@@ -66,8 +69,9 @@ def _bound_run_conditions(f: RunFilter) -> tuple[list[ColumnElement[bool]], dict
     """The same conditions, each value bound under its field's name, and
     those values: the SQL then depends on which fields are set, not on their
     values. None when it depends on values (a name pattern, which SQLAlchemy
-    escapes as it builds the expression, or a list of statuses)."""
-    if f.name_contains is not None or f.statuses is not None:
+    escapes as it builds the expression, or a list)."""
+    lists = (f.statuses, f.definition_ids, f.requested)
+    if f.name_contains is not None or any(v is not None for v in lists):
         return None
     conditions, params = [], {}
     for name, value, condition in _run_checks(f):
@@ -234,8 +238,11 @@ def last_log_id(conn: Connection, run_id: str) -> int | None:
 
 
 def next_due_at(conn: Connection, definitions: list[str]) -> float | None:
+    """When the next PENDING run of these (unpaused) definitions is due."""
     query = select(func.min(runs.c.run_at)).where(
-        has_status(TaskStatus.PENDING.value), runs.c.definition_id.in_(definitions)
+        has_status(TaskStatus.PENDING.value),
+        runs.c.definition_id.in_(definitions),
+        not_paused(),
     )
     value = conn.execute(query).scalar()
     return None if value is None else float(value)

@@ -33,18 +33,24 @@ PAUSE_REQUEST = "PAUSE"
 
 class Abort(WriteOp[tuple[str, RowMapping]]):
     """PENDING or PAUSED: ABORTED at once ("aborted"). RUNNING: the abort is
-    requested and honoured after the iteration ("requested")."""
+    requested and honoured after the iteration ("requested"). Refused for a
+    run of a definition that is not `abortable`."""
 
     urgent = True
 
-    def __init__(self, run_id: str, message: str | None, now: float) -> None:
+    def __init__(
+        self, run_id: str, message: str | None, now: float, *, abortable: bool = True
+    ) -> None:
         self.run_id = run_id
         self.message = message
         self.now = now
+        self.abortable = abortable
 
     def apply(self, conn: Connection) -> tuple[str, RowMapping]:
         row = load_run(conn, self.run_id)
         status = row["status"]
+        if status not in FINISHED and not self.abortable:
+            raise Conflict(f"runs of {row['definition_id']!r} cannot be aborted")
         if status in (PENDING, PAUSED):
             message = self.message or "aborted before it ran"
             conn.execute(transitions.abort(self.run_id, message, self.now))

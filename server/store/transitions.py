@@ -52,14 +52,16 @@ def claim(
     *where: ColumnElement[bool], worker_id: str, now: float, lease_until: float
 ) -> ReturningUpdate[Any]:
     """PENDING -> RUNNING: the runs matching `where` (chosen PENDING runs),
-    leased to `worker_id` until `lease_until`, each under a new claim token
-    (`claims` counted up); returns their CLAIMED columns."""
+    leased to `worker_id` (also kept as `last_worker_id`, which outlives the
+    lease) until `lease_until`, each under a new claim token (`claims`
+    counted up); returns their CLAIMED columns."""
     return (
         update(runs)
         .where(*where)
         .values(
             status=RUNNING,
             worker_id=worker_id,
+            last_worker_id=worker_id,
             lease_expires_at=lease_until,
             claims=runs.c.claims + 1,
             started_at=func.coalesce(runs.c.started_at, now),

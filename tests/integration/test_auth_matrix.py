@@ -223,6 +223,25 @@ QUERIES_AND_MUTATIONS += [
     ),
 ]
 
+QUERIES_AND_MUTATIONS += [
+    Op(
+        "pauseDefinition",
+        "pauseDefinition",
+        'mutation { pauseDefinition(id: "sec-hold") { id paused } }',
+        no_run,
+        scoped=False,
+        roles=("admin", "developer"),
+    ),
+    Op(
+        "resumeDefinition",
+        "resumeDefinition",
+        'mutation { resumeDefinition(id: "sec-hold") { id paused } }',
+        no_run,
+        scoped=False,
+        roles=("admin", "developer"),
+    ),
+]
+
 SUBSCRIPTIONS = [
     Op(
         "taskRunUpdated",
@@ -334,6 +353,8 @@ async def check(
     if op.name == "createApiToken":
         assert data["token"]["owner"] == "zoe" and data["token"]["role"] == "USER"
         assert await server.taskloom.tokens.authenticate(data["secret"]) is not None
+    if op.name in ("pauseDefinition", "resumeDefinition"):
+        assert data == {"id": "sec-hold", "paused": op.name == "pauseDefinition"}
     if op.name == "revokeApiToken":
         assert data["id"] == ids["id"] and data["revokedAt"] is not None
 

@@ -19,7 +19,7 @@ from taskloom.definitions import (
     TaskDefinition,
     TaskStatus,
 )
-from taskloom.definitions.records import LogLevel
+from taskloom.definitions.records import LogLevel, WaitReason
 from taskloom.server.taskloom import Taskloom
 
 WAIT = 10.0
@@ -84,7 +84,10 @@ async def test_exponential_waits_show_in_run_at_and_a_log_line(make_app: Any) ->
     while (run := await app.service.get(run.id)).attempt < 3:
         assert time.monotonic() < deadline, "the run never reached its fourth attempt"
         await asyncio.sleep(0.02)
-    assert run.status is TaskStatus.PENDING
+    # A started run waiting for its retry reads RUNNING, waiting until runAt.
+    assert run.status is TaskStatus.RUNNING
+    assert run.waiting is not None and run.waiting.reason is WaitReason.TIME
+    assert run.waiting.until == run.run_at
     wait = run.run_at.timestamp() - run.updated_at.timestamp()
     assert wait == pytest.approx(5, abs=0.01)
     page = await app.service.logs(run.id, first=100)

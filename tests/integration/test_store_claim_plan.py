@@ -84,6 +84,7 @@ async def test_a_claim_neither_sorts_nor_scans_the_table(
     plan = await app.database.read(plan_of(send, first_word))
     assert "ix_task_runs_claim" in plan, plan
     assert "Sort" not in plan, plan
-    assert "Seq Scan" not in plan, plan
+    # (the paused definitions, a handful of rows, are read whole: once)
+    assert "Seq Scan on task_runs" not in plan, plan
     if send is claim:
         assert "task_runs_pkey" in plan, plan

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
+from taskloom.server.store.definition_pauses import NOT_PAUSED_SQL
 from taskloom.server.store.models import NOT_RUNNING
 from taskloom.server.store.sqlite.compiled import RowReader
 from taskloom.server.store.sqlite.rowids import claimed_rowids
@@ -71,17 +72,17 @@ def claim_script(
     reader = claimed_reader(columns, dialect)
     marks = ", ".join("?" * len(definitions))
     update = (
-        f"UPDATE task_runs SET status = '{RUNNING}', worker_id = ?, lease_expires_at = ?, "
-        "claims = claims + 1, "
+        f"UPDATE task_runs SET status = '{RUNNING}', worker_id = ?, last_worker_id = ?, "
+        "lease_expires_at = ?, claims = claims + 1, "
         "started_at = coalesce(started_at, ?), "
         "attempt_started_at = coalesce(attempt_started_at, ?), updated_at = ? "
     )
     due = (
         f"WHERE status = '{PENDING}' AND {NOT_RUNNING} AND run_at <= ? "
-        f"AND definition_id IN ({marks})"
+        f"AND definition_id IN ({marks}) AND {NOT_PAUSED_SQL}"
     )
     returned = f"RETURNING {reader.returned}"
-    params = [worker_id, lease_until, now, now, now, now, *definitions, limit]
+    params = [worker_id, worker_id, lease_until, now, now, now, now, *definitions, limit]
     in_order = (
         f"{update} WHERE rowid IN (SELECT rowid FROM task_runs INDEXED BY ix_task_runs_claim "
         f"{due} ORDER BY priority DESC, run_at LIMIT ?) {returned}"

@@ -1,0 +1,160 @@
+"""Rate limits enforced in the claim, on SQLite and PostgreSQL: at most N
+starts in any period, per concurrency key with `rate_limit_key`; held-back
+runs read as waiting for the rate limit; a started run's further
+iterations are never held back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
+from taskloom.definitions.filters import RunFilter
+from taskloom.definitions.rate_limit import RateLimit
+from taskloom.definitions.records import WaitReason
+from taskloom.server.taskloom import Taskloom
+from tests.integration.graphql_support import data, served
+
+WAIT = 20.0
+
+
+class ThreePerMinute(TaskDefinition[Any]):
+    id = "rate-3-per-minute"
+    rate_limit = "3/m"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return "ran"
+
+
+class TwoPerKey(TaskDefinition[Any]):
+    id = "rate-2-per-key"
+    rate_limit = "2/m"
+    rate_limit_key = True
+
+    def concurrency_key(self, input: Any) -> str | None:
+        return str(input.model_dump()["tenant"])
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return "ran"
+
+
+class LongRuns(TaskDefinition[Any]):
+    """Three iterations per run, one start per minute."""
+
+    id = "rate-long-runs"
+    rate_limit = "1/m"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        done = controller.state.get("done", 0) + 1
+        if done < 3:
+            return controller.response.continue_(state={"done": done})
+        return done
+
+
+class FivePerSecond(TaskDefinition[Any]):
+    id = "rate-5-per-second"
+    rate_limit = "5/s"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        return "ran"
+
+
+async def _settled(app: Taskloom, definition_id: str, succeeded: int) -> list[Any]:
+    """The definition's runs once `succeeded` of them have, after a few more
+    claim rounds (a limit that leaked would show by then)."""
+    deadline = time.monotonic() + WAIT
+    where = RunFilter(definition_id=definition_id, statuses=("SUCCEEDED",))
+    while await app.service.count_runs(where) < succeeded:
+        assert time.monotonic() < deadline, "the admitted runs did not finish"
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.6)
+    page = await app.service.list_runs(RunFilter(definition_id=definition_id), first=100)
+    return list(page.items)
+
+
+async def test_starts_beyond_the_limit_wait_with_a_reason(make_app: Any) -> None:
+    app: Taskloom = await make_app(ThreePerMinute)
+    for _ in range(5):
+        await app.service.trigger(ThreePerMinute.id)
+    runs = await _settled(app, ThreePerMinute.id, 3)
+    statuses = sorted(r.status for r in runs)
+    assert statuses.count(TaskStatus.SUCCEEDED) == 3
+    held = [r.id for r in runs if r.status is TaskStatus.PENDING]
+    assert len(held) == 2
+    assert await app.service.waiting_reasons(held) == [WaitReason.RATE_LIMIT] * 2
+
+
+async def test_rate_limit_key_holds_the_limit_per_key(make_app: Any) -> None:
+    app: Taskloom = await make_app(TwoPerKey)
+    for tenant in ("a", "a", "a", "b", "b", "b"):
+        await app.service.trigger(TwoPerKey.id, {"tenant": tenant})
+    runs = await _settled(app, TwoPerKey.id, 4)
+    done = [r.input["tenant"] for r in runs if r.status is TaskStatus.SUCCEEDED]
+    assert sorted(done) == ["a", "a", "b", "b"]
+    held = [r for r in runs if r.status is TaskStatus.PENDING]
+    assert sorted(r.input["tenant"] for r in held) == ["a", "b"]
+
+
+async def test_a_started_run_is_never_held_back_midway(make_app: Any) -> None:
+    app: Taskloom = await make_app(LongRuns)
+    first = await app.service.trigger(LongRuns.id)
+    second = await app.service.trigger(LongRuns.id, priority=-1)
+    assert (await app.service.wait(first.id, timeout=WAIT)).output == 3
+    await asyncio.sleep(0.6)
+    held = await app.service.get(second.id)
+    assert (held.status, held.iterations) == (TaskStatus.PENDING, 0)
+
+
+async def test_no_window_holds_more_starts_than_the_limit(make_app: Any) -> None:
+    app: Taskloom = await make_app(FivePerSecond)
+    runs = await app.service.trigger_many(FivePerSecond.id, [None] * 16)
+    ended = [await app.service.wait(run.id, timeout=WAIT) for run in runs]
+    starts = sorted(run.started_at.timestamp() for run in ended if run.started_at)
+    assert max_in_window(starts, 1.0) == 5
+    # 16 starts at 5 per second take more than three seconds.
+    assert starts[-1] - starts[0] > 3.0
+
+
+def max_in_window(starts: list[float], period: float) -> int:
+    """The most starts within any half-open window [t, t + period)."""
+    most, left = 0, 0
+    for right, at in enumerate(starts):
+        while starts[left] <= at - period:
+            left += 1
+        most = max(most, right - left + 1)
+    return most
+
+
+async def test_graphql_shows_the_limit_and_the_reason(database_url: str) -> None:
+    async with served(database_url, definitions=(ThreePerMinute,)) as (app, client):
+        ids = [(await app.service.trigger(ThreePerMinute.id)).id for _ in range(4)]
+        await _settled(app, ThreePerMinute.id, 3)
+        query = """query($ids: [ID!]) {
+            taskDefinition(id: "rate-3-per-minute") { rateLimit rateLimitKey }
+            taskRuns(where: {definitionIds: $ids}) { edges { node { status waiting { reason } } } }
+        }"""
+        found = await data(client, query, {"ids": [ThreePerMinute.id]})
+        assert found["taskDefinition"] == {"rateLimit": "3/m", "rateLimitKey": False}
+        reasons = sorted(
+            (e["node"]["status"], (e["node"]["waiting"] or {}).get("reason", ""))
+            for e in found["taskRuns"]["edges"]
+        )
+        assert reasons == [("PENDING", "RATE_LIMIT")] + [("SUCCEEDED", "")] * 3
+        assert len(ids) == 4
+
+
+@pytest.mark.parametrize(
+    ("spec", "count", "period"),
+    [("100/m", 100, 60), ("10/s", 10, 1), ("30/10s", 30, 10), ("5000/h", 5000, 3600)],
+)
+def test_rate_limit_specs(spec: str, count: int, period: float) -> None:
+    assert RateLimit.parse(spec) == RateLimit(count, period)
+
+
+@pytest.mark.parametrize("spec", ["100", "0/m", "10/w", "ten/m", "10/0s", ""])
+def test_wrong_specs_are_refused_when_the_class_is_made(spec: str) -> None:
+    with pytest.raises(ValueError, match="invalid rate limit"):
+        type("Wrong", (TaskDefinition,), {"id": "wrong", "rate_limit": spec})
