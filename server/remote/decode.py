@@ -61,14 +61,17 @@ def run_view(run: dict[str, Any]) -> RunView:
         finished_at=when(run["finishedAt"]),
         updated_at=datetime.fromisoformat(run["updatedAt"]),
         worker_id=run["workerId"],
+        last_worker_id=run["lastWorkerId"],
         parent_id=run["parentId"],
         created_by=run["createdBy"],
         has_errors=run["hasErrors"],
         simulate=run["simulate"],
         idempotency_key=run["idempotencyKey"],
         waiting=_waiting(run["waiting"]),
-        # a definition the server does not know: pausable, as the service says
+        # a definition the server does not know: pausable and abortable, as
+        # the service says
         pausable=True if definition is None else definition["pausable"],
+        abortable=True if definition is None else definition["abortable"],
     )
 
 
@@ -134,6 +137,8 @@ def run_filter(where: RunFilter | None) -> dict[str, Any]:
         "finishedAfter": iso(where.finished_after),
         "finishedBefore": iso(where.finished_before),
         "createdBy": where.created_by,
+        "definitionIds": None if where.definition_ids is None else list(where.definition_ids),
+        "requested": None if where.requested is None else [str(r) for r in where.requested],
     }
     return {name: value for name, value in fields.items() if value is not None}
 

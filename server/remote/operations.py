@@ -12,8 +12,8 @@ fragment Run on TaskRun {
   iterations attempt priority
   progress { current total units }
   statusMessage createdAt runAt scheduledAt startedAt finishedAt updatedAt
-  workerId parentId createdBy hasErrors simulate idempotencyKey
-  definition { pausable }
+  workerId lastWorkerId parentId createdBy hasErrors simulate idempotencyKey
+  definition { pausable abortable }
 }"""
 LOG = """
 fragment Log on TaskLog { id runId level message data iteration createdAt }"""
