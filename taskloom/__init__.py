@@ -53,7 +53,7 @@ from taskloom.definitions.service_api import RunsAPI
 
 if TYPE_CHECKING:
     from taskloom.definitions.filters import LogFilter, RunFilter
-    from taskloom.server.remote import Client, SyncClient
+    from taskloom.server.remote import Client, SyncClient, Unreachable
     from taskloom.server.service import TaskService
     from taskloom.server.settings import Settings
     from taskloom.server.sync_service import SyncTaskService
@@ -92,6 +92,7 @@ __all__ = [
     "Taskloom",
     "TaskloomError",
     "Unauthenticated",
+    "Unreachable",
     "WaitTimeout",
     "current_run",
     "register",
@@ -102,6 +103,7 @@ __all__ = [
 _SERVER_HOMES = {
     "Client": "taskloom.server.remote",
     "SyncClient": "taskloom.server.remote",
+    "Unreachable": "taskloom.server.remote",
     "LogFilter": "taskloom.definitions.filters",
     "RunFilter": "taskloom.definitions.filters",
     "Settings": "taskloom.server.settings",

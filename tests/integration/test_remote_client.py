@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from taskloom import Client, SyncClient
+from taskloom import Client, SyncClient, Unreachable
 from taskloom.definitions import (
     Conflict,
     Forbidden,
@@ -25,7 +25,6 @@ from taskloom.definitions import (
     WaitTimeout,
 )
 from taskloom.definitions.filters import LogFilter, RunFilter
-from taskloom.server.remote import Unreachable
 from tests.integration.security_support import DEFINITIONS, Server, serve
 
 LATER = 3600.0  # runs due this far ahead stay PENDING
