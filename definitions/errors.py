@@ -13,6 +13,8 @@ class TaskloomError(Exception):
     """Base class of every error Taskloom raises on purpose."""
 
     code = "INTERNAL_SERVER_ERROR"
+    # Whether the same request may succeed if tried again later.
+    retryable = False
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -56,3 +58,13 @@ class StoreError(TaskloomError):
     """A database failure, wrapped so no driver error leaks to callers."""
 
     code = "INTERNAL_SERVER_ERROR"
+
+
+class Unavailable(StoreError):
+    """The database could not do it now, and nothing was written: it is
+    unreachable, locked longer than the write timeout, read-only or full.
+    The message names the database and the cause; trying again later may
+    succeed (GraphQL: `UNAVAILABLE` with `retryable: true`)."""
+
+    code = "UNAVAILABLE"
+    retryable = True

@@ -1,7 +1,8 @@
 """The one place where failures become GraphQL errors with `extensions.code`.
 
 * Taskloom's own exceptions carry their code (`BAD_USER_INPUT` with the
-  per-field `errors`, `NOT_FOUND`, `CONFLICT`, `FORBIDDEN`, ...).
+  per-field `errors`, `NOT_FOUND`, `CONFLICT`, `FORBIDDEN`, `UNAVAILABLE`
+  with `retryable: true`, ...).
 * A malformed operation (syntax, unknown field, wrong variable type) is
   `BAD_USER_INPUT` with graphql-core's message.
 * Anything else is `INTERNAL_SERVER_ERROR` with a generic message and an
@@ -34,6 +35,8 @@ def classify(error: GraphQLError) -> None:
         extensions: dict[str, Any] = {"code": original.code}
         if isinstance(original, InvalidInput):
             extensions["errors"] = original.errors
+        if original.retryable:
+            extensions["retryable"] = True
         error.message = original.message
         error.extensions = extensions
         log.debug("GraphQL %s at %s: %s", original.code, error.path, original.message)

@@ -10,7 +10,7 @@ import typer
 
 from taskloom.server.auth.cli import prepare_serve, token_app
 from taskloom.server.client import register as register_client_commands
-from taskloom.server.command_runner import new_taskloom, run_command
+from taskloom.server.command_runner import migrate_database, new_taskloom, run_command
 from taskloom.server.settings import Settings
 
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
@@ -29,6 +29,9 @@ def serve(
     from taskloom.server.logformat import configure_logging
 
     configure_logging(Settings().log_format)
+    # The database opened and migrated first: one line and exit status 2 if
+    # it cannot be (not uvicorn's traceback of a failed startup).
+    run_command(migrate_database)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
     application = create_app(new_taskloom(worker=worker))
     typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
@@ -62,14 +65,9 @@ def worker_command(
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations up to the latest."""
-
-    async def work() -> None:
-        async with new_taskloom(worker=False):
-            pass
-
-    run_command(work)
-    typer.echo(f"migrated {Settings().database_url}")
+    """Apply database migrations up to the latest (no task definitions are
+    imported)."""
+    typer.echo(f"migrated {run_command(migrate_database)}")
 
 
 @app.command("schema")

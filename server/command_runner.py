@@ -1,7 +1,7 @@
 """What the `taskloom` commands share: the server, imported only when a
 command runs it (so that `taskloom --help` and the client commands start
 without loading the store, the engine and GraphQL), and Taskloom's errors
-turned into a message and exit status 1."""
+turned into a message and an exit status."""
 
 from __future__ import annotations
 
@@ -23,10 +23,19 @@ def new_taskloom(**settings: Any) -> Taskloom:
     return Taskloom(**settings)
 
 
+async def migrate_database() -> str:
+    """The database brought to the latest schema (no definitions imported);
+    its URL."""
+    from taskloom.server.taskloom import migrate_database as migrate
+
+    return await migrate()
+
+
 def run_command(work: Callable[[], Awaitable[T]]) -> T:
     """Runs `work`; a TaskloomError becomes its message (and the located
-    errors it carries) on stderr and exit status 1."""
-    from taskloom.definitions.errors import TaskloomError
+    errors it carries) on stderr and exit status 1, or 2 when the database
+    was unavailable (missing, read-only, full, locked, unreachable)."""
+    from taskloom.definitions.errors import TaskloomError, Unavailable
 
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
@@ -36,4 +45,4 @@ def run_command(work: Callable[[], Awaitable[T]]) -> T:
             typer.echo(
                 f"  {'.'.join(map(str, error.get('loc', [])))}: {error['message']}", err=True
             )
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if isinstance(exc, Unavailable) else 1) from None

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # process (server/store/sqlite/writer_process.py); off: on its own thread.
     sqlite_writer_process: bool = True
     pool_size: int = Field(10, ge=1)
+    # A caller waits at most this long for a write (a lock held by another
+    # process, an unreachable server), then gets UNAVAILABLE, nothing written.
+    write_timeout: float = Field(15.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: str = ""

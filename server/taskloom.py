@@ -24,6 +24,7 @@ from taskloom.server.service import TaskService
 from taskloom.server.settings import Settings
 from taskloom.server.store import queries
 from taskloom.server.store.connect import open_database
+from taskloom.server.store.database import Database
 from taskloom.server.store.migrate import migrate
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ class Taskloom:
         self.database = open_database(
             s.database_url, sqlite_synchronous=s.sqlite_synchronous, pool_size=s.pool_size
         )
-        await self.database.start()
-        await migrate(self.database)
+        self.database.write_timeout = s.write_timeout
+        await open_and_migrate(self.database)
         self.hub = EventHub()
         self.database.on_commit = announcer(self.hub)
         self._bridge = await bridge(self.database, self.hub)
@@ -171,3 +172,27 @@ class Taskloom:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+async def open_and_migrate(database: Database) -> None:
+    """Starts `database` and brings it to the latest schema; closed again
+    (its threads and processes ended) if either fails."""
+    try:
+        await database.start()
+        await migrate(database)
+    except BaseException:
+        await database.close()
+        raise
+
+
+async def migrate_database(settings: Settings | None = None) -> str:
+    """The `migrate` command's work: the database brought to the latest
+    schema, importing no task definitions (it needs none); returns its URL."""
+    s = settings or Settings()
+    database = open_database(
+        s.database_url, sqlite_synchronous=s.sqlite_synchronous, pool_size=s.pool_size
+    )
+    database.write_timeout = s.write_timeout
+    await open_and_migrate(database)
+    await database.close()
+    return s.database_url

@@ -11,18 +11,31 @@ from taskloom.server.client.base import CliError
 from taskloom.server.client.records import definition_record, plain, run_record
 
 
+def cli_error(exc: Any) -> CliError:
+    """A TaskloomError as the command's error: exit status 2 when the
+    database was unavailable, 1 otherwise."""
+    from taskloom.definitions.errors import Unavailable
+
+    errors = list(exc.details.get("errors", []))
+    return CliError(exc.message, errors=errors, code=2 if isinstance(exc, Unavailable) else 1)
+
+
 class DatabaseBackend:
     """The same calls through TaskService on the database itself (no worker
     runs here: a run triggered this way is executed by `taskloom serve` or
     `taskloom worker` on the same database)."""
 
     def __init__(self, database_url: str | None) -> None:
+        from taskloom.definitions.errors import TaskloomError
         from taskloom.server.taskloom import Taskloom
 
         self.runner = asyncio.Runner()
         self.taskloom = Taskloom(database_url, worker=False)
         try:
             self.runner.run(self.taskloom.start())
+        except TaskloomError as exc:
+            self.runner.close()
+            raise cli_error(exc) from None
         except BaseException:
             self.runner.close()
             raise
@@ -42,7 +55,7 @@ class DatabaseBackend:
         try:
             return self.runner.run(call())
         except TaskloomError as exc:
-            raise CliError(exc.message, errors=list(exc.details.get("errors", []))) from None
+            raise cli_error(exc) from None
 
     def definitions(self) -> list[dict[str, Any]]:
         return [definition_record(d) for d in self.taskloom.service.definitions()]

@@ -44,7 +44,7 @@ class Session:
 
 
 def _fail(exc: CliError) -> None:
-    err.print(f"[red]error:[/red] {exc.message}")
+    err.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
     for item in exc.errors:
         loc = ".".join(str(part) for part in item.get("loc", []))
         if "line" in item:  # an input of --from-file

@@ -44,6 +44,7 @@ class Claim(WriteOp[list[RowMapping]]):
     it runs."""
 
     urgent = True
+    bounded = False
 
     def __init__(
         self,

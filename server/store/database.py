@@ -14,15 +14,16 @@ processes reach the database through `listen`/`notify` (PostgreSQL) or
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from taskloom.definitions.errors import StoreError, TaskloomError
+from taskloom.definitions.errors import StoreError, TaskloomError, Unavailable
 from taskloom.server.store.committed import OnCommit
 from taskloom.server.store.group_commit import FnOp, WriteOp
 
@@ -50,6 +51,9 @@ class Database(abc.ABC):
     engine: AsyncEngine
     # Told what each commit made (store/committed.py), on the caller's loop.
     on_commit: OnCommit | None = None
+    # How long a caller waits for a write (WriteOp.bounded) before it gets
+    # Unavailable, nothing written; None: as long as it takes.
+    write_timeout: float | None = None
 
     @abc.abstractmethod
     async def start(self) -> None: ...
@@ -91,20 +95,55 @@ class Database(abc.ABC):
         one and no channels (a SQLite file)."""
         return None
 
+    def fault(self, exc: BaseException, action: str) -> str | None:
+        """What made a read or write (`action`) fail, in one line naming the
+        database and the cause ("cannot write /x/taskloom.db: read-only
+        file system"), when it is the database's state, not the statement:
+        then the caller gets `Unavailable`. None: another error."""
+        del exc, action
+        return None
+
+    def failure(self, exc: BaseException, action: str) -> StoreError:
+        """The error a caller gets for `exc`: never the driver's own."""
+        reason = self.fault(exc, action)
+        if reason is not None:
+            return Unavailable(reason)
+        return StoreError(f"database {action} failed: {type(exc).__name__}")
+
     async def run_write(self, op: WriteOp[T]) -> T:
-        """`write`, with driver errors wrapped in StoreError; what it
-        committed then goes to `on_commit`."""
+        """`write`, bounded by `write_timeout` (see WriteOp.bounded), with
+        driver errors wrapped in StoreError (Unavailable when the database
+        could not do it now); what it committed then goes to `on_commit`."""
         try:
-            result: T = await self.write(op)
+            result: T = await self._bounded(op)
         except TaskloomError:
             raise
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database write failed: {type(exc).__name__}") from exc
+        except (SQLAlchemyError, OSError) as exc:
+            raise self.failure(exc, "write") from exc
         if self.on_commit is not None:
             made = op.committed(result)
             if made is not None:
                 self.on_commit(made)
         return result
+
+    async def _bounded(self, op: WriteOp[T]) -> T:
+        if not op.bounded or self.write_timeout is None:
+            return cast(T, await self.write(op))
+        writing = asyncio.ensure_future(self.write(op))
+        try:
+            return cast(T, await asyncio.wait_for(asyncio.shield(writing), self.write_timeout))
+        except TimeoutError:
+            if not op.abandon():  # being applied: its commit is near
+                return cast(T, await writing)
+            writing.add_done_callback(_forget)
+            raise Unavailable(self.busy_reason()) from None
+
+    def busy_reason(self) -> str:
+        """Why a write gave up after `write_timeout` seconds."""
+        return (
+            f"the database is busy: the write waited {self.write_timeout:g} s "
+            "(TASKLOOM_WRITE_TIMEOUT) and nothing was written; try again"
+        )
 
     async def write_fn(self, fn: Callable[[Connection], T]) -> T:
         return await self.run_write(FnOp(fn))
@@ -115,5 +154,11 @@ class Database(abc.ABC):
                 return await conn.run_sync(fn)
         except TaskloomError:
             raise
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database read failed: {type(exc).__name__}") from exc
+        except (SQLAlchemyError, OSError) as exc:
+            raise self.failure(exc, "read") from exc
+
+
+def _forget(writing: asyncio.Future[Any]) -> None:
+    """A write its caller gave up on: its outcome is nobody's."""
+    if not writing.cancelled():
+        writing.exception()

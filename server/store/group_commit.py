@@ -10,6 +10,7 @@ its own caller. Each adapter's writer commits its queue this way.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +21,9 @@ from taskloom.server.store.committed import Committed
 T = TypeVar("T")
 
 Settled = tuple[bool, Any]  # (ok, result or exception)
+# Guards each op's fate: taken by the writer, or abandoned by its caller.
+_FATE = threading.Lock()
+TAKEN, ABANDONED = "taken", "abandoned"
 
 
 class WriteOp(Generic[T]):
@@ -31,6 +35,34 @@ class WriteOp(Generic[T]):
     # claim or outcomes): an adapter with a shorter path to a commit takes
     # it for this write (server/store/sqlite/inline.py).
     urgent = False
+    # Its caller waits at most the database's write timeout (database.py),
+    # then gives up unless the write is being applied. The engine's outcomes
+    # and claims wait on: their worker has nothing better to do.
+    bounded = True
+    _fate: str | None = None
+
+    def take(self) -> bool:
+        """The writer is about to apply it (the write lock held): False if
+        its caller gave up first, and then it must not be applied."""
+        with _FATE:
+            if self._fate is None:
+                self._fate = TAKEN
+            return self._fate == TAKEN
+
+    def abandon(self) -> bool:
+        """Its caller gives up: False if the writer already took it (then
+        its commit is near, and the caller waits for it)."""
+        with _FATE:
+            if self._fate is None:
+                self._fate = ABANDONED
+            return self._fate == ABANDONED
+
+    def untake(self) -> None:
+        """Nothing of it was written after all (the writer process failed
+        it): its caller may give up again."""
+        with _FATE:
+            if self._fate == TAKEN:
+                self._fate = None
 
     def apply(self, conn: Connection) -> T:
         raise NotImplementedError
@@ -56,9 +88,12 @@ class FnOp(WriteOp[T]):
 
 
 def apply_grouped(conn: Connection, ops: Sequence[WriteOp[Any]]) -> list[Any]:
-    """Applies ops grouped by class, in order of first appearance."""
+    """Applies ops grouped by class, in order of first appearance; an op
+    whose caller gave up is skipped (its result None)."""
     groups: dict[type, list[int]] = {}
     for index, op in enumerate(ops):
+        if op.bounded and not op.take():
+            continue
         groups.setdefault(type(op), []).append(index)
     results: list[Any] = [None] * len(ops)
     for kind, indexes in groups.items():

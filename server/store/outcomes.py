@@ -101,6 +101,7 @@ class FinishIterations(WriteOp[list[bool | Exception]]):
     fails only itself."""
 
     urgent = True
+    bounded = False
 
     def __init__(self, outcomes: list[IterationOutcome]) -> None:
         self.outcomes = outcomes

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from taskloom.server.store.database import Database, Listening
 from taskloom.server.store.group_commit import Settled, WriteOp, commit_together, settle
+from taskloom.server.store.postgres import faults
 from taskloom.server.store.postgres.channels import ChannelListener, Notify
 from taskloom.server.store.postgres.nul_text import replace_nul
 
@@ -94,6 +95,9 @@ class PostgresDatabase(Database):
 
     async def notify(self, channel: str, payloads: Sequence[str]) -> None:
         await self.run_write(Notify(channel, payloads))
+
+    def fault(self, exc: BaseException, action: str) -> str | None:
+        return faults.explain(self.engine.url, exc, action)
 
     # --- the database's clock -------------------------------------------------
 

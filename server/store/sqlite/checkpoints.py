@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import sqlite3
 import threading
 import time
@@ -33,6 +34,8 @@ CHECKPOINT_SECONDS = 1.0
 # that doubles up to WAL_RESTART_BACKOFF_MAX (a long reader costs writes little).
 WAL_RESTART_WAIT_MS = 200
 WAL_RESTART_BACKOFF_MAX = 10.0
+
+log = logging.getLogger("taskloom.store")
 
 
 class WalKeeper:
@@ -105,7 +108,13 @@ class WalKeeper:
             self._lock.release()
 
     def _checkpoints(self, path: str) -> None:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            # The file cannot be opened: the first read or write says why,
+            # naming it (faults.py); no checkpoints without it.
+            log.debug("no checkpoints of %s: %s", path, exc)
+            return
         try:
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             frame_bytes = 0

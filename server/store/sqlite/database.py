@@ -36,7 +36,7 @@ from taskloom.server.store.database import CommitCounter, Database
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.leases import ReleaseRuns
 from taskloom.server.store.outcomes import FinishIterations
-from taskloom.server.store.sqlite import connections
+from taskloom.server.store.sqlite import connections, faults
 from taskloom.server.store.sqlite.checkpoints import WalKeeper
 from taskloom.server.store.sqlite.data_version import DataVersion
 from taskloom.server.store.sqlite.inline import InlineWriter
@@ -98,6 +98,9 @@ class SQLiteDatabase(Database):
         await process.start()
         self._process = process
 
+    def fault(self, exc: BaseException, action: str) -> str | None:
+        return faults.explain(self.file, exc, action)
+
     def commit_counter(self) -> CommitCounter | None:
         return DataVersion(self.file) if self.file is not None else None
 
@@ -155,12 +158,15 @@ class SQLiteDatabase(Database):
             if (pipelined or process.busy) and process.loop is asyncio.get_running_loop():
                 scripted = script_of(op, self._dialect)
                 if scripted is not None:
+                    if op.bounded and not op.take():
+                        return None  # its caller gave up
                     script, read = scripted
                     try:
                         committed, results = await process.run(script)
                     except ScriptFailed as exc:
                         # Nothing written (or, the process gone, perhaps all):
                         # this process's path reports what it finds.
+                        op.untake()
                         log.debug("the writer process did not commit a script: %s", exc)
                     else:
                         if committed:
