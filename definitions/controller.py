@@ -95,6 +95,9 @@ class TaskController(Generic[InputT]):
         # Standard `logging` records at or above this level (set by the engine
         # from the definition's `log_capture_level`) land in the run's logs.
         self.capture_level: int | None = None
+        # The definition's module (set by the engine): the frames of a
+        # captured record's exception that non-admins are shown.
+        self.task_module: str | None = None
         self.children_requested: list[ChildRequest] = []
         self._validate_child = validate_child
         self._list_children = list_children

@@ -15,6 +15,7 @@ from typing import Any
 
 from taskloom.definitions.controller import _current
 from taskloom.definitions.records import LogLevel
+from taskloom.server.engine import tracebacks
 
 _install_lock = threading.Lock()
 _installed: list[logging.Handler] = []
@@ -51,8 +52,12 @@ class RunLogHandler(logging.Handler):
             return
         try:
             data: dict[str, Any] = {"logger": record.name}
-            if record.exc_info and record.exc_info[0] is not None:
-                data["exception"] = logging.Formatter().formatException(record.exc_info)
+            exc = record.exc_info[1] if record.exc_info else None
+            if exc is not None:
+                data["exception"] = tracebacks.whole(exc)
+                module = controller.task_module
+                source = None if module is None else tracebacks.module_file(module)
+                data["task_exception"] = tracebacks.task_only(exc, source)
             controller.log.log(as_run_level(record.levelno), record.getMessage(), data)
         except Exception:
             self.handleError(record)

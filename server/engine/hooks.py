@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from contextvars import copy_context
@@ -12,6 +11,7 @@ from typing import Any
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.records import RunError, RunInfo, TaskStatus
+from taskloom.server.engine import tracebacks
 
 
 def overrides(instance: TaskDefinition[Any], name: str) -> bool:
@@ -31,11 +31,17 @@ async def call(fn: Callable[..., Any], *args: Any, executor: Executor | None = N
     return result
 
 
-def describe(exc: BaseException) -> tuple[str, dict[str, Any]]:
-    """A log message and data for an exception raised by task code."""
+def describe(exc: BaseException, definition: type[Any] | None) -> tuple[str, dict[str, Any]]:
+    """A log message and data for an exception raised by task code of
+    `definition`: its traceback whole, and only its frames in the
+    definition's module (engine/tracebacks.py)."""
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return message, {"type": type(exc).__name__, "traceback": trace}
+    source = None if definition is None else tracebacks.module_file(definition.__module__)
+    return message, {
+        "type": type(exc).__name__,
+        "traceback": tracebacks.whole(exc),
+        "task_traceback": tracebacks.task_only(exc, source),
+    }
 
 
 def run_info(

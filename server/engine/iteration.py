@@ -131,6 +131,7 @@ class IterationRunner:
                 response = Error(exc.message, "INVALID_INPUT", exc.details)
             else:
                 controller.capture_level = traits.capture_level
+                controller.task_module = traits.definition.__module__
                 run_id = row["id"]
                 self.live[run_id] = controller
                 try:
@@ -181,7 +182,7 @@ class IterationRunner:
             except Exception as exc:
                 # A child refused by its definition's validate_input or
                 # on_before_trigger fails the iteration like an exception.
-                message, data = hooks.describe(exc)
+                message, data = hooks.describe(exc, definition)
                 refused = f"a child run was refused: {message}"
                 log_rows.append(error_row(row, refused, data, self.wall_clock()))
                 text = exc.message if isinstance(exc, TaskloomError) else str(exc)
@@ -261,7 +262,7 @@ class IterationRunner:
                 raise  # the worker cancelled it (shutdown): not the task's answer
             # Task code let a CancelledError of its own escape: an error like
             # any other, not a reason to leave the run RUNNING.
-            message, data = hooks.describe(exc)
+            message, data = hooks.describe(exc, traits.definition)
             controller.log.error(message, data)
             return Error(
                 str(exc) or "the iteration was cancelled", "CancelledError", exception=type(exc)
@@ -269,11 +270,11 @@ class IterationRunner:
         except (SystemExit, _Exited) as exc:
             # sys.exit() in task code ends this iteration, not the process.
             code = exc.code if isinstance(exc, SystemExit) else exc.args[0]
-            message, data = hooks.describe(exc)
+            message, data = hooks.describe(exc, traits.definition)
             controller.log.error(message, data)
             return Error(f"the task called sys.exit({code!r})", "SystemExit", exception=SystemExit)
         except Exception as exc:
-            message, data = hooks.describe(exc)
+            message, data = hooks.describe(exc, traits.definition)
             controller.log.error(message, data)
             return Error(str(exc) or type(exc).__name__, type(exc).__name__, exception=type(exc))
         finally:

@@ -44,7 +44,7 @@ async def call_hook(
     try:
         await hooks.call(getattr(instance, transition.hook), info, executor=executor)
     except (Exception, SystemExit) as exc:  # sys.exit() in a hook: its failure only
-        message, data = hooks.describe(exc)
+        message, data = hooks.describe(exc, type(instance))
         log_rows.append(
             error_row(row, f"hook {transition.hook} failed: {message}", data, wall_clock())
         )
@@ -66,6 +66,6 @@ async def next_input(
         log_rows.append(log_row(row, LogLevel.WARNING, str(refusal), None, wall_clock()))
         return REFUSED
     except (Exception, SystemExit) as exc:
-        message, data = hooks.describe(exc)
+        message, data = hooks.describe(exc, type(instance))
         log_rows.append(error_row(row, f"hook on_retry failed: {message}", data, wall_clock()))
         return None

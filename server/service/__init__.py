@@ -362,7 +362,7 @@ class TaskService:
         self, run_ids: Sequence[str], first: int | None = None, levels: Sequence[str] = ()
     ) -> list[Page[LogView]]:
         """The first page of logs of each run, in one query."""
-        return await self.batched.logs_pages(run_ids, first, levels)
+        return await self.batched.logs_pages(run_ids, first, levels, self.actor)
 
     async def count_children(self, parent_ids: Sequence[str]) -> list[int]:
         """How many children of each parent the caller may see."""

@@ -33,7 +33,7 @@ async def call_on_abort(database: Database, registry: Registry, row: Any) -> Non
     try:
         await hooks.call(instance.on_abort, info)
     except Exception as exc:
-        message, data = hooks.describe(exc)
+        message, data = hooks.describe(exc, definition)
         line = {
             "run_id": row["id"],
             "level": LogLevel.ERROR.value,

@@ -10,6 +10,7 @@ from taskloom.definitions.filters import page_size
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page
 from taskloom.server.auth.identity import Actor, owner_scope
+from taskloom.server.service.log_views import sees_whole_tracebacks, shown
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.store import queries
 from taskloom.server.store.paging import PageSlice, encode_cursor
@@ -38,14 +39,16 @@ class BatchedReads:
         ]
 
     async def logs_pages(
-        self, run_ids: Sequence[str], first: int | None, levels: Sequence[str]
+        self, run_ids: Sequence[str], first: int | None, levels: Sequence[str], actor: Actor | None
     ) -> list[Page[LogView]]:
         size, chosen = page_size(first), tuple(levels) or None
         found = await self.database.read(lambda c: queries.logs_for_runs(c, run_ids, size, chosen))
-        return [
-            first_page(PageSlice(found[r][:size], len(found[r]) > size), LogView.from_row)
-            for r in run_ids
-        ]
+        whole = sees_whole_tracebacks(actor)
+
+        def view(row: Any) -> LogView:
+            return shown(LogView.from_row(row), whole)
+
+        return [first_page(PageSlice(found[r][:size], len(found[r]) > size), view) for r in run_ids]
 
     async def count_children(self, parent_ids: Sequence[str], actor: Actor | None) -> list[int]:
         owner = owner_scope(actor)  # a user counts only the children it may see

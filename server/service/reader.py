@@ -19,6 +19,7 @@ from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import LogView, Page, ResultView
 from taskloom.server.auth.identity import Actor, may_see, owner_scope
 from taskloom.server.service.input_checks import invalid_field
+from taskloom.server.service.log_views import sees_whole_tracebacks, shown
 from taskloom.server.service.presenter import RunPresenter
 from taskloom.server.store import history, queries
 from taskloom.server.store.paging import encode_cursor
@@ -112,8 +113,9 @@ class RunReader:
         where = await self._scoped_logs(where, actor)
         size = page_size(first)
         found = await self.database.read(lambda c: queries.list_logs(c, where, size, after))
+        whole = sees_whole_tracebacks(actor)
         return Page(
-            items=[LogView.from_row(r) for r in found.rows],
+            items=[shown(LogView.from_row(r), whole) for r in found.rows],
             cursors=[encode_cursor([r["id"]]) for r in found.rows],
             has_next=found.has_next,
         )
