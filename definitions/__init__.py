@@ -17,9 +17,23 @@ from taskloom.definitions.errors import (
     WaitTimeout,
 )
 from taskloom.definitions.function_task import task
-from taskloom.definitions.records import LogLevel, RunError, RunInfo, RunRequest, TaskStatus
+from taskloom.definitions.records import (
+    LogLevel,
+    RunError,
+    RunInfo,
+    RunRequest,
+    TaskStatus,
+    WaitReason,
+)
 from taskloom.definitions.registry import Registry, register, registry
-from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response
+from taskloom.definitions.responses import (
+    Aborted,
+    Continue,
+    Done,
+    Error,
+    Response,
+    WaitForChildren,
+)
 from taskloom.definitions.retry import Retry
 from taskloom.definitions.runtime import Runtime
 from taskloom.definitions.steps import StepsTaskDefinition
@@ -48,6 +62,8 @@ __all__ = [
     "TaskStatus",
     "TaskloomError",
     "Unauthenticated",
+    "WaitForChildren",
+    "WaitReason",
     "WaitTimeout",
     "current_run",
     "register",

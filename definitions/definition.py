@@ -42,6 +42,12 @@ class TaskDefinition(Generic[InputT]):
     input_model: ClassVar[type[BaseModel]] = AnyInput
     max_iterations: ClassVar[int] = 1_000
     iteration_timeout: ClassVar[float] = 300.0
+    # Deadlines (see README "Deadlines and expiry"), in seconds; a trigger may
+    # set its own. `deadline`: the run fails (DEADLINE) this long after its
+    # first start, across iterations and retries. `expires`: a run not
+    # started this long after it was due ends without running (EXPIRED).
+    deadline: ClassVar[float | None] = None
+    expires: ClassVar[float | None] = None
     retry: ClassVar[Retry] = NO_RETRY
     lease_losses: ClassVar[int] = 3
     # Roles that may trigger this definition ("admin", "developer", "user");

@@ -36,6 +36,11 @@ class WaitReason(StrEnum):
     RATE_LIMIT = "RATE_LIMIT"
     # Due, but its definition is paused (pauseDefinition).
     DEFINITION_PAUSED = "DEFINITION_PAUSED"
+    # Not due until every child run it triggered has ended (wait_for_children).
+    CHILDREN = "CHILDREN"
+    # Not due until every run it was triggered `after` has SUCCEEDED; such a
+    # run has not started, so it reads PENDING.
+    DEPENDENCIES = "DEPENDENCIES"
 
 
 class RunRequest(StrEnum):

@@ -1,4 +1,5 @@
-"""What one call of `run()` answers: done, continue, error or aborted."""
+"""What one call of `run()` answers: done, continue, wait for the children,
+error or aborted."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ class Continue:
 
 
 @dataclass(frozen=True)
+class WaitForChildren:
+    """Continue once every child run has ended, holding no worker slot and
+    using no iteration meanwhile (fan-in)."""
+
+    state: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Error:
     """A failed iteration. `retry=False`: the run fails at once, whatever
     its `Retry` policy allows. `exception`: the type of the exception that
@@ -37,8 +46,8 @@ class Aborted:
     message: str | None = None
 
 
-Response = Done | Continue | Error | Aborted
-_RESPONSE_TYPES = (Done, Continue, Error, Aborted)
+Response = Done | Continue | WaitForChildren | Error | Aborted
+_RESPONSE_TYPES = (Done, Continue, WaitForChildren, Error, Aborted)
 
 
 class Responses:
@@ -55,6 +64,14 @@ class Responses:
         if isinstance(delay, int | float) and delay < 0:
             raise ValueError("continue_(delay=...) must not be negative")
         return Continue(state=state, delay=delay)
+
+    def wait_for_children(self, state: dict[str, Any] | None = None) -> WaitForChildren:
+        """The run waits until every child it triggered has ended, then its
+        next iteration reads their outcomes (`await controller.children()`).
+        `state`, as in `continue_`, is what that iteration starts from."""
+        if state is not None and not isinstance(state, dict):
+            raise TypeError("wait_for_children(state=...) takes a dict")
+        return WaitForChildren(state=state)
 
     def error(
         self, message: str, code: str | None = None, data: Any = None, *, retry: bool = True

@@ -45,11 +45,20 @@ class ProgressView:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A started run between iterations: it reads RUNNING, and is due again
-    at `until` (a time already past: due, waiting for a free worker)."""
+    """A run that is not executing now and waits for `reason`: a started run
+    between iterations reads RUNNING and is due again at `until` (TIME; a
+    time already past: due, waiting for a free worker); a run waiting for
+    its children (RUNNING) or its dependencies (PENDING: it has not started)
+    has no `until`."""
 
-    until: datetime
+    until: datetime | None
     reason: WaitReason
+
+    def __str__(self) -> str:
+        """ "waiting until 13:05:02 UTC", or "waiting for its children"."""
+        if self.until is None:
+            return f"waiting for its {self.reason.value.lower()}"
+        return f"waiting until {self.until:%H:%M:%S} UTC"
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,18 @@ class RunView:
     simulate: bool
     idempotency_key: str | None
     # Set while a started run waits for its next iteration (its status then
-    # reads RUNNING, and `worker_id` is None); None while one executes. No
-    # default: a class attribute would hide a deferred view's `__getattr__`.
+    # reads RUNNING, and `worker_id` is None), or while any run waits for its
+    # children or dependencies; None while one executes. No default: a class
+    # attribute would hide a deferred view's `__getattr__`.
     waiting: Waiting | None
+    # FAILED with DEADLINE this many seconds after its first start.
+    deadline_seconds: float | None
+    # Ends EXPIRED if it has not started by then.
+    expires_at: datetime | None
+    # Who aborted it (None: the system, or not aborted) and why; an abort
+    # that cascaded names the run it came from.
+    aborted_by: str | None
+    abort_reason: str | None
     # Whether the run's definition allows pausing (`pausable`) and aborting
     # (`abortable`).
     pausable: bool = True
@@ -193,7 +211,11 @@ def shown_status(stored: str, started_at: float | None) -> TaskStatus:
 
 
 def _waiting(row: Row) -> Waiting | None:
-    if row["started_at"] is None or row["status"] != TaskStatus.PENDING:
+    if row["status"] != TaskStatus.PENDING:
+        return None
+    if row["waiting"]:  # not due until its children or dependencies end
+        return Waiting(None, WaitReason(row["waiting"]))
+    if row["started_at"] is None:
         return None
     return Waiting(exact_datetime(row["run_at"]), WaitReason.TIME)
 
@@ -231,6 +253,9 @@ _READ: dict[str, Callable[[Row], Any]] = {
             "parent_id",
             "created_by",
             "idempotency_key",
+            "deadline_seconds",
+            "aborted_by",
+            "abort_reason",
         )
     },
     "status": lambda row: shown_status(row["status"], row["started_at"]),
@@ -243,5 +268,13 @@ _READ: dict[str, Callable[[Row], Any]] = {
     "has_errors": lambda row: bool(row["has_errors"]),
     "simulate": lambda row: bool(row["simulate"]),
 }
-_TIMES = ("created_at", "run_at", "scheduled_at", "started_at", "finished_at", "updated_at")
+_TIMES = (
+    "created_at",
+    "run_at",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "updated_at",
+    "expires_at",
+)
 _TIME_READ = {name: _time(name) for name in _TIMES}

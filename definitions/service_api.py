@@ -94,6 +94,9 @@ class TaskServiceAPI(Protocol):
         parent_id: str | None = None,
         idempotency_key: str | None = None,
         simulate: bool = False,
+        after: Sequence[str] | None = None,
+        deadline: float | None = None,
+        expires: float | datetime | None = None,
     ) -> RunView: ...
 
     async def trigger_many(
@@ -106,7 +109,9 @@ class TaskServiceAPI(Protocol):
         priority: int = 0,
     ) -> list[RunView]: ...
 
-    async def abort(self, run_id: str, message: str | None = None) -> RunView: ...
+    async def abort(
+        self, run_id: str, message: str | None = None, *, cascade: bool = True
+    ) -> RunView: ...
 
     async def abort_many(
         self, where: RunFilter | None = None, *, limit: int, message: str | None = None

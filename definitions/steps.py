@@ -12,9 +12,10 @@
             return {"sent": True}              # the last step's value is the output
 
 A step may span many iterations: `continue_` stays in the step (its state
-and delay are kept). Any other return value finishes the step, and the next
-iteration starts the next one (with `controller.state` as the step left
-it); the last step's value is the run's output.
+and delay are kept), and so does `wait_for_children`. Any other return
+value finishes the step, and the next iteration starts the next one (with
+`controller.state` as the step left it); the last step's value is the run's
+output.
 `done`, `error` and `aborted` end the run as usual. The current step is
 saved in the state under `STEP_KEY`, so a resumed, retried or rescued run
 starts again at the step it was in. Progress is derived from the steps
@@ -31,7 +32,15 @@ from pydantic import BaseModel
 
 from taskloom.definitions.controller import TaskController
 from taskloom.definitions.definition import TaskDefinition
-from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response, as_response
+from taskloom.definitions.responses import (
+    Aborted,
+    Continue,
+    Done,
+    Error,
+    Response,
+    WaitForChildren,
+    as_response,
+)
 
 InputT = TypeVar("InputT", bound=BaseModel)
 STEP_KEY = "_step"
@@ -72,6 +81,9 @@ class StepsTaskDefinition(TaskDefinition[InputT]):
         if isinstance(response, Continue):  # stays in this step
             state = controller.state if response.state is None else response.state
             return Continue(state={**state, STEP_KEY: index}, delay=response.delay)
+        if isinstance(response, WaitForChildren):  # back in this step once they end
+            state = controller.state if response.state is None else response.state
+            return WaitForChildren(state={**state, STEP_KEY: index})
         if isinstance(value, Done | Error | Aborted):  # ends the run as usual
             return response
         controller.progress(index + 1, len(steps), "steps")

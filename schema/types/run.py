@@ -36,11 +36,14 @@ class TaskProgress:
 
 
 @strawberry.type(
-    description="A started run between iterations: RUNNING, not executing, due again at `until`."
+    description="A run not executing now: a started run between iterations (RUNNING), due "
+    "again at `until` (TIME); or a run waiting for its children (CHILDREN, RUNNING) or for "
+    "the runs it was triggered after (DEPENDENCIES, PENDING), with no `until`."
 )
 class TaskRunWaiting:
-    until: datetime = strawberry.field(
-        description="When it is due again (a time past: due, waiting for a free worker)."
+    until: datetime | None = strawberry.field(
+        description="When it is due again (a time past: due, waiting for a free worker); "
+        "null while it waits for children or dependencies."
     )
     reason: WaitReason
 
@@ -93,6 +96,18 @@ class TaskRun:
     idempotency_key: str | None
     parent_id: strawberry.ID | None
     created_by: str | None
+    deadline_seconds: float | None = strawberry.field(
+        description="It fails with code DEADLINE this long after its first start."
+    )
+    expires_at: datetime | None = strawberry.field(
+        description="It ends with code EXPIRED if it has not started by then."
+    )
+    aborted_by: str | None = strawberry.field(
+        description="Who aborted it (null: the system, or not aborted)."
+    )
+    abort_reason: str | None = strawberry.field(
+        description="Why it was aborted; a cascaded abort names the run it came from."
+    )
 
     @strawberry.field(description="Finished attempts, newest first (capped by maxResults).")
     async def history(
@@ -110,12 +125,15 @@ class TaskRun:
 
     @strawberry.field(
         description="Set while a RUNNING run waits for its next iteration (null while it "
-        "executes on `workerId`), and while a due PENDING run is held back by its "
-        "definition's rate limit or pause (reason RATE_LIMIT, DEFINITION_PAUSED)."
+        "executes on `workerId`), while a due PENDING run is held back by its "
+        "definition's rate limit or pause (reason RATE_LIMIT, DEFINITION_PAUSED), and while "
+        "a run waits for its children (CHILDREN) or dependencies (DEPENDENCIES)."
     )
     async def waiting(self, info: Info) -> TaskRunWaiting | None:
         view: RunView = self.__dict__["_view"]
         between = view.waiting
+        if between is not None and between.until is None:  # waits for other runs
+            return TaskRunWaiting(until=None, reason=between.reason)
         if between is not None or view.status is TaskStatus.PENDING:
             held = await info.context.loaders.waiting_reason.load(self.id)
             if held is not None:

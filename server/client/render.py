@@ -39,10 +39,14 @@ def status_text(run: dict[str, Any]) -> Text:
 
 
 def waiting_text(run: dict[str, Any]) -> str | None:
-    """ "waiting until 13:05:02 UTC" for a RUNNING run between iterations."""
+    """ "waiting until 13:05:02 UTC" for a RUNNING run between iterations;
+    "waiting for its children" (or "its dependencies") for a run that waits
+    for other runs."""
     waiting = run.get("waiting")
     if not waiting:
         return None
+    if not waiting.get("until"):
+        return f"waiting for its {str(waiting.get('reason', '')).lower()}"
     return f"waiting until {str(waiting['until']).replace('T', ' ')[11:19]} UTC"
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 from taskloom.definitions.controller import TaskController
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import TaskloomError
+from taskloom.definitions.records import RunError
 from taskloom.definitions.registry import Registry
 from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response, as_response
 from taskloom.definitions.runtime import Clock, Runtime
@@ -41,6 +42,7 @@ from taskloom.server.engine.threads import TaskThreads
 from taskloom.server.engine.transition_hooks import REFUSED, call_hook, next_input
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
+from taskloom.server.store.waits import EXPIRED_MESSAGE, deadline_message, deadline_of
 
 SUCCESSFUL = frozenset({PENDING, PAUSED, SUCCEEDED})
 log = logging.getLogger("taskloom.worker")
@@ -119,10 +121,11 @@ class IterationRunner:
         traits = self._traits_of(row)
         controller: TaskController[Any] | None = None
         instance: TaskDefinition[Any] | None = None
-        if traits is None:
-            response: Response = Error(
-                f"unknown definition {row['definition_id']!r}", "UNKNOWN_DEFINITION"
-            )
+        ending = self._ending(row)
+        if ending is not None:  # expired, or past its deadline: not run again
+            response: Response = Error(ending.message, ending.code)
+        elif traits is None:
+            response = Error(f"unknown definition {row['definition_id']!r}", "UNKNOWN_DEFINITION")
         else:
             instance = traits.definition()
             try:
@@ -135,10 +138,23 @@ class IterationRunner:
                 run_id = row["id"]
                 self.live[run_id] = controller
                 try:
-                    response = await self._call(instance, controller, traits)
+                    response = await self._call(instance, controller, traits, row)
                 finally:
                     self.live.pop(run_id, None)
         return await self._conclude(row, worker_id, runtime, traits, instance, controller, response)
+
+    def _ending(self, row: RowMapping) -> RunError | None:
+        """Why the run must end now without (another) iteration: it expired
+        before it started, or its deadline passed."""
+        expires_at = row["expires_at"]
+        unstarted = row["iterations"] == 0 and row["attempt"] == 0
+        now = self.wall_clock()
+        if unstarted and expires_at is not None and expires_at <= now:
+            return RunError(EXPIRED_MESSAGE, "EXPIRED")
+        deadline = deadline_of(row)
+        if deadline is not None and deadline <= now:
+            return RunError(deadline_message(row), "DEADLINE")
+        return None
 
     async def _conclude(
         self,
@@ -163,6 +179,7 @@ class IterationRunner:
             pause_requested=runtime.is_pause_requested(),
         )
         now = self.wall_clock()
+        position.ending = self._ending(row)
         transition = decide(position, response, now, random.random())
         problem = not_json(transition)
         if problem is not None:
@@ -235,13 +252,20 @@ class IterationRunner:
         )
 
     async def _call(
-        self, instance: TaskDefinition[Any], controller: TaskController[Any], traits: _Traits
+        self,
+        instance: TaskDefinition[Any],
+        controller: TaskController[Any],
+        traits: _Traits,
+        row: RowMapping,
     ) -> Response:
         if controller.runtime.is_aborted():
             return Aborted("aborted on request")
         timeout = traits.timeout
+        # The run's deadline cuts the iteration short when it comes first.
+        deadline = deadline_of(row)
+        left = timeout if deadline is None else min(timeout, deadline - self.wall_clock())
         task = self._current_task()
-        watch = self.deadlines.watch(task, task.get_loop().time() + timeout)
+        watch = self.deadlines.watch(task, task.get_loop().time() + left)
         try:
             if traits.is_async and "cancel" in (instance.abort_mode, instance.pause_mode):
                 response = await self._call_cancellable(instance, controller)
@@ -255,6 +279,10 @@ class IterationRunner:
                 response = as_response(await self._call_sync(instance, controller))
         except asyncio.CancelledError as exc:
             if watch.expired and task.uncancel() == 0:
+                if left < timeout:
+                    message = deadline_message(row)
+                    controller.log.error(message)
+                    return Error(message, "DEADLINE")
                 message = f"the iteration exceeded its {timeout:g} s timeout"
                 controller.log.error(message)
                 return Error(message, "TIMEOUT", exception=TimeoutError)

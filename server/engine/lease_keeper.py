@@ -1,7 +1,8 @@
 """The worker's upkeep of the runs it holds, every `control_interval`:
 renew their leases, write the progress of long iterations, pass on abort
-and pause requests, and rescue the runs of workers that stopped renewing
-theirs (store/leases.py)."""
+and pause requests, rescue the runs of workers that stopped renewing
+theirs (store/leases.py), and settle the waits no outcome settled (expiry,
+deadlines, and anything a stopped process left: store/waits.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from taskloom.server.store.leases import RenewLeases, RescueExpired, pending_req
 from taskloom.server.store.live_progress import FlushProgress
 from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
 from taskloom.server.store.transitions import RUNNING
+from taskloom.server.store.waits import SettleWaits, needs_settling
 
 log = logging.getLogger("taskloom.worker")
 
@@ -75,6 +77,8 @@ class LeaseKeeper:
                 if now - last_rescue >= min(self.lease_seconds / 2, 5.0):
                     last_rescue = now
                     await self._rescue()
+                # Every turn: a read while nothing is to be settled.
+                await self._settle_waits()
             except Exception:
                 log.exception("worker control loop failed; retrying")
 
@@ -104,6 +108,11 @@ class LeaseKeeper:
         )
         for run_id, request in requests.items():
             self.pass_request(run_id, request)
+
+    async def _settle_waits(self) -> None:
+        clock = self.database.clock
+        if await self.database.read(lambda c: needs_settling(c, clock())):
+            await self.database.run_write(SettleWaits(clock()))
 
     async def _rescue(self) -> None:
         rescued = await self.database.run_write(

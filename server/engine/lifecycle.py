@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from taskloom.definitions.records import RunError, TaskStatus
-from taskloom.definitions.responses import Aborted, Continue, Done, Error, Response
+from taskloom.definitions.records import RunError, TaskStatus, WaitReason
+from taskloom.definitions.responses import (
+    Aborted,
+    Continue,
+    Done,
+    Error,
+    Response,
+    WaitForChildren,
+)
 from taskloom.definitions.retry import Retry
 from taskloom.server.store.new_runs import due_after
+from taskloom.server.store.transitions import WAITING_RUN_AT
 
 # Plain strings: the outcome binds them (store/iteration_outcome.py).
 PENDING = TaskStatus.PENDING.value
@@ -34,6 +42,9 @@ class RunPosition:
     retry: Retry
     abort_requested: bool = False
     pause_requested: bool = False
+    # Set when the run must end FAILED whatever it answered short of done:
+    # its deadline passed (DEADLINE) or it expired unstarted (EXPIRED).
+    ending: RunError | None = None
 
 
 @dataclass(slots=True)
@@ -50,6 +61,7 @@ class Transition:
     clear_request: bool = False
     hook: str | None = None
     record_attempt: bool = False
+    waiting: str | None = None
 
 
 def _end(
@@ -81,16 +93,27 @@ def decide(run: RunPosition, response: Response, now: float, draw: float = 1.0) 
         ) or "aborted on request"
         state = response.state if isinstance(response, Continue) and response.state else run.state
         return _end(run, now, ABORTED, "on_abort", state, error=RunError(message, ABORTED))
-    if isinstance(response, Continue):
+    if run.ending is not None:
+        return _end(run, now, FAILED, "on_error", run.state, error=run.ending)
+    if isinstance(response, Continue | WaitForChildren):
         state = run.state if response.state is None else response.state
         if done >= run.max_iterations:
             message = f"the run reached its limit of {run.max_iterations} iterations"
             error = RunError(message, "MAX_ITERATIONS")
             return _end(run, now, FAILED, "on_max_iterations", state, error=error)
+        waiting = None
+        run_at = now
+        if isinstance(response, WaitForChildren):
+            # Not due until store/waits.py finds every child ended.
+            waiting, run_at = WaitReason.CHILDREN.value, WAITING_RUN_AT
+        elif not run.pause_requested:
+            run_at = due_after(now, response.delay)
         if run.pause_requested:
             # An honoured pause: the state is saved, resume() re-queues it.
-            return Transition(PAUSED, state, done, run.attempt, now, clear_request=True)
-        return Transition(PENDING, state, done, run.attempt, due_after(now, response.delay))
+            return Transition(
+                PAUSED, state, done, run.attempt, run_at, clear_request=True, waiting=waiting
+            )
+        return Transition(PENDING, state, done, run.attempt, run_at, waiting=waiting)
     error = RunError(response.message, response.code, response.data)
     if retryable(run.retry, response) and run.retry.allows(run.attempt):
         return Transition(

@@ -28,7 +28,12 @@ from taskloom.definitions.text_limits import (
 )
 from taskloom.server.engine.lifecycle import FAILED, PAUSED, PENDING, Transition
 from taskloom.server.store.iteration_outcome import IterationOutcome
-from taskloom.server.store.new_runs import concurrency_key_of, due_after, new_run_row
+from taskloom.server.store.new_runs import (
+    concurrency_key_of,
+    due_after,
+    life_bounds,
+    new_run_row,
+)
 
 ChildFinisher = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -110,19 +115,26 @@ async def child_rows(
     rows = []
     for child in controller.children_requested:
         data = await finish_child(child.definition_id, child.input)
+        definition = registry.find(child.definition_id)
+        run_at = due_after(now, child.delay)
+        deadline_seconds, expires_at = life_bounds(definition, run_at)
         rows.append(
             new_run_row(
                 run_id=child.id,
                 definition_id=child.definition_id,
                 input=data,
                 now=now,
-                run_at=due_after(now, child.delay),
+                run_at=run_at,
                 name=child.name,
                 priority=child.priority,
                 parent_id=row["id"],
                 created_by=row["created_by"],
                 simulate=bool(row["simulate"]),
-                concurrency_key=_child_key(registry, child.definition_id, data),
+                concurrency_key=None
+                if definition is None
+                else concurrency_key_of(definition, data),
+                deadline_seconds=deadline_seconds,
+                expires_at=expires_at,
             )
         )
     return rows
@@ -136,11 +148,6 @@ def retry_row(row: RowMapping, t: Transition, retry: Retry, now: float) -> dict[
     message = f"retry {t.attempt}{of} in {wait:.3f} s, at {at}"
     data = {"attempt": t.attempt, "waitSeconds": wait, "runAt": at}
     return log_row(row, LogLevel.INFO, message, data, now)
-
-
-def _child_key(registry: Registry, definition_id: str, data: dict[str, Any]) -> str | None:
-    definition = registry.find(definition_id)
-    return None if definition is None else concurrency_key_of(definition, data)
 
 
 def build_outcome(
@@ -198,4 +205,7 @@ def build_outcome(
         children=children,
         history=history,
         max_results=definition.max_results if definition else 10,
+        waiting=t.waiting,
+        settles_waits=t.waiting is not None
+        or (t.finished and bool(row["parent_id"] or row["has_dependents"])),
     )

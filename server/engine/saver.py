@@ -22,6 +22,7 @@ from taskloom.server.store.database import Database
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.outcomes import FinishIterations
 from taskloom.server.store.storable import cannot_store
+from taskloom.server.store.waits import SettleWaits
 
 log = logging.getLogger("taskloom.worker")
 
@@ -55,16 +56,19 @@ class OutcomeSaver:
             while self._pending:
                 batch, self._pending = self._pending, []
                 outcomes, results = await self._save(batch)
-                due = False
+                due = settle = False
                 for (row, _o, seconds), outcome, result in zip(
                     batch, outcomes, results, strict=True
                 ):
                     try:
                         due = self._announce(row, outcome, seconds, result) or due
+                        settle = settle or (result is True and outcome.settles_waits)
                     finally:
                         self.on_done(row)
                 if due:
                     self.hub.notify_due()
+                if settle:
+                    await self._settle_waits()
         finally:
             self._flusher = None
 
@@ -97,6 +101,15 @@ class OutcomeSaver:
             return await self.database.run_write(FinishIterations(outcomes))
         except Exception as exc:
             return [exc] * len(outcomes)
+
+    async def _settle_waits(self) -> None:
+        """A run ended that a parent or dependents may wait for, or a run
+        began to wait: their waits are settled now, not at the next sweep
+        (announced by the commit)."""
+        try:
+            await self.database.run_write(SettleWaits(self.database.clock()))
+        except Exception:
+            log.exception("settling waiting runs failed; the next sweep retries")
 
     def _announce(
         self,

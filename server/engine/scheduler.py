@@ -20,7 +20,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from taskloom.server.store.new_runs import TICK_KEY_PREFIX, concurrency_key_of, new_run_row
+from taskloom.server.store.new_runs import (
+    TICK_KEY_PREFIX,
+    concurrency_key_of,
+    life_bounds,
+    new_run_row,
+)
 from taskloom.server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
 
 if TYPE_CHECKING:
@@ -145,6 +150,7 @@ class Scheduler:
         definition: type[TaskDefinition[Any]] = self.registry.get(ident)
         data = await self.prepare_input(definition, definition.schedule_input)
         key = TICK_KEY_PREFIX + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
+        deadline_seconds, expires_at = life_bounds(definition, now)
         run = new_run_row(
             definition_id=ident,
             input=data,
@@ -153,6 +159,8 @@ class Scheduler:
             name=f"{ident} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
             idempotency_key=key,
             concurrency_key=concurrency_key_of(definition, data),
+            deadline_seconds=deadline_seconds,
+            expires_at=expires_at,
         )
         # Announced by its commit.
         created, saved = await self.database.run_write(FireTick(ident, tick, following, run, now))

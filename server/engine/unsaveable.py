@@ -82,6 +82,8 @@ def failed_for_good(
         finished=True,
         clear_request=True,
         has_errors=True,
+        # It finished: a parent or dependents waiting for it may go on.
+        settles_waits=bool(row["parent_id"] or row["has_dependents"]),
         logs=[
             {
                 "run_id": outcome.run_id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -97,6 +97,9 @@ class Client:
         parent_id: str | None = None,
         idempotency_key: str | None = None,
         simulate: bool = False,
+        after: Sequence[str] | None = None,
+        deadline: float | None = None,
+        expires: float | datetime | None = None,
     ) -> RunView:
         return await self._run(
             "trigger",
@@ -107,6 +110,10 @@ class Client:
             parentId=parent_id,
             idempotencyKey=idempotency_key,
             simulate=simulate,
+            after=None if after is None else list(after),
+            deadlineSeconds=deadline,
+            expiresInSeconds=None if isinstance(expires, datetime) else expires,
+            expiresAt=expires.isoformat() if isinstance(expires, datetime) else None,
             **due(delay, run_at),
         )
 
@@ -237,8 +244,10 @@ class Client:
 
     # --- what callers do to a run -----------------------------------------------
 
-    async def abort(self, run_id: str, message: str | None = None) -> RunView:
-        return await self._run("abort", id=run_id, message=message)
+    async def abort(
+        self, run_id: str, message: str | None = None, *, cascade: bool = True
+    ) -> RunView:
+        return await self._run("abort", id=run_id, message=message, cascade=cascade)
 
     async def pause(self, run_id: str) -> RunView:
         return await self._run("pause", id=run_id)

@@ -31,7 +31,7 @@ def _error(value: dict[str, Any] | None) -> RunError | None:
 def _waiting(value: dict[str, Any] | None) -> Waiting | None:
     if value is None:
         return None
-    return Waiting(datetime.fromisoformat(value["until"]), WaitReason(value["reason"]))
+    return Waiting(when(value["until"]), WaitReason(value["reason"]))
 
 
 def run_view(run: dict[str, Any]) -> RunView:
@@ -68,6 +68,10 @@ def run_view(run: dict[str, Any]) -> RunView:
         simulate=run["simulate"],
         idempotency_key=run["idempotencyKey"],
         waiting=_waiting(run["waiting"]),
+        deadline_seconds=run["deadlineSeconds"],
+        expires_at=when(run["expiresAt"]),
+        aborted_by=run["abortedBy"],
+        abort_reason=run["abortReason"],
         # a definition the server does not know: pausable and abortable, as
         # the service says
         pausable=True if definition is None else definition["pausable"],

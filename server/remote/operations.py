@@ -13,6 +13,7 @@ fragment Run on TaskRun {
   progress { current total units }
   statusMessage createdAt runAt scheduledAt startedAt finishedAt updatedAt
   workerId lastWorkerId parentId createdBy hasErrors simulate idempotencyKey
+  deadlineSeconds expiresAt abortedBy abortReason
   definition { pausable abortable }
 }"""
 LOG = """
@@ -22,10 +23,13 @@ OPERATIONS: dict[str, str] = {
     "trigger": """
 mutation Trigger($definitionId: ID!, $input: JSON, $name: String, $delaySeconds: Int,
   $runAt: DateTime, $priority: Int, $parentId: ID, $idempotencyKey: String,
-  $simulate: Boolean!) {
+  $simulate: Boolean!, $after: [ID!], $deadlineSeconds: Float, $expiresInSeconds: Float,
+  $expiresAt: DateTime) {
   run: triggerTask(definitionId: $definitionId, input: $input, name: $name,
     delaySeconds: $delaySeconds, runAt: $runAt, priority: $priority, parentId: $parentId,
-    idempotencyKey: $idempotencyKey, simulate: $simulate) { ...Run }
+    idempotencyKey: $idempotencyKey, simulate: $simulate, after: $after,
+    deadlineSeconds: $deadlineSeconds, expiresInSeconds: $expiresInSeconds,
+    expiresAt: $expiresAt) { ...Run }
 }"""
     + RUN,
     "trigger_many": """
@@ -63,8 +67,8 @@ query History($id: ID!, $first: Int!, $skip: Int!) {
   }
 }""",
     "abort": """
-mutation Abort($id: ID!, $message: String) {
-  run: abortTask(id: $id, message: $message) { ...Run }
+mutation Abort($id: ID!, $message: String, $cascade: Boolean!) {
+  run: abortTask(id: $id, message: $message, cascade: $cascade) { ...Run }
 }"""
     + RUN,
     "pause": "mutation Pause($id: ID!) { run: pauseTask(id: $id) { ...Run } }" + RUN,

@@ -114,8 +114,20 @@ class TaskService:
         idempotency_key: str | None = None,
         simulate: bool = False,
         session: Any = None,
+        after: Sequence[str] | None = None,
+        deadline: float | None = None,
+        expires: float | datetime | None = None,
     ) -> RunView:
         """Creates a PENDING run; durable once this returns.
+
+        `after`: ids of runs this one waits for; it starts once each has
+        SUCCEEDED, and fails with DEPENDENCY_FAILED, naming the run, if one
+        ends otherwise (the ids must exist: no cycle can be made).
+        `deadline`: seconds from its first start to its end, across
+        iterations and retries, past which it fails with DEADLINE.
+        `expires`: seconds after it is due (or a time) by which it must have
+        started; otherwise it ends with EXPIRED, never run. Both default to
+        the definition's `deadline` and `expires`.
 
         `idempotency_key`: a second trigger of the same definition with the
         same key returns the first run instead of creating another.
@@ -136,6 +148,9 @@ class TaskService:
             idempotency_key=idempotency_key,
             simulate=simulate,
             session=session,
+            after=after,
+            deadline=deadline,
+            expires=expires,
         )
 
     async def trigger_many(
@@ -227,11 +242,20 @@ class TaskService:
     # --- what callers do to a run -----------------------------------------------
 
     async def abort(
-        self, run_id: str, message: str | None = None, *, actor: Actor | None = None
+        self,
+        run_id: str,
+        message: str | None = None,
+        *,
+        cascade: bool = True,
+        actor: Actor | None = None,
     ) -> RunView:
         """A waiting run is ABORTED at once; a running one when its
-        iteration ends. Aborting a finished run is a Conflict."""
-        return await self.actions.abort(run_id, message, self._who(actor))
+        iteration ends. Aborting a finished run is a Conflict.
+
+        `cascade` (default): its unfinished children and the runs triggered
+        `after` it are aborted too, and theirs in turn. Each aborted run
+        records who aborted it (`aborted_by`) and why (`abort_reason`)."""
+        return await self.actions.abort(run_id, message, cascade, self._who(actor))
 
     async def pause(self, run_id: str, *, actor: Actor | None = None) -> RunView:
         """A pending run is PAUSED at once; a running one gets a PAUSE request

@@ -56,7 +56,7 @@ class BulkActions:
         check_length("message", message, MESSAGE_CHARS)  # before any run is aborted
 
         async def abort(run: RunView) -> RunView:
-            return await self.actions.abort(run.id, message, actor)
+            return await self.actions.abort(run.id, message, True, actor)
 
         return await self._each(narrowed(where, ABORTABLE), limit, actor, _abortable, abort)
 

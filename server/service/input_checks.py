@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,31 @@ def storable_fields(definition_id: str, **fields: Any) -> dict[str, Any]:
             " and ".join(replaced),
         )
     return fixed
+
+
+MAX_AFTER = 100
+
+
+def check_bounds(deadline: float | None, expires: float | datetime | None) -> None:
+    """A trigger's own deadline and expiry (seconds, or a time to expire at)."""
+    if deadline is not None and not deadline > 0:
+        raise invalid_field("deadline", "must be more than 0 seconds")
+    if isinstance(expires, int | float) and not expires > 0:
+        raise invalid_field("expires", "must be more than 0 seconds")
+
+
+def check_after(after: Sequence[str], session: Any, idempotency_key: str | None) -> None:
+    """The runs a trigger waits for: ids, a bounded number, and a trigger
+    that writes the run itself (not in a caller's session, where its
+    dependencies could not be checked in the same transaction)."""
+    if isinstance(after, str) or not all(isinstance(run_id, str) for run_id in after):
+        raise invalid_field("after", "must be a list of run ids")
+    if len(after) > MAX_AFTER:
+        raise invalid_field("after", f"at most {MAX_AFTER} runs")
+    if session is not None:
+        raise invalid_field("after", "cannot be combined with session")
+    if idempotency_key is not None:
+        raise invalid_field("after", "cannot be combined with idempotencyKey")
 
 
 class InputChecks:

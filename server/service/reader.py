@@ -166,9 +166,7 @@ class RunReader:
                     return run
                 remaining = 1.0 if deadline is None else deadline - time.monotonic()
                 if remaining <= 0:
-                    waits = (
-                        f", waiting until {run.waiting.until:%H:%M:%S} UTC" if run.waiting else ""
-                    )
+                    waits = f", {run.waiting}" if run.waiting else ""
                     raise WaitTimeout(
                         f"run {run_id} is still {run.status.value}{waits} after {timeout:g} s"
                     )

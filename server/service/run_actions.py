@@ -54,18 +54,27 @@ class RunActions:
         data = {"definition_id": row["definition_id"], "finished": finished}
         self.hub.publish(Event("run", row["id"], row["status"], data))
 
-    async def abort(self, run_id: str, message: str | None, actor: Actor | None) -> RunView:
+    async def abort(
+        self, run_id: str, message: str | None, cascade: bool, actor: Actor | None
+    ) -> RunView:
         check_length("message", message, MESSAGE_CHARS)
-        run = await self.reader.get(run_id, actor)
-        abortable = self.presenter.abortable(run.definition_id)
-        action, row = await self.database.run_write(
-            Abort(run_id, message, self.database.clock(), abortable=abortable)
+        await self.reader.get(run_id, actor)
+        op = Abort(
+            run_id,
+            message,
+            self.database.clock(),
+            by=None if actor is None else actor.owner,
+            cascade=cascade,
+            owner=None if actor is None or actor.reads_all else actor.owner,
+            abortable=self.presenter.abortable,
         )
-        if action == "requested":
-            self.hub.notify_request(run_id, RunRequest.ABORT)
-        else:
-            await call_on_abort(self.database, self.registry, row)
-        self._changed(row, finished=action != "requested")
+        for aborted in await self.database.run_write(op):
+            row = aborted.row
+            if aborted.action == "requested":
+                self.hub.notify_request(row["id"], RunRequest.ABORT)
+            else:
+                await call_on_abort(self.database, self.registry, row)
+            self._changed(row, finished=aborted.action != "requested")
         return await self.reader.get(run_id, actor)
 
     async def pause(self, run_id: str, actor: Actor | None) -> RunView:

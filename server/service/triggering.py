@@ -8,7 +8,7 @@ checked first (`input_checks.py`): a refusal writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,8 @@ from taskloom.definitions.run_view import RunView
 from taskloom.server.auth.identity import Actor, require_trigger
 from taskloom.server.service.input_checks import (
     InputChecks,
+    check_after,
+    check_bounds,
     check_options,
     is_hookless,
     storable_fields,
@@ -30,9 +32,12 @@ from taskloom.server.store.new_runs import (
     another_run_row,
     concurrency_key_of,
     due_after,
+    life_bounds,
     new_run_row,
 )
+from taskloom.server.store.run_dependencies import InsertAfter
 from taskloom.server.store.session_runs import insert_in_session
+from taskloom.server.store.waits import SettleWaits
 
 if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
@@ -75,17 +80,22 @@ class Triggerer:
         created_by: str | None,
         idempotency_key: str | None = None,
         simulate: bool = False,
+        deadline: float | None = None,
+        expires: float | datetime | None = None,
     ) -> dict[str, Any]:
         """A new run's row, once its input and options passed the checks."""
         self.checks.check_size(raw)
         check_options(name, delay, run_at, priority, idempotency_key)
+        check_bounds(deadline, expires)
         text = storable_fields(definition.id, name=name, key=idempotency_key, input=raw)
         data = await self.checks.prepare(definition, text["input"], is_hookless(definition))
+        due = due_after(now, run_at if run_at is not None else delay)
+        deadline_seconds, expires_at = life_bounds(definition, due, deadline, expires)
         return new_run_row(
             definition_id=definition.id,
             input=data,
             now=now,
-            run_at=due_after(now, run_at if run_at is not None else delay),
+            run_at=due,
             name=text["name"],
             priority=priority,
             parent_id=parent_id,
@@ -93,6 +103,8 @@ class Triggerer:
             idempotency_key=text["key"],
             simulate=simulate,
             concurrency_key=concurrency_key_of(definition, data),
+            deadline_seconds=deadline_seconds,
+            expires_at=expires_at,
         )
 
     async def trigger(
@@ -110,6 +122,9 @@ class Triggerer:
         idempotency_key: str | None,
         simulate: bool,
         session: Any,
+        after: Sequence[str] | None = None,
+        deadline: float | None = None,
+        expires: float | datetime | None = None,
     ) -> RunView:
         chosen = self.registry.resolve(definition)
         require_trigger(actor, chosen.id, chosen.roles)
@@ -117,6 +132,10 @@ class Triggerer:
             created_by = actor.owner
         if parent_id is not None:
             await self.reader.get(parent_id, actor)
+        if after:
+            check_after(after, session, idempotency_key)
+            for run_id in after:  # NotFound for a run the caller may not see
+                await self.reader.get(run_id, actor)
         row = await self._checked_row(
             chosen,
             input,
@@ -129,7 +148,15 @@ class Triggerer:
             created_by=created_by,
             idempotency_key=idempotency_key,
             simulate=simulate,
+            deadline=deadline,
+            expires=expires,
         )
+        if after:
+            row = await self.database.run_write(InsertAfter(row, after))
+            if row["waiting"] is not None:
+                # A dependency may have ended as this was written, or before.
+                await self.database.run_write(SettleWaits(self.database.clock()))
+            return await self.reader.get(row["id"], actor)
         if isinstance(session, DeferredInsert):  # the sync twin inserts it itself
             session.row = row
             return self.presenter.view(row)

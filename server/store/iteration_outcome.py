@@ -43,3 +43,8 @@ class IterationOutcome:
     max_results: int = 10
     # The input for the next attempt, when `on_retry` changed it.
     new_input: dict[str, Any] | None = None
+    # CHILDREN: the run waits for its children (not due until they end).
+    waiting: str | None = None
+    # Whether saving it may end another run's wait (it finished and has a
+    # parent or dependents) or its own (it waits): store/waits.py.
+    settles_waits: bool = False

@@ -69,6 +69,10 @@ class TaskRunRow(SQLModel, table=True):
         ),
         Index("ix_task_runs_finished", "finished_at", **_not_null("finished_at")),
         Index("ix_task_runs_parent_id", "parent_id", **_not_null("parent_id")),
+        # Runs waiting for their children or their dependencies (store/waits.py).
+        Index("ix_task_runs_waiting", "waiting", **_not_null("waiting")),
+        Index("ix_task_runs_expires", "expires_at", **_not_null("expires_at")),
+        Index("ix_task_runs_deadline", "started_at", **_not_null("deadline_seconds")),
         # A key is unique per definition and scope (new_runs.idempotency_scope).
         Index(
             "ux_task_runs_idempotency",
@@ -126,6 +130,35 @@ class TaskRunRow(SQLModel, table=True):
     # The worker of the run's latest claim; unlike worker_id, kept once the
     # run is no longer RUNNING (GraphQL `lastWorkerId`).
     last_worker_id: str | None = Field(default=None, sa_column=Column(String(200)))
+    # CHILDREN or DEPENDENCIES: a PENDING run that is not due until they end
+    # (its run_at is WAITING_RUN_AT meanwhile; store/waits.py wakes it).
+    waiting: str | None = Field(default=None, sa_column=Column(String(16)))
+    # Whether other runs were triggered `after` this one (task_run_dependencies).
+    has_dependents: bool = False
+    # Deadlines: the run fails (DEADLINE) `deadline_seconds` after its first
+    # start; it ends unstarted (EXPIRED) once `expires_at` passes.
+    deadline_seconds: float | None = None
+    expires_at: float | None = None
+    # Who aborted the run (the caller's name; None: the system) and why
+    # (a cascaded abort names the run it came from).
+    aborted_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    abort_reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class TaskRunDependencyRow(SQLModel, table=True):
+    """Run `run_id` starts only once run `depends_on` has SUCCEEDED
+    (`trigger(..., after=[...])`). Written with the new run only, naming runs
+    that exist already, so no cycle can be made."""
+
+    __tablename__ = "task_run_dependencies"
+    __table_args__ = (Index("ix_task_run_dependencies_on", "depends_on"),)
+
+    run_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("task_runs.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    depends_on: str = Field(sa_column=Column(String(36), primary_key=True))
 
 
 class TaskLogRow(SQLModel, table=True):
@@ -205,6 +238,7 @@ class RateLimitStartRow(SQLModel, table=True):
 
 runs = TaskRunRow.__table__  # type: ignore[attr-defined]
 logs = TaskLogRow.__table__  # type: ignore[attr-defined]
+dependencies = TaskRunDependencyRow.__table__  # type: ignore[attr-defined]
 results = TaskResultRow.__table__  # type: ignore[attr-defined]
 schedules = TaskScheduleRow.__table__  # type: ignore[attr-defined]
 paused_definitions = PausedDefinitionRow.__table__  # type: ignore[attr-defined]

@@ -60,6 +60,8 @@ def new_run_row(
     idempotency_key: str | None = None,
     simulate: bool = False,
     concurrency_key: str | None = None,
+    deadline_seconds: float | None = None,
+    expires_at: float | None = None,
 ) -> dict[str, Any]:
     return {
         "id": run_id or new_id(),
@@ -99,7 +101,33 @@ def new_run_row(
         "idempotency_key": idempotency_key,
         "idempotency_scope": None if idempotency_key is None else idempotency_scope(created_by),
         "concurrency_key": concurrency_key,
+        "waiting": None,
+        "has_dependents": False,
+        "deadline_seconds": deadline_seconds,
+        "expires_at": expires_at,
+        "aborted_by": None,
+        "abort_reason": None,
     }
+
+
+def life_bounds(
+    definition: Any,
+    run_at: float,
+    deadline: float | None = None,
+    expires: float | datetime | None = None,
+) -> tuple[float | None, float | None]:
+    """A new run's `deadline_seconds` and `expires_at` columns: the trigger's
+    own, or else its definition's (`deadline`, `expires`); an expiry in
+    seconds counts from when the run is due."""
+    if deadline is None:
+        deadline = getattr(definition, "deadline", None)
+    if expires is None:
+        expires = getattr(definition, "expires", None)
+    if isinstance(expires, datetime):
+        expires_at: float | None = expires.timestamp()
+    else:
+        expires_at = None if expires is None else run_at + float(expires)
+    return (None if deadline is None else float(deadline)), expires_at
 
 
 def concurrency_key_of(definition: Any, input: dict[str, Any]) -> str | None:

@@ -42,6 +42,7 @@ def finish_params(o: IterationOutcome) -> dict[str, Any]:
         "b_iterations": o.iterations,
         "b_attempt": o.attempt,
         "b_run_at": o.run_at,
+        "b_waiting": o.waiting,
         "b_finished_at": o.now if o.finished else None,
         "b_new_attempt": o.new_attempt,
         "b_now": o.now,

@@ -13,11 +13,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Delete, Update, bindparam, case, delete, func, update
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Update,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from taskloom.definitions.records import TaskStatus
-from taskloom.server.store.models import logs, results, runs
+from taskloom.definitions.records import TaskStatus, WaitReason
+from taskloom.server.store.models import dependencies, logs, results, runs
 
 # Plain strings, as the drivers bind them fastest (an enum member costs
 # sqlite3 an adapter lookup per value).
@@ -26,7 +38,13 @@ RUNNING = TaskStatus.RUNNING.value
 PAUSED = TaskStatus.PAUSED.value
 FAILED = TaskStatus.FAILED.value
 ABORTED = TaskStatus.ABORTED.value
+SUCCEEDED = TaskStatus.SUCCEEDED.value
 FINISHED = tuple(status.value for status in TaskStatus if status.is_terminal)
+CHILDREN = WaitReason.CHILDREN.value
+DEPENDENCIES = WaitReason.DEPENDENCIES.value
+# The due time of a waiting run (9999-12-31): no claim reaches it, so the
+# claim needs no condition of its own; `wake` makes it due.
+WAITING_RUN_AT = 253402300799.0
 
 # What the engine reads of a claimed run: a claim returns these columns
 # only, a third of the row, on every path.
@@ -45,6 +63,10 @@ CLAIMED = (
     runs.c.created_by,
     runs.c.concurrency_key,
     runs.c.claims,
+    runs.c.started_at,
+    runs.c.deadline_seconds,
+    runs.c.expires_at,
+    runs.c.has_dependents,
 )
 
 
@@ -74,7 +96,8 @@ def claim(
 
 # RUNNING -> the status the engine's lifecycle chose (server/engine/
 # lifecycle.py): SUCCEEDED, FAILED or ABORTED (finished), PAUSED, or PENDING
-# (a continue_, or waiting for a retry: a new attempt, due at `b_run_at`).
+# (a continue_, or waiting for a retry: a new attempt, due at `b_run_at`;
+# or waiting for its children, `b_waiting`, due at WAITING_RUN_AT).
 # Only while the claim that produced the outcome still holds the run: its
 # worker, and its token (`claims`), so that an execution whose lease was
 # rescued saves nothing even when the same worker claimed the run again.
@@ -97,6 +120,7 @@ FINISH_ITERATION = (
         iterations=bindparam("b_iterations"),
         attempt=bindparam("b_attempt"),
         run_at=bindparam("b_run_at"),
+        waiting=bindparam("b_waiting"),
         finished_at=bindparam("b_finished_at"),
         attempt_started_at=case(
             (bindparam("b_new_attempt"), None), else_=runs.c.attempt_started_at
@@ -120,29 +144,92 @@ FINISH_ITERATION = (
 )
 
 
-def abort(run_id: str, message: str, now: float) -> Update:
-    """PENDING or PAUSED -> ABORTED, at once."""
+def abort(run_id: str, message: str, by: str | None, now: float) -> Update:
+    """PENDING or PAUSED (waiting or not) -> ABORTED, at once, by `by`."""
     return (
         update(runs)
         .where(runs.c.id == run_id, runs.c.status.in_((PENDING, PAUSED)))
         .values(
             status=ABORTED,
             requested=None,
+            waiting=None,
             finished_at=now,
             updated_at=now,
             error_message=message,
             error_code=ABORTED,
+            aborted_by=by,
+            abort_reason=message,
         )
     )
 
 
-def request(run_id: str, wanted: str, now: float) -> Update:
+def request(
+    run_id: str, wanted: str, now: float, *, by: str | None = None, reason: str | None = None
+) -> Update:
     """RUNNING stays RUNNING: an abort or pause is asked of its iteration,
-    which `finish_iteration` honours."""
+    which `finish_iteration` honours (an abort keeps who asked and why)."""
+    values: dict[str, Any] = {"requested": wanted, "updated_at": now}
+    if by is not None or reason is not None:
+        values |= {"aborted_by": by, "abort_reason": reason}
+    return update(runs).where(runs.c.id == run_id, runs.c.status == RUNNING).values(**values)
+
+
+def _unfinished_child() -> ColumnElement[bool]:
+    child = runs.alias("child")
+    return exists().where(child.c.parent_id == runs.c.id, child.c.status.not_in(FINISHED))
+
+
+def _unmet_dependency() -> ColumnElement[bool]:
+    """A dependency of the run that has not SUCCEEDED (or is gone)."""
+    dependency = runs.alias("dependency")
+    found = select(dependency.c.status).where(dependency.c.id == dependencies.c.depends_on)
+    status = found.scalar_subquery()
+    return exists().where(
+        dependencies.c.run_id == runs.c.id,
+        func.coalesce(status, "") != SUCCEEDED,
+    )
+
+
+def wait_over(reason: str) -> ColumnElement[bool]:
+    """A run waiting for `reason` whose wait is over: every child has ended
+    (CHILDREN), or every dependency has SUCCEEDED (DEPENDENCIES)."""
+    unmet = _unfinished_child() if reason == CHILDREN else _unmet_dependency()
+    return and_(runs.c.waiting == reason, runs.c.status.in_((PENDING, PAUSED)), ~unmet)
+
+
+def wake(reason: str, now: float) -> ReturningUpdate[Any]:
+    """PENDING (or PAUSED) waiting for `reason` -> due now, once the wait is
+    over (`wait_over`); returns their ids and statuses. One statement: of
+    two that race, only one finds the run still waiting, so it wakes once."""
     return (
         update(runs)
-        .where(runs.c.id == run_id, runs.c.status == RUNNING)
-        .values(requested=wanted, updated_at=now)
+        .where(wait_over(reason))
+        .values(
+            waiting=None,
+            # Not before it was due anyway (`trigger(after=..., delay=...)`).
+            run_at=case((runs.c.scheduled_at > now, runs.c.scheduled_at), else_=now),
+            updated_at=now,
+        )
+        .returning(runs.c.id, runs.c.status)
+    )
+
+
+def fail_unstarted(run_id: str, code: str, message: str, now: float) -> Update:
+    """PENDING or PAUSED (waiting or not) -> FAILED without another
+    iteration: DEPENDENCY_FAILED, EXPIRED or DEADLINE (store/waits.py)."""
+    return (
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status.in_((PENDING, PAUSED)))
+        .values(
+            status=FAILED,
+            requested=None,
+            waiting=None,
+            finished_at=now,
+            updated_at=now,
+            error_message=message,
+            error_code=code,
+            has_errors=True,
+        )
     )
 
 
@@ -156,11 +243,13 @@ def pause(run_id: str, now: float) -> Update:
 
 
 def resume(run_id: str, run_at: float, now: float) -> Update:
-    """PAUSED -> PENDING, due at `run_at`."""
+    """PAUSED -> PENDING, due at `run_at`; a run still waiting (for its
+    children or dependencies) keeps waiting."""
+    due = case((runs.c.waiting.is_not(None), runs.c.run_at), else_=run_at)
     return (
         update(runs)
         .where(runs.c.id == run_id, runs.c.status == PAUSED)
-        .values(status=PENDING, requested=None, run_at=run_at, updated_at=now)
+        .values(status=PENDING, requested=None, run_at=due, updated_at=now)
     )
 
 
@@ -171,6 +260,9 @@ def retry_by_request(
     values: dict[str, Any] = {
         "status": PENDING,
         "requested": None,
+        "waiting": None,
+        "aborted_by": None,
+        "abort_reason": None,
         "attempt": attempt,
         "attempt_started_at": None,
         "finished_at": None,

@@ -26,3 +26,8 @@ async def eventually(
             return
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(interval)
+
+
+def reason_of(run: Any) -> Any:
+    """What a `RunView` waits for (`run.waiting.reason`), or None."""
+    return None if run.waiting is None else run.waiting.reason

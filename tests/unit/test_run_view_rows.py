@@ -95,7 +95,7 @@ def test_a_started_run_between_iterations_reads_running_and_waiting() -> None:
     row = _row(started_at=1_700_000_001.5, run_at=1_700_000_100.0, iterations=1)
     view = RunView.from_row(row)
     assert view.status is TaskStatus.RUNNING and view.can_pause and not view.can_resume
-    assert view.waiting == Waiting(to_datetime(1_700_000_100.0), WaitReason.TIME)  # type: ignore[arg-type]
+    assert view.waiting == Waiting(to_datetime(1_700_000_100.0), WaitReason.TIME)
     never_started = RunView.from_row(_row())
     assert never_started.status is TaskStatus.PENDING and never_started.waiting is None
     executing = RunView.from_row(_row(status="RUNNING", started_at=1_700_000_001.5))

@@ -113,6 +113,10 @@ function reportError(err) {
 // A RUNNING run between iterations says when it is due again.
 function waitingNote(run) {
   if (!run.waiting) return null;
+  if (!run.waiting.until) {
+    const what = run.waiting.reason === "CHILDREN" ? "its children" : "its dependencies";
+    return el("span", { class: "waiting", "data-testid": "run-waiting" }, "waiting for " + what);
+  }
   const until = new Date(run.waiting.until);
   return el("span", { class: "waiting", "data-testid": "run-waiting", title: until.toString() },
     "waiting until " + until.toLocaleTimeString());

@@ -38,7 +38,7 @@ Encode = Callable[[Any], Any]
 
 
 def _update_sql(shape: Shape) -> str:
-    error, finished, progress, message, clear, new_attempt, has_errors, by_rowid = shape
+    error, finished, progress, message, clear, new_attempt, has_errors, waiting, by_rowid = shape
     sets = [
         "status = ?, state = ?, output = ?, iterations = ?, attempt = ?, run_at = ?",
         "updated_at = ?, error_data = ?, worker_id = NULL, lease_expires_at = NULL",
@@ -58,6 +58,9 @@ def _update_sql(shape: Shape) -> str:
         sets.append("attempt_started_at = NULL")
     if has_errors:
         sets.append("has_errors = 1")
+    # A claimed run waits for nothing: only an outcome that waits sets it.
+    if waiting:
+        sets.append("waiting = ?")
     row = "rowid = ? AND id = ?" if by_rowid else "id = ?"
     return (
         f"UPDATE task_runs SET {', '.join(sets)} "
@@ -87,6 +90,8 @@ def _update(o: IterationOutcome, e: _Encoders, rowids: bool) -> tuple[Shape, lis
     message = o.status_message
     if message is not None:
         values.append(message)
+    if o.waiting is not None:
+        values.append(o.waiting)
     rowid = claimed_rowids.take(o.run_id) if rowids else None
     by_rowid = rowid is not None
     if by_rowid:
@@ -100,6 +105,7 @@ def _update(o: IterationOutcome, e: _Encoders, rowids: bool) -> tuple[Shape, lis
         o.clear_request,
         o.new_attempt,
         o.has_errors,
+        o.waiting is not None,
         by_rowid,
     )
     return shape, values

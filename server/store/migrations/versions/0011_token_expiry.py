@@ -4,7 +4,11 @@
 refused like a revoked one (issue 21).
 
 Revision ID: 0010_token_expiry
-Revises: 0009_claim_token
+Revises: 0010_definition_policies
+
+Numbered 0011 after it landed beside 0010_definition_policies (both had
+revised 0009): the revision keeps its id, chained after the other so there
+is one head.
 Create Date: 2026-12-06 13:40:00.000000
 """
 
@@ -14,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_token_expiry"
-down_revision = "0009_claim_token"
+down_revision = "0010_definition_policies"
 branch_labels = None
 depends_on = None
 
