@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.runtime import Runtime
 from taskloom.server.engine.iteration import IterationRunner
 from taskloom.server.engine.progress import ProgressFlusher
@@ -57,6 +58,13 @@ class LeaseKeeper:
         self.control_interval = control_interval
         self.progress_interval = progress_interval
         self._progress = ProgressFlusher()
+        # Definitions that set their own `lease_losses`; the others take
+        # the worker's `max_lease_losses` (TASKLOOM_MAX_LEASE_LOSSES).
+        self._own_losses = {
+            d.id: d.lease_losses
+            for d in runner.registry
+            if d.lease_losses != TaskDefinition.lease_losses
+        }
 
     async def run(self) -> None:
         """Until cancelled."""
@@ -116,7 +124,7 @@ class LeaseKeeper:
 
     async def _rescue(self) -> None:
         rescued = await self.database.run_write(
-            RescueExpired(self.database.clock(), self.max_lease_losses)
+            RescueExpired(self.database.clock(), self.max_lease_losses, self._own_losses)
         )
         for item in rescued:
             log.warning(

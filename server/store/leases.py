@@ -4,6 +4,7 @@ release)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
@@ -39,25 +40,35 @@ class Rescued:
 
 class RescueExpired(WriteOp[list[Rescued]]):
     """Runs whose worker stopped renewing go back to PENDING, or fail with
-    WORKER_LOST after `max_losses` losses."""
+    WORKER_LOST after `max_losses` losses (`per_definition`: the definitions
+    that set their own number, `TaskDefinition.lease_losses`)."""
 
-    def __init__(self, now: float, max_losses: int) -> None:
+    def __init__(
+        self, now: float, max_losses: int, per_definition: Mapping[str, int] | None = None
+    ) -> None:
         self.now = now
         self.max_losses = max_losses
+        self.per_definition = per_definition or {}
 
     def apply(self, conn: Connection) -> list[Rescued]:
         c = runs.c
         query = select(
-            c.id, c.worker_id, c.lease_losses, c.iterations, c.attempt, c.attempt_started_at
+            c.id,
+            c.worker_id,
+            c.lease_losses,
+            c.iterations,
+            c.attempt,
+            c.attempt_started_at,
+            c.definition_id,
         ).where(c.status == RUNNING, c.lease_expires_at < self.now)
         if conn.dialect.name == "postgresql":
             # Workers of other processes rescue too: each expired run once.
             query = query.with_for_update(skip_locked=True)
         expired = conn.execute(query).all()
         rescued: list[Rescued] = []
-        for run_id, worker_id, losses, iteration, attempt, attempt_started in expired:
+        for run_id, worker_id, losses, iteration, attempt, attempt_started, defn in expired:
             lost = losses + 1
-            failed = lost >= self.max_losses
+            failed = lost >= self.per_definition.get(defn, self.max_losses)
             conn.execute(transitions.rescue_expired(run_id, lost, failed, self.now))
             if failed:  # a finished attempt: it joins the result history
                 conn.execute(

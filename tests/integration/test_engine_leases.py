@@ -188,3 +188,31 @@ async def test_a_run_whose_outcome_cannot_be_saved_does_not_stay_running(
     assert ended.status is TaskStatus.FAILED
     assert ended.error is not None and ended.error.code == "WORKER_LOST"
     assert (await app.service.wait(busy.id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
+
+
+class Fragile(TaskDefinition[Any]):
+    """Must not run again once its worker was lost."""
+
+    id = "lease-fragile"
+    lease_losses = 1
+    calls: ClassVar[int] = 0
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        Fragile.calls += 1
+        return None
+
+
+async def test_a_definitions_own_lease_losses_is_honoured(make_app: Any) -> None:
+    """`lease_losses = 1`: the first lost worker fails the run WORKER_LOST,
+    whatever the rescuing worker's own TASKLOOM_MAX_LEASE_LOSSES (5)."""
+    Fragile.calls = 0
+    producer: Taskloom = await make_app(Fragile, worker=False)
+    run = await producer.service.trigger(Fragile.id)
+    now = time.time()
+    await producer.database.run_write(Claim(DEAD, 1, now, now + 0.2, [Fragile.id]))
+    rescuer: Taskloom = await make_app(Fragile, lease_seconds=0.6, max_lease_losses=5)
+    lost = await until(rescuer, run.id, lambda r: r.has_ended)
+    assert lost.status is TaskStatus.FAILED
+    assert lost.error is not None and lost.error.code == "WORKER_LOST"
+    assert lost.error.message == "the run lost its worker 1 times"
+    assert Fragile.calls == 0
