@@ -35,7 +35,7 @@ class TaskRunFilter:
     finished_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
     created_by: str | None = strawberry.field(
         default=None,
-        description="Triggered by this owner (a `user` token sees only its own runs anyway).",
+        description="Triggered by this owner (a `user` token: another owner matches no run).",
     )
     definition_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Any of these definitions."

@@ -65,10 +65,15 @@ class RunReader:
         ]
 
     def scoped(self, where: RunFilter | None, actor: Actor | None) -> RunFilter:
-        """`where`, narrowed to the actor's own runs when it sees only those."""
+        """`where`, narrowed to the actor's own runs when it sees only those
+        (asking for another owner's runs then matches none: no status)."""
         owner = owner_scope(actor)
         where = where or RunFilter()
-        return where if owner is None else dataclasses.replace(where, created_by=owner)
+        if owner is None:
+            return where
+        if where.created_by not in (None, owner):
+            return dataclasses.replace(where, created_by=owner, statuses=())
+        return dataclasses.replace(where, created_by=owner)
 
     async def _scoped_logs(self, where: LogFilter, actor: Actor | None) -> LogFilter:
         if where.run_id is not None:

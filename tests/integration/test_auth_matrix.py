@@ -242,6 +242,52 @@ QUERIES_AND_MUTATIONS += [
     ),
 ]
 
+
+def owned_in(state: str) -> Setup:
+    """A run of `owner` in `state`; the variables name its owner, for the
+    bulk mutations' filter."""
+
+    async def setup(server: Server, owner: str) -> dict[str, Any]:
+        await subject(server, owner, state)
+        return {"owner": owner}
+
+    return setup
+
+
+QUERIES_AND_MUTATIONS += [
+    Op(
+        "triggerTasks",
+        "triggerTasks",
+        'mutation { triggerTasks(definitionId: "sec-hold", inputs: [{}, {}], delaySeconds: 3600)'
+        " { id createdBy } }",
+        no_run,
+        scoped=False,
+    ),
+    Op(
+        "triggerTasks(roles)",
+        "triggerTasks",
+        'mutation { triggerTasks(definitionId: "sec-developers", inputs: [{}]) { id } }',
+        no_run,
+        scoped=False,
+        roles=("admin", "developer"),
+    ),
+    Op(
+        "abortTasks",
+        "abortTasks",
+        'mutation($owner: String!) { abortTasks(where: {definitionId: "sec-hold",'
+        " createdBy: $owner}, limit: 1) { count runs { createdBy status } } }",
+        owned_in("PENDING"),
+        absent="hidden",
+    ),
+    Op(
+        "retryTasks",
+        "retryTasks",
+        'mutation($owner: String!) { retryTasks(where: {definitionId: "sec-hold",'
+        " createdBy: $owner}, limit: 1) { count runs { createdBy status } } }",
+        owned_in("ABORTED"),
+        absent="hidden",
+    ),
+]
 SUBSCRIPTIONS = [
     Op(
         "taskRunUpdated",
@@ -341,6 +387,12 @@ async def check(
         assert "log of alice" in messages
     if op.name == "triggerTask":
         assert data["createdBy"] == me
+    if op.name == "triggerTasks":
+        assert [run["createdBy"] for run in data] == [me, me]
+    if op.name in ("abortTasks", "retryTasks"):
+        # the other user's runs are out of a user's reach: none changed
+        assert data["count"] == (1 if outcome == "ok" else 0)
+        assert {run["createdBy"] for run in data["runs"]} <= {owner}
     if op.name == "viewer":
         assert data == {
             "owner": me,

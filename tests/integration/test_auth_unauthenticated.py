@@ -68,7 +68,7 @@ def test_the_tables_cover_every_query_mutation_and_subscription() -> None:
 
 async def variables_for(server: Server, op: Op) -> dict[str, Any]:
     run = await server.taskloom.service.trigger("sec-hold", delay=3600, created_by="alice")
-    return {"id": run.id, "parent": run.id}
+    return {"id": run.id, "parent": run.id, "owner": "alice"}
 
 
 @MODULE_LOOP

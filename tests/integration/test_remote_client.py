@@ -129,8 +129,12 @@ async def test_a_user_sees_only_its_own_runs(idle_server: Server) -> None:
             await bob.history(mine.id)
         assert await bob.count_runs() == 0
         assert (await bob.abort_many(limit=10)).count == 0
-        # a user naming another owner still sees only its own runs
+        # a user naming another owner gets nothing, not its own runs instead
+        own = await bob.trigger("sec-hold", delay=LATER)
         assert await bob.count_runs(RunFilter(created_by="alice")) == 0
+        assert (await bob.abort_many(RunFilter(created_by="alice"), limit=10)).count == 0
+        assert (await bob.get(own.id)).status is TaskStatus.PENDING
+        assert await bob.count_runs(RunFilter(created_by="bob")) == 1
         assert (await alice.get(mine.id)).status is TaskStatus.PENDING
 
 
