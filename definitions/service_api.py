@@ -21,6 +21,12 @@ from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.records import TaskStatus, WaitReason
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
+from taskloom.definitions.webhooks import (
+    CreatedWebhook,
+    WebhookDeliveryView,
+    WebhookEvent,
+    WebhookView,
+)
 
 
 class TaskServiceAPI(Protocol):
@@ -80,6 +86,27 @@ class TaskServiceAPI(Protocol):
     def follow_logs(self, run_id: str) -> AsyncGenerator[LogView, None]: ...
 
     def run_events(self, where: RunFilter | None = None) -> AsyncGenerator[RunView, None]: ...
+
+    # --- webhooks (admins only)
+    async def create_webhook(
+        self,
+        url: str,
+        events: Iterable[WebhookEvent | str],
+        definition_ids: Iterable[str] | None = None,
+        secret: str | None = None,
+    ) -> CreatedWebhook: ...
+
+    async def delete_webhook(self, webhook_id: str) -> WebhookView: ...
+
+    async def list_webhooks(self) -> list[WebhookView]: ...
+
+    async def webhook_deliveries(
+        self,
+        webhook_id: str | None = None,
+        *,
+        run_id: str | None = None,
+        first: int | None = None,
+    ) -> list[WebhookDeliveryView]: ...
 
     # --- runs: creating and steering
     async def trigger(

@@ -19,6 +19,7 @@ from taskloom.schema.mutations import Mutation
 from taskloom.schema.queries import Query
 from taskloom.schema.subscriptions import Subscription
 from taskloom.schema.tokens import TokenQueries
+from taskloom.schema.webhooks import WebhookQueries
 
 
 class TaskloomSchema(strawberry.Schema):
@@ -38,7 +39,7 @@ def build_schema(*, hide_suggestions: bool = False, **options: Any) -> TaskloomS
     """`hide_suggestions`: no error names a field, argument, type or enum
     value the caller did not write ("Did you mean ..."); the server sets it
     when introspection is off, so the schema cannot be guessed through them."""
-    query = merge_types("Query", (Query, TokenQueries))
+    query = merge_types("Query", (Query, TokenQueries, WebhookQueries))
     options.setdefault("execution_context_class", ShortcutExecutionContext)
     return TaskloomSchema(
         query=query,

@@ -12,6 +12,7 @@ from taskloom.server.auth.cli import prepare_serve, token_app
 from taskloom.server.client import register as register_client_commands
 from taskloom.server.command_runner import migrate_database, new_taskloom, run_command
 from taskloom.server.settings import Settings
+from taskloom.server.webhooks.cli import webhook_app
 
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
 
@@ -80,6 +81,7 @@ def schema_command() -> None:
 
 register_client_commands(app)
 app.add_typer(token_app, name="token")
+app.add_typer(webhook_app, name="webhook")
 
 
 def main() -> None:

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # unless the embedding code passes its own registry.
     retention_days: float = Field(30, ge=0)
     maintenance: bool | None = None
+    # Webhooks (server/webhooks/sender.py): sent beside the worker in every
+    # process that runs one; several senders share the outbox.
+    webhook_sender: bool = True
+    webhook_poll_interval: float = Field(0.5, gt=0)
+    webhook_timeout: float = Field(10.0, gt=0)
+    webhook_concurrency: int = Field(16, ge=1)
+    webhook_backoff: float = Field(5.0, gt=0)  # the first retry's wait, doubled each time
+    webhook_max_backoff: float = Field(3600.0, gt=0)
+    webhook_retry_seconds: float = Field(86_400.0, ge=0)  # give up this long after the event
     # Once per process, after start: gc.freeze() and a larger youngest
     # generation (server/gctuning.py).
     tune_gc: bool = True

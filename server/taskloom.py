@@ -26,6 +26,7 @@ from taskloom.server.store import queries
 from taskloom.server.store.connect import open_database
 from taskloom.server.store.database import Database
 from taskloom.server.store.migrate import migrate
+from taskloom.server.webhooks.sender import SenderOptions, WebhookSender
 
 if TYPE_CHECKING:
     from taskloom.server.auth.http import Authenticator
@@ -57,6 +58,7 @@ class Taskloom:
         self.worker: Worker | None = None
         self.scheduler: Scheduler | None = None
         self._bridge: Bridge | None = None
+        self.webhook_sender: WebhookSender | None = None
 
     def _load_registry(self) -> Registry:
         modules = self.settings.definition_modules + [
@@ -114,6 +116,11 @@ class Taskloom:
                 self.database.clock,
             )
             await self.scheduler.start()
+            if s.webhook_sender:
+                self.webhook_sender = WebhookSender(
+                    self.database, self._sender_options(), self.database.clock
+                )
+                await self.webhook_sender.start()
         if s.tune_gc:
             tune_collector()
         return self
@@ -131,6 +138,17 @@ class Taskloom:
         from taskloom.server.auth.http import Authenticator
 
         return Authenticator(self.tokens, enabled=self.settings.auth != "disabled")
+
+    def _sender_options(self) -> SenderOptions:
+        s = self.settings
+        return SenderOptions(
+            poll=s.webhook_poll_interval,
+            timeout=s.webhook_timeout,
+            concurrency=s.webhook_concurrency,
+            backoff=s.webhook_backoff,
+            max_backoff=s.webhook_max_backoff,
+            retry_seconds=s.webhook_retry_seconds,
+        )
 
     def _add_maintenance(self) -> None:
         s = self.settings
@@ -150,6 +168,9 @@ class Taskloom:
         return [RunView.from_row(r) for r in rows.rows]
 
     async def stop(self, grace: float | None = None) -> None:
+        if self.webhook_sender is not None:
+            await self.webhook_sender.stop()
+            self.webhook_sender = None
         if self.scheduler is not None:
             await self.scheduler.stop()
             self.scheduler = None

@@ -11,7 +11,14 @@ from taskloom.schema.mutations.bulk import BulkMutations
 from taskloom.schema.mutations.control import ControlMutations
 from taskloom.schema.mutations.runs import RunMutations
 from taskloom.schema.tokens import TokenMutations
+from taskloom.schema.webhooks import WebhookMutations
 
-CONCERNS: tuple[type, ...] = (RunMutations, BulkMutations, ControlMutations, TokenMutations)
+CONCERNS: tuple[type, ...] = (
+    RunMutations,
+    BulkMutations,
+    ControlMutations,
+    TokenMutations,
+    WebhookMutations,
+)
 
 Mutation = merge_types("Mutation", CONCERNS)

@@ -10,7 +10,8 @@ It is composed of parts, each an object holding what it needs:
 * `run_actions.py`: abort, pause, resume, retry, priority, deletion, logs;
 * `bulk_actions.py`: abort or retry the runs a filter matches;
 * `schedules.py`: the schedules, and turning them on or off;
-* `definition_switches.py`: pausing a whole definition, and why a due run waits.
+* `definition_switches.py`: pausing a whole definition, and why a due run waits;
+* `webhooks.py`: the endpoints told of run events, and their deliveries.
 
 The service resolves who acts (an `actor` argument, else the one bound with
 `acting_as`, else the system) and hands the parts that actor."""
@@ -28,6 +29,12 @@ from taskloom.definitions.records import TERMINAL_STATUSES, LogLevel, TaskStatus
 from taskloom.definitions.registry import Registry
 from taskloom.definitions.run_view import RunView
 from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
+from taskloom.definitions.webhooks import (
+    CreatedWebhook,
+    WebhookDeliveryView,
+    WebhookEvent,
+    WebhookView,
+)
 from taskloom.server.auth.identity import Actor
 from taskloom.server.events.hub import EventHub
 from taskloom.server.service.batched_reads import BatchedReads
@@ -41,6 +48,7 @@ from taskloom.server.service.run_actions import PURGE_BATCH, RunActions
 from taskloom.server.service.run_stream import run_events
 from taskloom.server.service.schedules import ScheduleSwitches
 from taskloom.server.service.triggering import Triggerer
+from taskloom.server.service.webhooks import Webhooks
 from taskloom.server.store.database import Database
 
 
@@ -65,6 +73,7 @@ class TaskService:
         self.bulk = BulkActions(self.reader, self.actions)
         self.schedule_switches = ScheduleSwitches(database, registry)
         self.definition_switches = DefinitionSwitches(database, registry, hub)
+        self.webhook_admin = Webhooks(database, registry)
 
     @property
     def max_input_bytes(self) -> int:
@@ -364,6 +373,42 @@ class TaskService:
         """Why each run, due and PENDING, is not claimed: RATE_LIMIT,
         DEFINITION_PAUSED, or None (not held)."""
         return await self.definition_switches.waiting_reasons(run_ids)
+
+    # --- webhooks (admins only when an actor is given) -------------------------------
+
+    async def create_webhook(
+        self,
+        url: str,
+        events: Iterable[WebhookEvent | str],
+        definition_ids: Iterable[str] | None = None,
+        secret: str | None = None,
+        *,
+        actor: Actor | None = None,
+    ) -> CreatedWebhook:
+        """Registers an endpoint for these run events, of these definitions
+        (None: all). Each delivery is signed with `secret` (None: one is
+        made); the secret is returned this once."""
+        return await self.webhook_admin.create(
+            url, events, definition_ids, secret, self._who(actor)
+        )
+
+    async def delete_webhook(self, webhook_id: str, *, actor: Actor | None = None) -> WebhookView:
+        """Deletes the webhook and the record of its deliveries."""
+        return await self.webhook_admin.delete(webhook_id, self._who(actor))
+
+    async def list_webhooks(self, *, actor: Actor | None = None) -> list[WebhookView]:
+        return await self.webhook_admin.all(self._who(actor))
+
+    async def webhook_deliveries(
+        self,
+        webhook_id: str | None = None,
+        *,
+        run_id: str | None = None,
+        first: int | None = None,
+        actor: Actor | None = None,
+    ) -> list[WebhookDeliveryView]:
+        """Deliveries, newest first, with their state and attempts."""
+        return await self.webhook_admin.deliveries(webhook_id, run_id, first, self._who(actor))
 
     # --- batches for DataLoaders, filters and live streams (GraphQL) ---------------
 

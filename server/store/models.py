@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from taskloom.definitions.records import TaskStatus
+from taskloom.definitions.webhooks import DeliveryState
 
 _RUNNING = TaskStatus.RUNNING.value
 # The running-key index's condition; a query uses that index only if it
@@ -279,3 +280,63 @@ class ApiTokenRow(SQLModel, table=True):
 
 
 api_tokens = ApiTokenRow.__table__  # type: ignore[attr-defined]
+
+
+class WebhookRow(SQLModel, table=True):
+    """An endpoint told of run events (server/webhooks/). `events` and
+    `definition_ids` are kept as ",a,b," so the outbox trigger (migration
+    0013) matches them with one string search; no definition_ids: all."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    events: str = Field(sa_column=Column(String(200), nullable=False))
+    definition_ids: str | None = Field(default=None, sa_column=Column(Text))
+    secret: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: float
+    created_by: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """The outbox and the record of one event for one webhook: written by a
+    trigger on task_runs in the transaction of the run's transition
+    (migration 0013), sent and updated by server/webhooks/sender.py. What
+    the run was at the event is copied, so the delivery does not depend on
+    the run still existing."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            **_where(f"state = '{DeliveryState.QUEUED.value}'"),
+        ),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: str = Field(sa_column=Column(String(36), nullable=False))
+    event: str = Field(sa_column=Column(String(16), nullable=False))
+    run_id: str = Field(sa_column=Column(String(36), nullable=False))
+    definition_id: str = Field(sa_column=Column(String(200), nullable=False))
+    run_name: str | None = Field(default=None, sa_column=Column(String(500)))
+    run_status: str = Field(sa_column=Column(String(16), nullable=False))
+    attempt: int
+    output: Any = Field(default=None, sa_column=Column(JSON))
+    error_code: str | None = Field(default=None, sa_column=Column(String(100)))
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
+    created_by: str | None = Field(default=None, sa_column=Column(String(200)))
+    occurred_at: float
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: float
+    lease_until: float | None = None
+    last_attempt_at: float | None = None
+    response_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    delivered_at: float | None = None
+
+
+webhooks = WebhookRow.__table__  # type: ignore[attr-defined]
+deliveries = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]

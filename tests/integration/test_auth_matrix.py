@@ -302,6 +302,42 @@ SUBSCRIPTIONS = [
         run_in("ABORTED"),
     ),
 ]
+
+
+async def webhook(server: Server, owner: str) -> dict[str, Any]:
+    created = await server.taskloom.service.create_webhook("http://127.0.0.1:9/hook", ["failed"])
+    return {"id": created.webhook.id}
+
+
+QUERIES_AND_MUTATIONS += [
+    Op("webhooks", "webhooks", "{ webhooks { id url } }", no_run, scoped=False, admin_only=True),
+    Op(
+        "webhookDeliveries",
+        "webhookDeliveries",
+        "{ webhookDeliveries { id state } }",
+        no_run,
+        scoped=False,
+        admin_only=True,
+    ),
+    Op(
+        "createWebhook",
+        "createWebhook",
+        'mutation { createWebhook(url: "http://127.0.0.1:9/hook", events: [FAILED])'
+        " { webhook { id events } secret } }",
+        no_run,
+        scoped=False,
+        admin_only=True,
+    ),
+    Op(
+        "deleteWebhook",
+        "deleteWebhook",
+        "mutation($id: ID!) { deleteWebhook(id: $id) { id } }",
+        webhook,
+        scoped=False,
+        admin_only=True,
+    ),
+]
+
 # Endless streams: what each role receives is tested in test_run_events.py.
 STREAMS = [
     Op(
@@ -407,6 +443,10 @@ async def check(
         assert await server.taskloom.tokens.authenticate(data["secret"]) is not None
     if op.name in ("pauseDefinition", "resumeDefinition"):
         assert data == {"id": "sec-hold", "paused": op.name == "pauseDefinition"}
+    if op.name == "createWebhook":
+        assert data["webhook"]["events"] == ["FAILED"] and data["secret"].startswith("whsec_")
+    if op.name == "deleteWebhook":
+        assert data == {"id": ids["id"]}
     if op.name == "revokeApiToken":
         assert data["id"] == ids["id"] and data["revokedAt"] is not None
 

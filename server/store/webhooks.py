@@ -1,0 +1,114 @@
+"""The webhooks and their deliveries: the endpoints' rows, the outbox the
+sender takes due deliveries from (with a lease, so several senders share
+it and one that dies mid-send leaves them to another), and each attempt's
+record. The outbox rows themselves are written by the transition's own
+statement (a trigger on task_runs, migration 0013)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy.engine import RowMapping
+
+from taskloom.definitions.errors import NotFound
+from taskloom.definitions.webhooks import DeliveryState
+from taskloom.server.store.models import deliveries, webhooks
+
+QUEUED = DeliveryState.QUEUED.value
+
+
+def insert_webhook(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(webhooks.insert(), [row])
+
+
+def list_webhooks(conn: Connection) -> list[RowMapping]:
+    """Oldest first."""
+    query = select(webhooks).order_by(webhooks.c.created_at, webhooks.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def delete_webhook(conn: Connection, webhook_id: str) -> RowMapping:
+    """Deletes the webhook with its deliveries (sent or not) and returns it."""
+    found = conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).mappings().first()
+    if found is None:
+        raise NotFound(f"no webhook with id {webhook_id!r}")
+    conn.execute(delete(deliveries).where(deliveries.c.webhook_id == webhook_id))
+    conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id))
+    return found
+
+
+def list_deliveries(
+    conn: Connection, webhook_id: str | None, run_id: str | None, first: int
+) -> list[RowMapping]:
+    """Newest first."""
+    query = select(deliveries).order_by(deliveries.c.id.desc()).limit(first)
+    if webhook_id is not None:
+        query = query.where(deliveries.c.webhook_id == webhook_id)
+    if run_id is not None:
+        query = query.where(deliveries.c.run_id == run_id)
+    return list(conn.execute(query).mappings())
+
+
+def take_due(conn: Connection, now: float, lease_until: float, limit: int) -> list[RowMapping]:
+    """Leases up to `limit` queued deliveries that are due and not leased by
+    another sender, oldest due first; returns them with their webhook's
+    `url` and `secret`. Concurrent senders: PostgreSQL re-checks the lease
+    of a row another just updated, so each delivery goes to one."""
+    free = or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)
+    due = (
+        select(deliveries.c.id)
+        .where(deliveries.c.state == QUEUED, deliveries.c.next_attempt_at <= now, free)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+    )
+    taken = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.state == QUEUED, free)
+        .values(lease_until=lease_until)
+        .returning(deliveries.c.id)
+    ).scalars()
+    ids = list(taken)
+    if not ids:
+        return []
+    query = (
+        select(deliveries, webhooks.c.url, webhooks.c.secret)
+        .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+        .where(deliveries.c.id.in_(ids))
+        .order_by(deliveries.c.next_attempt_at)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def record_attempt(
+    conn: Connection,
+    delivery_id: int,
+    *,
+    now: float,
+    state: DeliveryState,
+    response_status: int | None,
+    error: str | None,
+    next_attempt_at: float | None,
+) -> None:
+    """One attempt's result: delivered, queued again for `next_attempt_at`,
+    or given up; the lease is released."""
+    values: dict[str, Any] = {
+        "state": state.value,
+        "attempts": deliveries.c.attempts + 1,
+        "last_attempt_at": now,
+        "response_status": response_status,
+        "last_error": error,
+        "lease_until": None,
+    }
+    if state is DeliveryState.DELIVERED:
+        values["delivered_at"] = now
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+def next_due_at(conn: Connection) -> float | None:
+    """When the earliest queued delivery is due (None: none queued)."""
+    query = select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == QUEUED)
+    value = conn.execute(query).scalar()
+    return None if value is None else float(value)
