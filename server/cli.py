@@ -10,7 +10,12 @@ import typer
 
 from taskloom.server.auth.cli import prepare_serve, token_app
 from taskloom.server.client import register as register_client_commands
-from taskloom.server.command_runner import migrate_database, new_taskloom, run_command
+from taskloom.server.command_runner import (
+    exit_now_if_threads_linger,
+    migrate_database,
+    new_taskloom,
+    run_command,
+)
 from taskloom.server.settings import Settings
 from taskloom.server.webhooks.cli import webhook_app
 
@@ -34,9 +39,19 @@ def serve(
     # it cannot be (not uvicorn's traceback of a failed startup).
     run_command(migrate_database)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
-    application = create_app(new_taskloom(worker=worker))
+    taskloom = new_taskloom(worker=worker)
+    application = create_app(taskloom)
     typer.echo(f"Taskloom on http://{host}:{port}/  (GraphQL: http://{host}:{port}/graphql)")
+    # uvicorn stops cleanly on SIGTERM or SIGINT, then raises the signal
+    # again with the handlers it found: these, so a clean stop exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _already_handled)
     uvicorn.run(application, host=host, port=port, log_level="info", log_config=None, lifespan="on")
+    exit_now_if_threads_linger(taskloom)
+
+
+def _already_handled(_sig: int, _frame: Any) -> None:
+    """The signal uvicorn raises again after its clean shutdown."""
 
 
 @app.command("worker")
@@ -49,19 +64,22 @@ def worker_command(
 
     configure_logging(Settings().log_format)
 
+    overrides: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
+    taskloom = new_taskloom(**overrides)
+
     async def work() -> None:
-        overrides: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with new_taskloom(**overrides) as taskloom:
+        async with taskloom:
             assert taskloom.worker is not None
             typer.echo(f"worker {taskloom.worker.worker_id} running; Ctrl+C to stop")
             await stop.wait()
             typer.echo("stopping: finishing in-flight iterations")
 
     run_command(work)
+    exit_now_if_threads_linger(taskloom)
 
 
 @app.command()

@@ -6,6 +6,9 @@ turned into a message and an exit status."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +32,23 @@ async def migrate_database() -> str:
     from taskloom.server.taskloom import migrate_database as migrate
 
     return await migrate()
+
+
+def exit_now_if_threads_linger(taskloom: Taskloom) -> None:
+    """After a clean stop: when synchronous run() calls still run past the
+    shutdown grace (their runs were handed back), the process ends now,
+    status 0, instead of waiting for threads Python cannot stop; their
+    results are discarded (README, "Stopping a worker")."""
+    lingering = taskloom.lingering_threads
+    if not lingering:
+        return
+    logging.getLogger("taskloom.worker").warning(
+        "exiting without waiting for %d synchronous run() calls (results discarded)", lingering
+    )
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_command(work: Callable[[], Awaitable[T]]) -> T:

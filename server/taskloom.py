@@ -56,6 +56,7 @@ class Taskloom:
         self._registry = registry
         self._with_worker = worker
         self.worker: Worker | None = None
+        self._runner: IterationRunner | None = None
         self.scheduler: Scheduler | None = None
         self._bridge: Bridge | None = None
         self.webhook_sender: WebhookSender | None = None
@@ -108,6 +109,7 @@ class Taskloom:
                 shutdown_grace=s.shutdown_grace,
             )
             self.worker = Worker(self.database, runner, self.hub, options, self.executor)
+            self._runner = runner
             await self.worker.start()
             self.scheduler = Scheduler(
                 self.database,
@@ -182,6 +184,12 @@ class Taskloom:
             self._bridge = None
         await self.database.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def lingering_threads(self) -> int:
+        """Synchronous run() calls still running past their iteration (a
+        timeout, or the shutdown grace): Python cannot stop their threads."""
+        return len(self._runner.lingering) if self._runner is not None else 0
 
     async def __aenter__(self) -> Taskloom:
         return await self.start()

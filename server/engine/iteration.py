@@ -88,6 +88,9 @@ class IterationRunner:
         # Controllers of the iterations running now, by run id: the worker
         # flushes their progress and status during long iterations.
         self.live: dict[str, TaskController[Any]] = {}
+        # Runs whose synchronous run() goes on past its iteration (a timeout,
+        # or a stopping worker): their threads cannot be stopped.
+        self.lingering: set[str] = set()
         self.deadlines = Deadlines()
         # The loop the worker runs the iterations on, set by the worker as it
         # starts: on Python 3.11 every get_running_loop() (and current_task()
@@ -333,6 +336,10 @@ class IterationRunner:
                     controller.run.id,
                 )
                 self.executor.lend(call)
+            if not call.done():
+                run_id = controller.run.id
+                self.lingering.add(run_id)
+                call.add_done_callback(lambda _call: self.lingering.discard(run_id))
             raise
 
     @staticmethod

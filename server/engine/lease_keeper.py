@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.runtime import Runtime
 from taskloom.server.engine.iteration import IterationRunner
+from taskloom.server.engine.outage import OutageLog
 from taskloom.server.engine.progress import ProgressFlusher
 from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.store.database import Database
@@ -47,6 +48,7 @@ class LeaseKeeper:
         max_lease_losses: int,
         control_interval: float,
         progress_interval: float,
+        outage: OutageLog | None = None,
     ) -> None:
         self.database = database
         self.hub = hub
@@ -57,6 +59,7 @@ class LeaseKeeper:
         self.max_lease_losses = max_lease_losses
         self.control_interval = control_interval
         self.progress_interval = progress_interval
+        self.outage = outage or OutageLog(log)
         self._progress = ProgressFlusher()
         # Definitions that set their own `lease_losses`; the others take
         # the worker's `max_lease_losses` (TASKLOOM_MAX_LEASE_LOSSES).
@@ -87,8 +90,10 @@ class LeaseKeeper:
                     await self._rescue()
                 # Every turn: a read while nothing is to be settled.
                 await self._settle_waits()
-            except Exception:
-                log.exception("worker control loop failed; retrying")
+            except Exception as exc:
+                self.outage.failed("the worker's lease upkeep", exc)
+            else:
+                self.outage.worked()
 
     def pass_request(self, run_id: str, request: str) -> None:
         held = self.held.get(run_id)

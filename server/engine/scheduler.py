@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from taskloom.server.engine.outage import OutageLog
 from taskloom.server.store.new_runs import (
     TICK_KEY_PREFIX,
     concurrency_key_of,
@@ -104,6 +105,7 @@ class Scheduler:
         self.schedules = scheduled(registry)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage = OutageLog(log)
 
     async def start(self) -> None:
         if not self.schedules:
@@ -130,8 +132,10 @@ class Scheduler:
         while True:
             try:
                 await self.fire_due()
-            except Exception:
-                log.exception("scheduler round failed; retrying")
+            except Exception as exc:
+                self._outage.failed("a scheduler round", exc)
+            else:
+                self._outage.worked()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())

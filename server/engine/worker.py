@@ -22,6 +22,7 @@ from taskloom.definitions.runtime import Runtime
 from taskloom.server.engine.batches import run_batch
 from taskloom.server.engine.iteration import IterationRunner
 from taskloom.server.engine.lease_keeper import LeaseKeeper
+from taskloom.server.engine.outage import OutageLog
 from taskloom.server.engine.saver import OutcomeSaver
 from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.logformat import bind_run
@@ -33,6 +34,9 @@ from taskloom.server.store.leases import ReleaseRuns
 from taskloom.server.store.transitions import RUNNING
 
 log = logging.getLogger("taskloom.worker")
+# How long after a stopping worker hands back a run whose synchronous run()
+# still runs the run is due again: time for the process to exit.
+LINGERING_RELEASE_DELAY = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Worker:
         self._claims = 0
         # A claim still being committed when stop() cancelled the claim loop.
         self._cut_claim: asyncio.Future[list[RowMapping]] | None = None
+        self.outage = OutageLog(log)  # shared with the lease keeper
         self._saver = OutcomeSaver(database, hub, self._saved)
         self._keeper = LeaseKeeper(
             database,
@@ -100,6 +105,7 @@ class Worker:
             max_lease_losses=options.max_lease_losses,
             control_interval=options.control_interval,
             progress_interval=options.progress_interval,
+            outage=self.outage,
         )
         hub.on_due(self._wake.set)
         hub.on_request(self._keeper.pass_request)
@@ -135,10 +141,28 @@ class Worker:
         await asyncio.gather(*running, return_exceptions=True)
         await self._saver.drain()
         leftover = list(self._inflight) + await self._claimed_while_stopping()
-        if leftover:  # announced by their commit
-            await self.database.run_write(
-                ReleaseRuns(self.worker_id, leftover, self.database.clock())
+        # A synchronous run() still running cannot be stopped: its run is
+        # due again only once this process has exited (the commands exit as
+        # soon as the worker has stopped: server/command_runner.py), so no
+        # other worker starts it while the thread still runs here.
+        lingering = [run_id for run_id in leftover if run_id in self.runner.lingering]
+        now = self.database.clock()
+        cancelled = [run_id for run_id in leftover if run_id not in self.runner.lingering]
+        for run_ids, due in ((cancelled, now), (lingering, now + LINGERING_RELEASE_DELAY)):
+            if run_ids:  # announced by their commit
+                await self.database.run_write(ReleaseRuns(self.worker_id, run_ids, now, due))
+        if lingering:
+            log.warning(
+                "%d synchronous run() calls still running after the shutdown grace; "
+                "their runs were handed back, due again in %g s",
+                len(lingering),
+                LINGERING_RELEASE_DELAY,
             )
+
+    @property
+    def lingering(self) -> int:
+        """Synchronous run() calls still running past their iteration."""
+        return len(self.runner.lingering)
 
     # --- claiming -----------------------------------------------------------
 
@@ -159,10 +183,11 @@ class Worker:
             wanted = min(free, chunk)
             try:
                 claimed = await self._claim(definitions, wanted)
-            except Exception:
-                log.exception("claiming runs failed; retrying")
+            except Exception as exc:
+                self.outage.failed("claiming runs", exc)
                 await asyncio.sleep(self.options.poll_interval)
                 continue
+            self.outage.worked()
             if len(claimed) < wanted:
                 if claimed:
                     await asyncio.sleep(0)  # let the claimed iterations start first

@@ -105,13 +105,16 @@ class RescueExpired(WriteOp[list[Rescued]]):
 class ReleaseRuns(WriteOp[list[str]]):
     """A stopping worker hands back the runs it could not finish in time."""
 
-    def __init__(self, worker_id: str, run_ids: list[str], now: float) -> None:
+    def __init__(
+        self, worker_id: str, run_ids: list[str], now: float, due: float | None = None
+    ) -> None:
         self.worker_id = worker_id
         self.run_ids = run_ids
         self.now = now
+        self.due = now if due is None else due
 
     def apply(self, conn: Connection) -> list[str]:
-        statement = transitions.release(self.worker_id, self.run_ids, self.now)
+        statement = transitions.release(self.worker_id, self.run_ids, self.now, self.due)
         released: list[tuple[str, int]] = [(row[0], row[1]) for row in conn.execute(statement)]
         if released:
             conn.execute(

@@ -306,13 +306,18 @@ def rescue_expired(run_id: str, losses: int, failed: bool, now: float) -> Update
     return update(runs).where(runs.c.id == run_id, runs.c.status == RUNNING).values(**values)
 
 
-def release(worker_id: str, run_ids: list[str], now: float) -> ReturningUpdate[Any]:
-    """RUNNING -> PENDING: a stopping worker hands back the runs it holds;
-    returns their ids and iterations."""
+def release(
+    worker_id: str, run_ids: list[str], now: float, due: float | None = None
+) -> ReturningUpdate[Any]:
+    """RUNNING -> PENDING: a stopping worker hands back the runs it holds,
+    due at `due` (now by default); returns their ids and iterations."""
+    run_at = now if due is None else due
     return (
         update(runs)
         .where(runs.c.id.in_(run_ids), runs.c.worker_id == worker_id, runs.c.status == RUNNING)
-        .values(status=PENDING, worker_id=None, lease_expires_at=None, run_at=now, updated_at=now)
+        .values(
+            status=PENDING, worker_id=None, lease_expires_at=None, run_at=run_at, updated_at=now
+        )
         .returning(runs.c.id, runs.c.iterations)
     )
 

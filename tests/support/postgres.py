@@ -67,6 +67,7 @@ class PgCluster:
         self._todo: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._ready: queue.Queue[str | BaseException] = queue.Queue()
         self._template = ""
+        self._options = ""
 
     # --- running commands, as `postgres` when we are root -----------------
 
@@ -125,27 +126,38 @@ class PgCluster:
                 ]
             )
             try:
-                self._run(
-                    [
-                        str(self.bindir / "pg_ctl"),
-                        "-D",
-                        str(self.data),
-                        "-l",
-                        str(self.root / "server.log"),
-                        "-o",
-                        options,
-                        "-w",
-                        "-t",
-                        "60",
-                        "start",
-                    ],
-                    timeout=90,
-                )
+                self._pg_ctl_start(options)
+                self._options = options
                 self._started = True
                 return self
             except subprocess.CalledProcessError as exc:
                 last_error = exc.stderr + self.log_tail()
         raise RuntimeError(f"could not start PostgreSQL: {last_error}")
+
+    def _pg_ctl_start(self, options: str) -> None:
+        self._run(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            timeout=90,
+        )
+
+    def outage(self, seconds: float) -> None:
+        """The server stopped at once (every connection dropped), and
+        started again `seconds` later on the same port."""
+        self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
+        time.sleep(seconds)
+        self._pg_ctl_start(self._options)
 
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):

@@ -116,11 +116,17 @@ class ChannelListener:
             old, self._conn = self._conn, None
             if old is not None:
                 old.terminate()
+            failures = 0
             while not self._closing:
                 try:
                     await self._connect()
                     break
                 except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("LISTEN reconnect failed (%s); retrying", exc)
+                    # Once per outage, not once per attempt.
+                    level = logging.WARNING if not failures else logging.DEBUG
+                    log.log(level, "LISTEN reconnect failed (%s); retrying", exc)
+                    failures += 1
                     await asyncio.sleep(RECONNECT_SECONDS)
+            if failures and not self._closing:
+                log.warning("LISTEN reconnected after %d failed attempts", failures)
             self.on_reconnect()
