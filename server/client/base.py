@@ -41,13 +41,24 @@ class Backend(Protocol):
     ) -> tuple[list[dict[str, Any]], str | None]: ...
 
     def trigger(
-        self, definition: str, data: Any, name: str | None, priority: int, delay: int | None
+        self,
+        definition: str,
+        data: Any,
+        name: str | None,
+        priority: int,
+        delay: int | None,
+        *,
+        after: list[str] | None = None,
+        deadline: float | None = None,
+        expires: float | None = None,
     ) -> dict[str, Any]: ...
 
     def trigger_many(
         self, definition: str, inputs: list[Any], priority: int, delay: int | None
     ) -> list[dict[str, Any]]: ...
 
-    def control(self, action: str, run_id: str, message: str | None) -> dict[str, Any]: ...
+    def control(
+        self, action: str, run_id: str, message: str | None, *, cascade: bool = True
+    ) -> dict[str, Any]: ...
 
     def close(self) -> None: ...

@@ -103,7 +103,16 @@ class DatabaseBackend:
         return result
 
     def trigger(
-        self, definition: str, data: Any, name: str | None, priority: int, delay: int | None
+        self,
+        definition: str,
+        data: Any,
+        name: str | None,
+        priority: int,
+        delay: int | None,
+        *,
+        after: list[str] | None = None,
+        deadline: float | None = None,
+        expires: float | None = None,
     ) -> dict[str, Any]:
         service = self.taskloom.service
 
@@ -114,6 +123,9 @@ class DatabaseBackend:
                 name=name,
                 priority=priority,
                 delay=None if delay is None else float(delay),
+                after=after,
+                deadline=deadline,
+                expires=expires,
             )
             return run_record(view)
 
@@ -134,7 +146,9 @@ class DatabaseBackend:
         result: list[dict[str, Any]] = self._call(work)
         return result
 
-    def control(self, action: str, run_id: str, message: str | None) -> dict[str, Any]:
+    def control(
+        self, action: str, run_id: str, message: str | None, *, cascade: bool = True
+    ) -> dict[str, Any]:
         service = self.taskloom.service
         method = getattr(service, action, None)
         if method is None:
@@ -142,7 +156,7 @@ class DatabaseBackend:
 
         async def work() -> dict[str, Any]:
             if action == "abort":
-                return run_record(await service.abort(run_id, message))
+                return run_record(await service.abort(run_id, message, cascade=cascade))
             return run_record(await method(run_id))
 
         result: dict[str, Any] = self._call(work)

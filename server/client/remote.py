@@ -59,7 +59,16 @@ class RemoteBackend:
         return [plain(asdict(line)) for line in page.items], page.end_cursor or after
 
     def trigger(
-        self, definition: str, data: Any, name: str | None, priority: int, delay: int | None
+        self,
+        definition: str,
+        data: Any,
+        name: str | None,
+        priority: int,
+        delay: int | None,
+        *,
+        after: list[str] | None = None,
+        deadline: float | None = None,
+        expires: float | None = None,
     ) -> dict[str, Any]:
         run = self._call(
             lambda: self.client.trigger(
@@ -68,6 +77,9 @@ class RemoteBackend:
                 name=name,
                 priority=priority,
                 delay=None if delay is None else float(delay),
+                after=after,
+                deadline=deadline,
+                expires=expires,
             )
         )
         return run_record(run)
@@ -85,8 +97,12 @@ class RemoteBackend:
         )
         return [run_record(run) for run in runs]
 
-    def control(self, action: str, run_id: str, message: str | None) -> dict[str, Any]:
+    def control(
+        self, action: str, run_id: str, message: str | None, *, cascade: bool = True
+    ) -> dict[str, Any]:
         if action == "abort":
-            return run_record(self._call(lambda: self.client.abort(run_id, message)))
+            return run_record(
+                self._call(lambda: self.client.abort(run_id, message, cascade=cascade))
+            )
         method: Callable[[str], Any] = getattr(self.client, action)
         return run_record(self._call(lambda: method(run_id)))

@@ -114,6 +114,22 @@ def trigger_command(
     name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
     priority: Annotated[int, typer.Option(help="Higher runs first")] = 0,
     delay: Annotated[int | None, typer.Option(help="Due this many seconds from now")] = None,
+    after: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--after",
+            help="A run this one waits for (repeat for several): it starts once each "
+            "has SUCCEEDED, and fails DEPENDENCY_FAILED if one ends otherwise",
+        ),
+    ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(help="Seconds from its first start: past them it fails DEADLINE"),
+    ] = None,
+    expires: Annotated[
+        float | None,
+        typer.Option(help="Seconds after it is due: not started by then, it ends EXPIRED"),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait for the run to end")] = False,
     timeout: Annotated[float | None, typer.Option(help="With --wait: give up after")] = None,
     url: Url = None,
@@ -125,9 +141,11 @@ def trigger_command(
     --wait, exits like `wait`. With --from-file, trigger one run per line in
     one transaction and print them."""
     if from_file is not None:
-        if input is not None or name is not None or wait:
+        flows = after or deadline is not None or expires is not None
+        if input is not None or name is not None or wait or flows:
             err.print(
-                "[red]error:[/red] --from-file cannot be combined with --input, --name or --wait"
+                "[red]error:[/red] --from-file cannot be combined with --input, --name, "
+                "--wait, --after, --deadline or --expires"
             )
             raise typer.Exit(2)
         batch = parse_lines(from_file)
@@ -140,7 +158,16 @@ def trigger_command(
         return
     data = parse_input(input)
     with Session(url, token, database_url) as backend:
-        run = backend.trigger(definition, data, name, priority, delay)
+        run = backend.trigger(
+            definition,
+            data,
+            name,
+            priority,
+            delay,
+            after=after or None,
+            deadline=deadline,
+            expires=expires,
+        )
         if wait:
             if not as_json and out.is_terminal:
                 out.print(f"triggered {run['definition_id']} run {run['id']}")
@@ -156,10 +183,15 @@ def trigger_command(
 
 
 def _control(
-    action: str, run_id: str, message: str | None, args: tuple[Any, ...], as_json: bool
+    action: str,
+    run_id: str,
+    message: str | None,
+    args: tuple[Any, ...],
+    as_json: bool,
+    cascade: bool = True,
 ) -> None:
     with Session(*args) as backend:
-        run = backend.control(action, run_id, message)
+        run = backend.control(action, run_id, message, cascade=cascade)
     if as_json:
         print_json(run)
     else:
@@ -170,13 +202,21 @@ def _control(
 def abort_command(
     run_id: RunId,
     message: Message = None,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade/--no-cascade",
+            help="Also abort its unfinished children and the runs triggered after it",
+        ),
+    ] = True,
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """Abort a run: a waiting one at once, a running one after its iteration."""
-    _control("abort", run_id, message, (url, token, database_url), as_json)
+    """Abort a run: a waiting one at once, a running one after its iteration;
+    with its unfinished children and dependents unless --no-cascade."""
+    _control("abort", run_id, message, (url, token, database_url), as_json, cascade)
 
 
 def _control_command(action: str, doc: str) -> None:

@@ -144,7 +144,9 @@ class IterationRunner:
                     response = await self._call(instance, controller, traits, row)
                 finally:
                     self.live.pop(run_id, None)
-        return await self._conclude(row, worker_id, runtime, traits, instance, controller, response)
+        return await self._conclude(
+            row, worker_id, runtime, traits, instance, controller, response, ran=ending is None
+        )
 
     def _ending(self, row: RowMapping) -> RunError | None:
         """Why the run must end now without (another) iteration: it expired
@@ -168,6 +170,8 @@ class IterationRunner:
         instance: TaskDefinition[Any] | None,
         controller: TaskController[Any] | None,
         response: Response,
+        *,
+        ran: bool = True,
     ) -> IterationOutcome:
         """What the iteration's answer leads to, with its hooks, logs and
         children, as the outcome to save."""
@@ -180,6 +184,7 @@ class IterationRunner:
             retry=definition.retry if definition else TaskDefinition.retry,
             abort_requested=runtime.is_aborted(),
             pause_requested=runtime.is_pause_requested(),
+            ran=ran,
         )
         now = self.wall_clock()
         position.ending = self._ending(row)

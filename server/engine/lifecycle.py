@@ -45,6 +45,8 @@ class RunPosition:
     # Set when the run must end FAILED whatever it answered short of done:
     # its deadline passed (DEADLINE) or it expired unstarted (EXPIRED).
     ending: RunError | None = None
+    # False when `ending` kept run() from being called: no iteration counted.
+    ran: bool = True
 
 
 @dataclass(slots=True)
@@ -94,7 +96,10 @@ def decide(run: RunPosition, response: Response, now: float, draw: float = 1.0) 
         state = response.state if isinstance(response, Continue) and response.state else run.state
         return _end(run, now, ABORTED, "on_abort", state, error=RunError(message, ABORTED))
     if run.ending is not None:
-        return _end(run, now, FAILED, "on_error", run.state, error=run.ending)
+        ended = _end(run, now, FAILED, "on_error", run.state, error=run.ending)
+        if not run.ran:
+            ended.iterations = run.iterations
+        return ended
     if isinstance(response, Continue | WaitForChildren):
         state = run.state if response.state is None else response.state
         if done >= run.max_iterations:
