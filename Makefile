@@ -1,24 +1,42 @@
 # The two commands of the README: `make serve` and `make test`. Each creates
-# .venv and installs what it needs on a fresh machine.
+# .venv and installs what it needs on a fresh machine: `make serve` the
+# runtime dependencies only, `make test` the dev extras too (pytest, mypy,
+# playwright, ...). pip shows what it installs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
-export TASKLOOM_DEFINITIONS ?= taskloom.definitions.examples
+# `make serve HOST=0.0.0.0 PORT=8010`; unset, TASKLOOM_HOST / TASKLOOM_PORT or
+# 127.0.0.1:8000.
+HOST ?=
+PORT ?=
 
 .PHONY: install serve test lint unit bench system-deps clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+$(VENV)/bin/python:
+	@echo "creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "installing Taskloom and its runtime dependencies into $(VENV)"
+	$(PIP) install -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "installing Taskloom with its dev extras (tests, linters, browser driver) into $(VENV)"
+	$(PIP) install -e '.[dev]'
+	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
-serve: $(STAMP)
-	$(BIN)/taskloom migrate
-	$(BIN)/taskloom serve
+# The examples (countdown, batch-import, flaky, fan-out) are loaded here, where
+# they are asked for: an application that installs Taskloom gets none of them.
+serve: export TASKLOOM_DEFINITIONS ?= taskloom.definitions.examples
+serve: $(RUNTIME_STAMP)
+	$(BIN)/taskloom serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

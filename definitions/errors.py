@@ -68,3 +68,18 @@ class Unavailable(StoreError):
 
     code = "UNAVAILABLE"
     retryable = True
+
+
+class ConfigurationError(TaskloomError):
+    """Taskloom cannot start as configured: `message` says what is wrong,
+    `fix` what to set. The command line prints `str()` as one line on stderr
+    and exits 2 (`--debug` or TASKLOOM_DEBUG=1 for the traceback)."""
+
+    code = "CONFIGURATION"
+
+    def __init__(self, message: str, fix: str) -> None:
+        super().__init__(message, details={"fix": fix})
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.fix}"

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from taskloom.definitions.errors import NotFound
+from taskloom.definitions.errors import ConfigurationError, NotFound
 
 if TYPE_CHECKING:
     from taskloom.definitions.definition import TaskDefinition
@@ -72,10 +72,26 @@ def register(definition: D) -> D:
 
 
 def load_modules(modules: Iterable[str]) -> None:
-    """Imports modules so their `register` calls run."""
-    for name in modules:
-        if name.strip():
-            importlib.import_module(name.strip())
+    """Imports modules so their `register` calls run. A module that cannot
+    be imported is a ConfigurationError naming it (its own errors, other
+    than a failed import, surface as they are)."""
+    for name in (m.strip() for m in modules):
+        if not name:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            missing = exc.name or ""
+            if missing and (name == missing or name.startswith(missing + ".")):
+                problem = f"cannot import definitions module {name!r}: {exc}"
+                fix = (
+                    "set TASKLOOM_DEFINITIONS to modules importable from here, comma-separated "
+                    "(run from the folder that holds them, or add it to PYTHONPATH)"
+                )
+            else:
+                problem = f"definitions module {name!r} failed to import: {exc}"
+                fix = "install what it imports, or leave it out of TASKLOOM_DEFINITIONS"
+            raise ConfigurationError(problem, fix) from exc
 
 
 def load_entry_points() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -16,28 +18,52 @@ from taskloom.server.command_runner import (
     new_taskloom,
     run_command,
 )
-from taskloom.server.settings import Settings
+from taskloom.server.settings import load_settings
+from taskloom.server.store.connect import shown_url
 from taskloom.server.webhooks.cli import webhook_app
 
 app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
 
 
+@app.callback()
+def options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="TASKLOOM_DEBUG",
+            help="Show the traceback of a configuration error, not just its one line.",
+        ),
+    ] = False,
+) -> None:
+    if debug:  # read by main() once the command has failed
+        os.environ["TASKLOOM_DEBUG"] = "1"
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    worker: Annotated[bool, typer.Option(help="Run a worker in this process")] = True,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on. [default: TASKLOOM_HOST or 127.0.0.1]")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on. [default: TASKLOOM_PORT or 8000]")
+    ] = None,
+    worker: Annotated[bool, typer.Option(help="Run a worker in this process.")] = True,
 ) -> None:
     """Serve the API (and, by default, a worker) with uvicorn."""
-    import uvicorn
-
     from taskloom.server.app import create_app
     from taskloom.server.logformat import configure_logging
+    from taskloom.server.serving import listening_socket, serve_on
 
-    configure_logging(Settings().log_format)
-    # The database opened and migrated first: one line and exit status 2 if
-    # it cannot be (not uvicorn's traceback of a failed startup).
-    run_command(migrate_database)
+    settings = load_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    configure_logging(settings.log_format)
+    sock = listening_socket(host, port)
+    # Opened once first (definitions imported, the database reached and
+    # migrated): a mistake is one line and exit status 2, not uvicorn's
+    # traceback of a failed startup.
+    run_command(_open_once)
     prepare_serve(host, port)  # loopback rule for TASKLOOM_AUTH=disabled; first admin token
     taskloom = new_taskloom(worker=worker)
     application = create_app(taskloom)
@@ -46,12 +72,17 @@ def serve(
     # again with the handlers it found: these, so a clean stop exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _already_handled)
-    uvicorn.run(application, host=host, port=port, log_level="info", log_config=None, lifespan="on")
+    serve_on(sock, application)
     exit_now_if_threads_linger(taskloom)
 
 
 def _already_handled(_sig: int, _frame: Any) -> None:
     """The signal uvicorn raises again after its clean shutdown."""
+
+
+async def _open_once() -> None:
+    async with new_taskloom(worker=False):
+        pass
 
 
 @app.command("worker")
@@ -62,7 +93,7 @@ def worker_command(
 
     from taskloom.server.logformat import configure_logging
 
-    configure_logging(Settings().log_format)
+    configure_logging(load_settings().log_format)
 
     overrides: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
     taskloom = new_taskloom(**overrides)
@@ -86,7 +117,7 @@ def worker_command(
 def migrate() -> None:
     """Apply database migrations up to the latest (no task definitions are
     imported)."""
-    typer.echo(f"migrated {run_command(migrate_database)}")
+    typer.echo(f"migrated {shown_url(run_command(migrate_database))}")
 
 
 @app.command("schema")
@@ -103,7 +134,17 @@ app.add_typer(webhook_app, name="webhook")
 
 
 def main() -> None:
-    app(prog_name="taskloom")
+    """The `taskloom` command: a configuration error is one line on stderr
+    and exit status 2 (its traceback with --debug or TASKLOOM_DEBUG=1)."""
+    from taskloom.definitions.errors import ConfigurationError
+
+    try:
+        app(prog_name="taskloom")
+    except ConfigurationError as exc:
+        if os.environ.get("TASKLOOM_DEBUG", "").lower() in ("1", "true", "yes"):
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """What the `taskloom` commands share: the server, imported only when a
 command runs it (so that `taskloom --help` and the client commands start
 without loading the store, the engine and GraphQL), and Taskloom's errors
-turned into a message and an exit status."""
+turned into a message and an exit status (a configuration error goes up to
+`main()`, which makes it one line and exit status 2)."""
 
 from __future__ import annotations
 
@@ -55,10 +56,12 @@ def run_command(work: Callable[[], Awaitable[T]]) -> T:
     """Runs `work`; a TaskloomError becomes its message (and the located
     errors it carries) on stderr and exit status 1, or 2 when the database
     was unavailable (missing, read-only, full, locked, unreachable)."""
-    from taskloom.definitions.errors import TaskloomError, Unavailable
+    from taskloom.definitions.errors import ConfigurationError, TaskloomError, Unavailable
 
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
+    except ConfigurationError:
+        raise  # main() reports it: one line, exit status 2
     except TaskloomError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         for error in exc.details.get("errors", []):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taskloom.definitions.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
@@ -62,3 +64,18 @@ class Settings(BaseSettings):
     @property
     def definition_modules(self) -> list[str]:
         return [m.strip() for m in self.definitions.split(",") if m.strip()]
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a value that does not fit is a
+    ConfigurationError naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "TASKLOOM_" + str(first["loc"][0]).upper() if first["loc"] else "TASKLOOM_*"
+        given = first.get("input")
+        raise ConfigurationError(
+            f"{name}={given!r} is not valid: {first['msg']}",
+            f"set {name} to a valid value, or unset it for the default",
+        ) from exc

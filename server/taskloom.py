@@ -21,7 +21,7 @@ from taskloom.server.events.hub import EventHub
 from taskloom.server.gctuning import tune_collector
 from taskloom.server.maintenance import retention_definition
 from taskloom.server.service import TaskService
-from taskloom.server.settings import Settings
+from taskloom.server.settings import Settings, load_settings
 from taskloom.server.store import queries
 from taskloom.server.store.connect import open_database
 from taskloom.server.store.database import Database
@@ -48,7 +48,7 @@ class Taskloom:
         registry: Registry | None = None,
         **overrides: Any,
     ) -> None:
-        base = settings or Settings()
+        base = settings or load_settings()
         if database_url is not None:
             overrides["database_url"] = database_url
         self.settings = base.model_copy(update=overrides) if overrides else base
@@ -217,7 +217,7 @@ async def open_and_migrate(database: Database) -> None:
 async def migrate_database(settings: Settings | None = None) -> str:
     """The `migrate` command's work: the database brought to the latest
     schema, importing no task definitions (it needs none); returns its URL."""
-    s = settings or Settings()
+    s = settings or load_settings()
     database = open_database(
         s.database_url, sqlite_synchronous=s.sqlite_synchronous, pool_size=s.pool_size
     )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+from taskloom.definitions.errors import ConfigurationError
 from taskloom.server.store.database import Database
+
+EXAMPLES = "sqlite+aiosqlite:///./taskloom.db or postgresql+asyncpg://user:password@host:5432/db"
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10) -> Database:
@@ -15,6 +20,13 @@ def open_database(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: in
         from taskloom.server.store.postgres.database import PostgresDatabase
 
         return PostgresDatabase(url, pool_size=pool_size)
-    raise ValueError(
-        "TASKLOOM_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise ConfigurationError(
+        f"the database URL {shown_url(url)!r} has a scheme Taskloom cannot use ({scheme!r})",
+        f"set TASKLOOM_DATABASE_URL to {EXAMPLES}",
     )
+
+
+def shown_url(url: str) -> str:
+    """`url` with its password hidden, for messages."""
+    return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)

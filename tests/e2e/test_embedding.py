@@ -155,3 +155,25 @@ def test_the_wheel_ships_the_playground_and_its_licences(venv: Path, app: Path) 
     *files, where = done.stdout.splitlines()
     assert all(line.endswith(" True") for line in files) and len(files) == 7, files
     assert where.startswith(str(venv))
+
+
+def test_an_apps_registry_holds_its_own_definitions_and_maintenance_only(
+    venv: Path, app: Path
+) -> None:
+    """The wheel registers no examples: `taskloom definitions` (and so the
+    dashboard, /healthz and triggers) shows the app's `shout` and the
+    built-in retention definition, nothing else; the examples load when
+    TASKLOOM_DEFINITIONS names them."""
+    taskloom = str(venv / "bin" / "taskloom")
+    listed = run_in(app, venv, taskloom, "definitions", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(d["id"] for d in json.loads(listed.stdout)) == ["shout", "taskloom.retention"]
+    refused = run_in(app, venv, taskloom, "trigger", "countdown")
+    assert refused.returncode != 0 and "countdown" in refused.stderr
+
+    env = app_env(app) | {"TASKLOOM_DEFINITIONS": "myapp.tasks,taskloom.definitions.examples"}
+    asked = subprocess.run(
+        [taskloom, "definitions", "--json"], cwd=app, env=env, capture_output=True, text=True
+    )
+    ids = {d["id"] for d in json.loads(asked.stdout)}
+    assert {"shout", "countdown", "batch-import", "flaky", "fan-out"} <= ids

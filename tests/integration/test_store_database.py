@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
 from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.errors import ConfigurationError
 from taskloom.server.store.connect import open_database
 from taskloom.server.store.migrate import alembic_config, at_head, head_revisions, migrate
 from taskloom.server.store.models import metadata
@@ -126,5 +127,5 @@ async def test_sqlite_pragmas(database_url: str, setting: str, level: int) -> No
 
 
 def test_an_unknown_database_url_is_refused() -> None:
-    with pytest.raises(ValueError, match="TASKLOOM_DATABASE_URL"):
+    with pytest.raises(ConfigurationError, match="set TASKLOOM_DATABASE_URL to sqlite"):
         open_database("mysql://localhost/x")
