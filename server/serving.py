@@ -14,6 +14,7 @@ from taskloom.definitions.errors import ConfigurationError
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
+BACKLOG = 2048  # uvicorn's default
 FIX = "choose another with --port or TASKLOOM_PORT (make serve PORT=8010)"
 
 
@@ -34,6 +35,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port}: {exc.strerror or exc}",
             "set --host or TASKLOOM_HOST to an address of this machine (127.0.0.1, 0.0.0.0)",
         ) from None
+    sock.listen(BACKLOG)  # connections wait in the backlog until uvicorn accepts them
     return sock
 
 

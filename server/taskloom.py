@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
+from taskloom.definitions.errors import ConfigurationError, Unavailable
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry, load_entry_points, load_modules, registry
 from taskloom.definitions.run_view import RunView
@@ -203,15 +204,30 @@ class Taskloom:
         await self.stop()
 
 
+CHECK_DATABASE_URL = (
+    "check TASKLOOM_DATABASE_URL (host, port, user, password, database name or file path) "
+    "and that the database is running"
+)
+
+
 async def open_and_migrate(database: Database) -> None:
     """Starts `database` and brings it to the latest schema; closed again
-    (its threads and processes ended) if either fails."""
+    (its threads and processes ended) if either fails. One that cannot be
+    opened or reached (the adapter's `fault`) is a ConfigurationError: what
+    is wrong, and what to set."""
     try:
         await database.start()
         await migrate(database)
-    except BaseException:
+    except BaseException as exc:
         await database.close()
-        raise
+        reason = None
+        if isinstance(exc, Unavailable):
+            reason = exc.message
+        elif isinstance(exc, Exception):
+            reason = database.fault(exc, "open")
+        if reason is None:
+            raise
+        raise ConfigurationError(reason, CHECK_DATABASE_URL) from exc
 
 
 async def migrate_database(settings: Settings | None = None) -> str:

@@ -13,10 +13,13 @@ from taskloom.server.client.records import definition_record, plain, run_record
 
 def cli_error(exc: Any) -> CliError:
     """A TaskloomError as the command's error: exit status 2 when the
-    database was unavailable, 1 otherwise."""
-    from taskloom.definitions.errors import Unavailable
+    database was unavailable or Taskloom is misconfigured (the message then
+    says what to set too), 1 otherwise."""
+    from taskloom.definitions.errors import ConfigurationError, Unavailable
 
     errors = list(exc.details.get("errors", []))
+    if isinstance(exc, ConfigurationError):
+        return CliError(str(exc), errors=errors, code=2)
     return CliError(exc.message, errors=errors, code=2 if isinstance(exc, Unavailable) else 1)
 
 

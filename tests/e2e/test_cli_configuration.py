@@ -55,11 +55,11 @@ MISTAKES = {
     ),
     "unreachable postgresql": (
         {"TASKLOOM_DATABASE_URL": "postgresql+asyncpg://app:secret@127.0.0.1:1/app"},
-        ("cannot open the database postgresql+asyncpg://app:***@127.0.0.1:1/app", "refused"),
+        ("cannot open PostgreSQL at 127.0.0.1:1/app", "check TASKLOOM_DATABASE_URL"),
     ),
     "sqlite folder missing": (
         {"TASKLOOM_DATABASE_URL": "sqlite+aiosqlite:////no/such/folder/t.db"},
-        ("unable to open database file", "check TASKLOOM_DATABASE_URL"),
+        ("cannot open /no/such/folder/t.db: no such directory", "check TASKLOOM_DATABASE_URL"),
     ),
     "bad setting": (
         {"TASKLOOM_CONCURRENCY": "lots"},
@@ -69,19 +69,21 @@ MISTAKES = {
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))
-@pytest.mark.parametrize("command", ["migrate", "serve", "worker"])
+@pytest.mark.parametrize("command", ["migrate", "serve", "worker", "definitions"])
 def test_a_configuration_mistake_is_one_line_and_exit_2(
     tmp_path: Path, mistake: str, command: str
 ) -> None:
     env, says = MISTAKES[mistake]
+    if command == "migrate" and mistake == "missing module":
+        pytest.skip("migrate imports no definitions")
     line = one_line_error(run(tmp_path, command, **env), *says)
     assert "secret" not in line, "the password is never printed"
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     for done in (
-        run(tmp_path, "--debug", "migrate", TASKLOOM_DEFINITIONS="myapp"),
-        run(tmp_path, "migrate", TASKLOOM_DEFINITIONS="myapp", TASKLOOM_DEBUG="1"),
+        run(tmp_path, "--debug", "worker", TASKLOOM_DEFINITIONS="myapp"),
+        run(tmp_path, "worker", TASKLOOM_DEFINITIONS="myapp", TASKLOOM_DEBUG="1"),
     ):
         assert done.returncode != 0
         assert "Traceback" in done.stderr or "─ Traceback" in done.stderr
@@ -94,6 +96,7 @@ def test_a_missing_postgresql_database_is_one_line(tmp_path: Path, pg_cluster: P
     url = pg_cluster.url("no_such_database")
     line = one_line_error(run(tmp_path, "migrate", TASKLOOM_DATABASE_URL=url))
     assert 'database "no_such_database" does not exist' in line
+    assert "check TASKLOOM_DATABASE_URL" in line
 
 
 @pytest.fixture

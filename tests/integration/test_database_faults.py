@@ -120,7 +120,12 @@ def test_a_missing_directory_is_one_line_and_exit_status_2(tmp_path: Path) -> No
         done = taskloom(*args, env=env, cwd=tmp_path)
         assert done.returncode == 2, (args, done.stderr)
         lines = done.stderr.strip().splitlines()
-        assert lines == [f"error: cannot open {missing}: no such directory {missing.parent}"]
+        [line] = lines
+        assert line.startswith(f"error: cannot open {missing}: no such directory {missing.parent}")
+        assert line.endswith(
+            "; check TASKLOOM_DATABASE_URL (host, port, user, password, "
+            "database name or file path) and that the database is running"
+        )
         assert "Traceback" not in done.stdout + done.stderr
 
 

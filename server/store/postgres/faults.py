@@ -8,8 +8,8 @@ from sqlalchemy.engine import URL
 
 # SQLSTATE classes and codes that say the server, not the statement, failed:
 # connection exceptions, shutdown, too many connections, disk full, out of
-# memory.
-UNAVAILABLE_STATES = ("08", "57P", "53")
+# memory; and, met when connecting, a refused login or no such database.
+UNAVAILABLE_STATES = ("08", "57P", "53", "28", "3D000")
 CONNECTION_ERRORS = frozenset(
     {
         "ConnectionDoesNotExistError",
