@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?=
 PORT ?=
 
-.PHONY: install serve test lint unit bench system-deps clean
+.PHONY: install serve test lint unit bench bench-rate-limit system-deps clean
 
 $(VENV)/bin/python:
 	@echo "creating $(VENV) with $(PYTHON)"
@@ -67,6 +67,11 @@ bench: $(STAMP) $(BENCH_STAMP)
 	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# `make bench-rate-limit`: the rate limit held by two worker processes over
+# 10,000 runs (bench/rate_limit.py; BENCH_ARGS="--database postgresql").
+bench-rate-limit: $(STAMP)
+	$(BIN)/python -m bench.rate_limit $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache

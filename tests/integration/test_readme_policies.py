@@ -33,6 +33,14 @@ EXPECTED = {
         "FAILED 0 PermissionError",
         "FAILED 0 NOT_FOUND",
     ],
+    1: ["SUCCEEDED", "SUCCEEDED", "PENDING RATE_LIMIT"],
+    2: ["PENDING DEFINITION_PAUSED", "SUCCEEDED"],
+    3: [
+        "False",
+        "refused: runs of 'transfer' cannot be aborted",
+        "PAUSED {'frames': 10} True",
+        "2",
+    ],
 }
 
 
