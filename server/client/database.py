@@ -149,6 +149,11 @@ class DatabaseBackend:
         result: list[dict[str, Any]] = self._call(work)
         return result
 
+    def switch_definition(self, definition_id: str, pause: bool) -> None:
+        service = self.taskloom.service
+        switch = service.pause_definition if pause else service.resume_definition
+        self._call(lambda: switch(definition_id))
+
     def control(
         self, action: str, run_id: str, message: str | None, *, cascade: bool = True
     ) -> dict[str, Any]:

@@ -49,6 +49,11 @@ class RemoteBackend:
         total = self._call(lambda: self.client.count_runs(condition))
         return [run_record(run) for run in page.items], total
 
+    def switch_definition(self, definition_id: str, pause: bool) -> None:
+        client = self.client
+        switch = client.pause_definition if pause else client.resume_definition
+        self._call(lambda: switch(definition_id))
+
     def get(self, run_id: str) -> dict[str, Any]:
         return run_record(self._call(lambda: self.client.get(run_id)))
 

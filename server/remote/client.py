@@ -196,6 +196,17 @@ class Client:
         definitions: list[dict[str, Any]] = data["definitions"]
         return definitions
 
+    async def pause_definition(self, definition_id: str) -> bool:
+        """Pauses a whole definition (admins and developers): no worker claims
+        its runs until it is resumed."""
+        data = await self.transport.execute("pause_definition", {"id": definition_id})
+        return bool(data["definition"]["paused"])
+
+    async def resume_definition(self, definition_id: str) -> bool:
+        """Resumes a paused definition; False (not paused) once it is."""
+        data = await self.transport.execute("resume_definition", {"id": definition_id})
+        return not data["definition"]["paused"]
+
     # --- live streams ----------------------------------------------------------------
 
     async def watch(self, run_id: str) -> AsyncGenerator[RunView, None]:

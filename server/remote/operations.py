@@ -96,8 +96,13 @@ query Definitions {
   definitions: taskDefinitions {
     id title description inputSchema maxIterations iterationTimeout
     retry { attempts waitSeconds multiplier }
+    paused rateLimit
   }
 }""",
+    "pause_definition": """
+mutation PauseDefinition($id: ID!) { definition: pauseDefinition(id: $id) { id paused } }""",
+    "resume_definition": """
+mutation ResumeDefinition($id: ID!) { definition: resumeDefinition(id: $id) { id paused } }""",
     "watch": "subscription Watch($id: ID!) { run: taskRunUpdated(id: $id) { ...Run } }" + RUN,
     "follow_logs": """
 subscription FollowLogs($runId: ID!) { line: taskLogAdded(runId: $runId) { ...Log } }"""

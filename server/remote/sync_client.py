@@ -27,6 +27,12 @@ class SyncClient(SyncTwin):
     def definitions(self) -> list[dict[str, Any]]:
         return self._call(self.client.definitions())
 
+    def pause_definition(self, definition_id: str) -> bool:
+        return self._call(self.client.pause_definition(definition_id))
+
+    def resume_definition(self, definition_id: str) -> bool:
+        return self._call(self.client.resume_definition(definition_id))
+
     def close(self) -> None:
         if self._closed:
             return

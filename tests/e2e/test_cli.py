@@ -165,3 +165,20 @@ def test_an_abort_message_over_its_size_is_refused_and_the_run_stays(cli: Cli) -
         assert refused.returncode == 1
         assert f"message: must be at most {MESSAGE_CHARS} characters" in refused.stderr
     assert cli.json("show", waiting["id"])["status"] == "PENDING"
+
+
+@pytest.mark.parametrize("remote", [True, False], ids=["graphql", "database"])
+def test_pause_and_resume_a_definition(cli: Cli, remote: bool) -> None:
+    where = () if remote else ("--database-url", cli.server.database_url)
+    paused = cli("pause-definition", "countdown", *where, remote=remote)
+    assert paused.returncode == 0, paused.stderr
+    assert "definition countdown paused" in paused.stdout
+    held = cli.json("trigger", "countdown", "--input", FAST)
+    assert cli("wait", held["id"], "--timeout", "1").returncode == 5
+    resumed = cli("resume-definition", "countdown", *where, remote=remote)
+    assert resumed.returncode == 0, resumed.stderr
+    waited = cli("wait", held["id"], "--json", "--timeout", "30")
+    assert waited.returncode == 0, waited.stderr
+    unknown = cli("pause-definition", "no-such-definition", *where, remote=remote)
+    assert unknown.returncode == 1
+    assert "error:" in unknown.stderr

@@ -230,3 +230,27 @@ def test_a_run_between_iterations_reads_running_and_waiting(
     row.get_by_test_id("run-status").click()
     detail.get_by_test_id("action-abort").click()
     expect(row_status(page, run_id)).to_have_text("ABORTED", timeout=LIVE_TIMEOUT_MS)
+
+
+def test_pause_and_resume_a_definition_from_the_dashboard(
+    page: Page, taskloom_server: ServerProcess
+) -> None:
+    sign_in(page, taskloom_server)
+    page.get_by_test_id("trigger-definition").select_option("flaky")
+    state = page.get_by_test_id("definition-state")
+    expect(state.get_by_test_id("definition-paused")).to_have_count(0)
+    state.get_by_test_id("definition-toggle").click()
+    expect(state.get_by_test_id("definition-paused")).to_have_text("Definition paused")
+    expect(state.get_by_test_id("definition-toggle")).to_have_text("Resume definition")
+    # a paused definition's run waits PENDING until it is resumed
+    page.get_by_test_id("input-failure_rate").fill("0")
+    page.get_by_test_id("trigger-submit").click()
+    run_id = selected_run_id(page)
+    expect(row_status(page, run_id)).to_have_text("PENDING")
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_test_id("trigger-definition").select_option("flaky")
+    expect(state.get_by_test_id("definition-paused")).to_be_visible()  # it is stored
+    state.get_by_test_id("definition-toggle").click()
+    expect(state.get_by_test_id("definition-paused")).to_have_count(0)
+    expect(row_status(page, run_id)).to_have_text("SUCCEEDED", timeout=LIVE_TIMEOUT_MS)

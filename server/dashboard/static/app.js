@@ -172,7 +172,7 @@ async function discover() {
 // --- definitions and the trigger form -------------------------------------------
 
 async function loadDefinitions() {
-  const data = await client.request(`{ taskDefinitions { id title description inputSchema } }`);
+  const data = await client.request(`{ taskDefinitions { id title description inputSchema paused } }`);
   state.definitions = data.taskDefinitions;
   const filter = $("filter-definition");
   const chosenFilter = filter.value;
@@ -246,6 +246,27 @@ function fieldFor(name, raw, root, required) {
     el("span", { class: "field-error", "data-testid": "field-error-" + name, hidden: true }));
 }
 
+// A paused definition (pauseDefinition): no worker claims its runs. Admins and
+// developers may pause or resume it here; a refusal shows in the banner.
+function renderDefinitionState(definition) {
+  const box = $("definition-state");
+  if (!definition) { box.replaceChildren(); return; }
+  const action = definition.paused ? "resumeDefinition" : "pauseDefinition";
+  const button = el("button", { type: "button", class: "secondary", "data-testid": "definition-toggle" },
+    definition.paused ? "Resume definition" : "Pause definition");
+  button.addEventListener("click", () => switchDefinition(action, definition.id).catch(reportError));
+  box.replaceChildren(
+    definition.paused
+      ? el("span", { class: "badge status-paused", "data-testid": "definition-paused" }, "Definition paused")
+      : null,
+    " ", button);
+}
+
+async function switchDefinition(action, id) {
+  await client.request(`mutation($id: ID!) { ${action}(id: $id) { id paused } }`, { id });
+  await loadDefinitions();
+}
+
 function currentDefinition() {
   return state.definitions.find((d) => d.id === $("trigger-definition").value) || null;
 }
@@ -254,6 +275,7 @@ function renderTriggerFields() {
   const definition = currentDefinition();
   const box = $("trigger-fields");
   clearFormErrors();
+  renderDefinitionState(definition);
   if (!definition) { box.replaceChildren(); return; }
   $("trigger-description").textContent = definition.description || "";
   const schema = definition.inputSchema || {};
