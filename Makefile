@@ -26,8 +26,8 @@ $(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
 	touch $(RUNTIME_STAMP)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	@echo "installing Taskloom with its dev extras (tests, linters, browser driver) into $(VENV)"
-	$(PIP) install -e '.[dev]'
+	@echo "installing Taskloom with its dev extras (tests, linters, browser driver) and the otel extra into $(VENV)"
+	$(PIP) install -e '.[dev,otel]'
 	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(STAMP)

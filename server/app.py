@@ -17,6 +17,7 @@ from taskloom.server.health import Health
 from taskloom.server.metrics import Metrics
 from taskloom.server.playground import ASSETS, playground_assets
 from taskloom.server.taskloom import Taskloom
+from taskloom.server.tracing import TraceRequests
 
 
 def create_app(taskloom: Taskloom) -> Starlette:
@@ -54,6 +55,7 @@ def create_app(taskloom: Taskloom) -> Starlette:
     middleware.insert(0, Middleware(BodyLimit, max_bytes=taskloom.settings.max_body_bytes))
     if taskloom.settings.auth == "disabled":
         middleware.insert(0, Middleware(LoopbackOnly))
+    middleware.insert(0, Middleware(TraceRequests))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.taskloom = taskloom
     return app

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # unless the embedding code passes its own registry.
     retention_days: float = Field(30, ge=0)
     maintenance: bool | None = None
+    # OpenTelemetry (server/tracing.py): None: on when the taskloom[otel]
+    # extra is installed.
+    otel: bool | None = None
     # Webhooks (server/webhooks/sender.py): sent beside the worker in every
     # process that runs one; several senders share the outbox.
     webhook_sender: bool = True

@@ -12,6 +12,7 @@ from taskloom.definitions.errors import ConfigurationError, Unavailable
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry, load_entry_points, load_modules, registry
 from taskloom.definitions.run_view import RunView
+from taskloom.server import tracing
 from taskloom.server.engine.iteration import IterationRunner
 from taskloom.server.engine.scheduler import Scheduler
 from taskloom.server.engine.threads import TaskThreads
@@ -83,6 +84,7 @@ class Taskloom:
         )
         self.database.write_timeout = s.write_timeout
         await open_and_migrate(self.database)
+        tracing.setup(s.otel)
         self.hub = EventHub()
         self.database.on_commit = announcer(self.hub)
         self._bridge = await bridge(self.database, self.hub)

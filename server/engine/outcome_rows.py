@@ -136,6 +136,8 @@ async def child_rows(
                 deadline_seconds=deadline_seconds,
                 expires_at=expires_at,
             )
+            # the parent's trace, continued by the child's iterations
+            | {"traceparent": row.get("traceparent")}
         )
     return rows
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.runtime import Runtime
+from taskloom.server import tracing
 from taskloom.server.engine.batches import run_batch
 from taskloom.server.engine.iteration import IterationRunner
 from taskloom.server.engine.lease_keeper import LeaseKeeper
@@ -266,12 +267,18 @@ class Worker:
         row, runtime = claimed
         bind_run(row["id"], row["definition_id"])
         started = time.monotonic()
+        span = tracing.start_iteration(row)
         try:
             outcome = await self.runner.run(row, self.worker_id, runtime)
-        except Exception:  # (a CancelledError, from stop(), leaves it to be released)
+        except Exception:
+            tracing.end_iteration(span, None, "the engine failed to finish the iteration")
             log.exception("run %s: the engine failed to finish its iteration", row["id"])
             self._done(row)
             return
+        except BaseException:  # a CancelledError, from stop(): the run is released
+            tracing.end_iteration(span, None, "cancelled")
+            raise
+        tracing.end_iteration(span, outcome.status, outcome.error_code)
         # The run stays in _inflight (its lease renewed) until the saver has
         # written the outcome; its slot is free for the next claim now.
         self._saving += 1

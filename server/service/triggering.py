@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import InvalidInput
 from taskloom.definitions.run_view import RunView
+from taskloom.server import tracing
 from taskloom.server.auth.identity import Actor, require_trigger
 from taskloom.server.service.input_checks import (
     InputChecks,
@@ -136,6 +137,45 @@ class Triggerer:
             check_after(after, session, idempotency_key)
             for run_id in after:  # NotFound for a run the caller may not see
                 await self.reader.get(run_id, actor)
+        with tracing.trigger_span(chosen.id) as traceparent:
+            return await self._trigger(
+                chosen,
+                input,
+                name,
+                delay,
+                run_at,
+                priority,
+                parent_id,
+                created_by,
+                actor,
+                idempotency_key,
+                simulate,
+                session,
+                after,
+                deadline,
+                expires,
+                traceparent,
+            )
+
+    async def _trigger(
+        self,
+        chosen: type[TaskDefinition[Any]],
+        input: Any,
+        name: str | None,
+        delay: float | None,
+        run_at: datetime | None,
+        priority: int,
+        parent_id: str | None,
+        created_by: str | None,
+        actor: Actor | None,
+        idempotency_key: str | None,
+        simulate: bool,
+        session: Any,
+        after: Sequence[str] | None,
+        deadline: float | None,
+        expires: float | datetime | None,
+        traceparent: str | None,
+    ) -> RunView:
         row = await self._checked_row(
             chosen,
             input,
@@ -151,6 +191,7 @@ class Triggerer:
             deadline=deadline,
             expires=expires,
         )
+        row["traceparent"] = traceparent
         if after:
             row = await self.database.run_write(InsertAfter(row, after))
             if row["waiting"] is not None:
@@ -225,7 +266,11 @@ class Triggerer:
             raise InvalidInput(many_refused(refused), errors=refused)
         if not rows:
             return []
-        await self.database.run_write(InsertRuns(rows))  # announced by its commit
+        with tracing.trigger_span(chosen.id, len(rows)) as traceparent:
+            if traceparent is not None:
+                for row in rows:
+                    row["traceparent"] = traceparent
+            await self.database.run_write(InsertRuns(rows))  # announced by its commit
         return self.presenter.sibling_views(rows)
 
 

@@ -144,6 +144,9 @@ class TaskRunRow(SQLModel, table=True):
     # (a cascaded abort names the run it came from).
     aborted_by: str | None = Field(default=None, sa_column=Column(String(200)))
     abort_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # The W3C trace context of the trigger's span (server/tracing.py), with
+    # the taskloom[otel] extra; its iterations are spans of that trace.
+    traceparent: str | None = Field(default=None, sa_column=Column(String(55)))
 
 
 class TaskRunDependencyRow(SQLModel, table=True):

@@ -107,6 +107,7 @@ def new_run_row(
         "expires_at": expires_at,
         "aborted_by": None,
         "abort_reason": None,
+        "traceparent": None,
     }
 
 

@@ -67,6 +67,7 @@ CLAIMED = (
     runs.c.deadline_seconds,
     runs.c.expires_at,
     runs.c.has_dependents,
+    runs.c.traceparent,
 )
 
 

@@ -78,3 +78,14 @@ async def test_the_readme_verifier_accepts_a_real_delivery_and_refuses_a_forgery
         verified(created.secret, request.body.replace(b"succeeded", b"failed"), header)
     with pytest.raises(ValueError, match="bad signature"):
         verified("not the secret at all", request.body, header)
+
+
+def test_the_otel_program_prints_one_trace(tmp_path: Path) -> None:
+    lines = [line.rstrip() for line in run_example("otel-example", tmp_path)]
+    assert lines == [
+        "nightly job",
+        "trigger report",
+        "iteration report 0 PENDING",
+        "iteration report 1 SUCCEEDED",
+        "1 trace",
+    ]
