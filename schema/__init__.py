@@ -17,6 +17,7 @@ from taskloom.schema.errors import classify_all, hide_suggestions
 from taskloom.schema.execution import ShortcutExecutionContext
 from taskloom.schema.mutations import Mutation
 from taskloom.schema.queries import Query
+from taskloom.schema.query_cost import cost_limited
 from taskloom.schema.subscriptions import Subscription
 from taskloom.schema.tokens import TokenQueries
 from taskloom.schema.webhooks import WebhookQueries
@@ -35,12 +36,20 @@ class TaskloomSchema(strawberry.Schema):
             hide_suggestions(errors)
 
 
-def build_schema(*, hide_suggestions: bool = False, **options: Any) -> TaskloomSchema:
+def build_schema(
+    *, hide_suggestions: bool = False, max_cost: int | None = None, **options: Any
+) -> TaskloomSchema:
     """`hide_suggestions`: no error names a field, argument, type or enum
     value the caller did not write ("Did you mean ..."); the server sets it
-    when introspection is off, so the schema cannot be guessed through them."""
+    when introspection is off, so the schema cannot be guessed through them.
+    `max_cost`: operations costing more are refused before they execute
+    (`schema/query_cost.py`)."""
     query = merge_types("Query", (Query, TokenQueries, WebhookQueries))
     options.setdefault("execution_context_class", ShortcutExecutionContext)
+    if max_cost is not None:
+        options["execution_context_class"] = cost_limited(
+            options["execution_context_class"], max_cost
+        )
     return TaskloomSchema(
         query=query,
         mutation=Mutation,

@@ -40,7 +40,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from taskloom.schema.memo import DocumentMemo
+from taskloom.schema.memo import DEFAULT_BUDGET, DocumentMemo
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 
@@ -52,6 +52,7 @@ class Limits:
     max_tokens: int = 5_000
     max_document_bytes: int = 100_000
     introspection: bool = True
+    memo_bytes: int = DEFAULT_BUDGET
 
 
 def _top_level_fields(
@@ -98,6 +99,12 @@ def unauthenticated() -> GraphQLError:
     )
 
 
+def _anonymous(context: Any) -> bool:
+    """Whether authentication is required and the caller brought none."""
+    required = bool(getattr(context, "auth_required", False))
+    return required and getattr(context, "actor", None) is None
+
+
 class OperationGuard(SchemaExtension):
     """Every per-operation check in one extension (strawberry runs each
     extension's hooks around every phase of every operation, so one
@@ -108,13 +115,15 @@ class OperationGuard(SchemaExtension):
       `MaxTokensLimiter` sets it) and validates with
       the rules of its `QueryDepthLimiter`, `MaxAliasesLimiter` and (when
       introspection is off) `DisableIntrospection`, built once;
-    * parses and validates each distinct document once (`DocumentMemo`);
+    * parses and validates each distinct valid document of a caller with a
+      token once (`DocumentMemo`);
     * refuses to execute an operation without an actor when the context says
       authentication is required (`context.auth_required`).
     """
 
     def __init__(self, shared: GuardSettings) -> None:
         self.shared = shared
+        self.known_valid = False  # the memo had the document
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
@@ -132,37 +141,31 @@ class OperationGuard(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         query = context.query
-        if query is None or context.graphql_document is not None:
-            yield
-            return
-        known = self.shared.memo.document(query)
-        if known is not None:
-            context.graphql_document = known  # strawberry then skips parsing
-            yield
-            return
+        if query is not None and context.graphql_document is None:
+            known = self.shared.memo.document(query)
+            if known is not None:
+                context.graphql_document = known  # strawberry then skips parsing
+                self.known_valid = True
         yield
-        if context.graphql_document is not None:
-            self.shared.memo.remember_document(query, context.graphql_document)
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        query = context.query
-        memo = self.shared.memo
-        known = memo.validation(query) if query is not None else None
-        if known is not None and context.pre_execution_errors is None:
-            # A list (empty when valid) tells strawberry not to validate again.
-            context.pre_execution_errors = known
+        if self.known_valid and context.pre_execution_errors is None:
+            context.pre_execution_errors = []  # strawberry then skips validating
             yield
             return
         yield
-        errors = context.pre_execution_errors
-        if query is not None and errors is not None and known is None:
-            memo.remember_validation(query, errors)
+        query, document = context.query, context.graphql_document
+        if (
+            query is not None
+            and document is not None
+            and context.pre_execution_errors == []
+            and not _anonymous(context.context)
+        ):
+            self.shared.memo.remember(query, document)
 
     def on_execute(self) -> Iterator[None]:
-        context: Any = self.execution_context.context
-        required = bool(getattr(context, "auth_required", False))
-        if required and getattr(context, "actor", None) is None:
+        if _anonymous(self.execution_context.context):
             ctx = self.execution_context
             if not is_introspection_only(ctx.graphql_document, ctx.operation_name):
                 raise unauthenticated()
@@ -196,6 +199,6 @@ def security_extensions(limits: Limits) -> list[ExtensionFactory]:
         max_bytes=limits.max_document_bytes,
         max_tokens=limits.max_tokens,
         rules=tuple(rule for limiter in limiters for rule in limiter.validation_rules),
-        memo=DocumentMemo(),
+        memo=DocumentMemo(limits.memo_bytes),
     )
     return [partial(OperationGuard, shared)]

@@ -47,10 +47,13 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             max_tokens=s.max_tokens,
             max_document_bytes=s.max_document_bytes,
             introspection=s.introspection,
+            memo_bytes=s.document_memo_bytes,
         )
         super().__init__(
             build_schema(
-                extensions=security_extensions(limits), hide_suggestions=not s.introspection
+                extensions=security_extensions(limits),
+                hide_suggestions=not s.introspection,
+                max_cost=s.max_query_cost,
             ),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),

@@ -37,12 +37,15 @@ class Settings(BaseSettings):
     auth: Literal["enabled", "disabled"] = "enabled"
     max_query_depth: int = Field(15, ge=1)
     max_aliases: int = Field(50, ge=0)
+    max_query_cost: int = Field(50_000, ge=1)
     max_tokens: int = Field(5_000, ge=10)
     max_document_bytes: int = Field(100_000, ge=100)
     max_input_bytes: int = Field(1024 * 1024, ge=1)
     max_input_depth: int = Field(100, ge=1, le=200)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     introspection: bool = True
+    # Parsed valid documents of callers with a token (schema/memo.py).
+    document_memo_bytes: int = Field(64 * 1024 * 1024, ge=0)
     # Retention (server/maintenance.py): finished runs older than this many
     # days are deleted daily; 0 keeps them forever. `maintenance` None: on
     # unless the embedding code passes its own registry.
