@@ -48,7 +48,7 @@ def only_error(body: dict[str, Any]) -> tuple[str, str]:
 def deep_query(levels: int) -> str:
     inner = "id"
     for _ in range(levels):
-        inner = f"children {{ edges {{ node {{ {inner} }} }} }}"
+        inner = f"children(first: 1) {{ edges {{ node {{ {inner} }} }} }}"
     return f'{{ taskRun(id: "x") {{ {inner} }} }}'
 
 
