@@ -3,7 +3,7 @@ every list returns. (A run's: `run_view.py`.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -73,7 +73,10 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class ScheduleView:
-    """A scheduled definition: its cron expression and its next and last ticks."""
+    """A schedule: its cron expression and its next and last ticks. `declared`:
+    the definition's class-level `schedule` (its id is the definition's id,
+    its input the definition's `schedule_input`); else one made through the
+    API (`create_schedule`), with its own id and input."""
 
     definition_id: str
     expression: str
@@ -81,9 +84,14 @@ class ScheduleView:
     enabled: bool
     next_run_at: datetime | None
     last_run_at: datetime | None
+    id: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    declared: bool = True
+    created_by: str | None = None
 
     @classmethod
-    def from_row(cls, row: Row) -> ScheduleView:
+    def from_row(cls, row: Row, input: dict[str, Any] | None = None) -> ScheduleView:
+        """A class-level schedule's row (task_schedules)."""
         return cls(
             definition_id=row["definition_id"],
             expression=row["expression"],
@@ -91,6 +99,24 @@ class ScheduleView:
             enabled=bool(row["enabled"]),
             next_run_at=to_datetime(row["next_run_at"]),
             last_run_at=to_datetime(row["last_run_at"]),
+            id=row["definition_id"],
+            input=dict(input or {}),
+        )
+
+    @classmethod
+    def from_api_row(cls, row: Row) -> ScheduleView:
+        """A schedule made through the API (api_schedules)."""
+        return cls(
+            definition_id=row["definition_id"],
+            expression=row["expression"],
+            timezone=row["timezone"],
+            enabled=True,
+            next_run_at=to_datetime(row["next_run_at"]),
+            last_run_at=to_datetime(row["last_run_at"]),
+            id=row["id"],
+            input=dict(row["input"] or {}),
+            declared=False,
+            created_by=row["created_by"],
         )
 
 

@@ -124,6 +124,21 @@ class SyncTaskService(SyncTwin):
     ) -> ScheduleView:
         return self._call(self.service.set_schedule_enabled(definition_id, enabled, **options))
 
+    def create_schedule(
+        self,
+        definition_id: str,
+        expression: str,
+        timezone: str = "UTC",
+        input: Any = None,
+        **options: Any,
+    ) -> ScheduleView:
+        return self._call(
+            self.service.create_schedule(definition_id, expression, timezone, input, **options)
+        )
+
+    def delete_schedule(self, schedule_id: str, **options: Any) -> ScheduleView:
+        return self._call(self.service.delete_schedule(schedule_id, **options))
+
     def pause_definition(self, definition_id: str, **options: Any) -> bool:
         return self._call(self.service.pause_definition(definition_id, **options))
 

@@ -4,6 +4,7 @@ A refused action is a CONFLICT error."""
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from taskloom.schema.context import Info
 from taskloom.schema.types.definition import TaskDefinitionType
@@ -65,6 +66,32 @@ class ControlMutations:
         service = info.context.service
         await service.resume_definition(id)
         return TaskDefinitionType.of(service.definition(id))
+
+    @strawberry.mutation(
+        description="Makes a schedule beside the definitions' own: one run of the "
+        "definition with `input` per tick of the cron `expression` in `timezone`, fired "
+        "once across workers. An invalid expression, time zone or input is BAD_USER_INPUT "
+        "naming its field. Admins and developers."
+    )
+    async def create_schedule(
+        self,
+        info: Info,
+        definition_id: strawberry.ID,
+        expression: str,
+        timezone: str = "UTC",
+        input: JSON | None = None,
+    ) -> TaskSchedule:
+        service = info.context.service
+        view = await service.create_schedule(definition_id, expression, timezone, input)
+        return TaskSchedule.of(view)
+
+    @strawberry.mutation(
+        description="Deletes a schedule made with createSchedule; returns it as it was. "
+        "A definition's own schedule is CONFLICT (turn it off with setScheduleEnabled). "
+        "Admins and developers."
+    )
+    async def delete_schedule(self, info: Info, id: strawberry.ID) -> TaskSchedule:
+        return TaskSchedule.of(await info.context.service.delete_schedule(id))
 
     @strawberry.mutation(
         description="Turns a definition's schedule on or off; turned on again it starts "

@@ -1,8 +1,11 @@
 """The scheduler: triggers one run per due tick of each definition that
-declares `schedule = "<cron>"` (with `schedule_timezone`, default UTC).
+declares `schedule = "<cron>"` (with `schedule_timezone`, default UTC), and
+of each schedule made through the API (`createSchedule`, read from the
+database every round, so one made by another process fires too).
 
 * Exactly once per tick, even with several workers: the run's idempotency
-  key is `schedule:<tick in ISO 8601>` and (definition, key) is unique.
+  key is `schedule:<tick in ISO 8601>` (an API schedule's
+  `schedule:<its id>:<tick>`) and (definition, key) is unique.
 * After downtime, missed ticks are skipped except the latest: a due
   schedule fires the latest tick at or before now, then moves to the first
   tick after now.
@@ -21,6 +24,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taskloom.server.engine.outage import OutageLog
+from taskloom.server.store.api_schedules import (
+    FireApiTick,
+    SkipApiTick,
+    due_api_schedules,
+    next_api_tick,
+)
 from taskloom.server.store.new_runs import (
     TICK_KEY_PREFIX,
     concurrency_key_of,
@@ -108,14 +117,13 @@ class Scheduler:
         self._outage = OutageLog(log)
 
     async def start(self) -> None:
-        if not self.schedules:
-            return
-        now = self.clock()
-        wanted = {
-            ident: (expression, timezone, next_tick(expression, timezone, now))
-            for ident, (expression, timezone) in self.schedules.items()
-        }
-        await self.database.run_write(SyncSchedules(wanted, now))
+        if self.schedules:
+            now = self.clock()
+            wanted = {
+                ident: (expression, timezone, next_tick(expression, timezone, now))
+                for ident, (expression, timezone) in self.schedules.items()
+            }
+            await self.database.run_write(SyncSchedules(wanted, now))
         self._task = asyncio.create_task(self._loop(), name="taskloom-scheduler")
 
     async def stop(self) -> None:
@@ -137,12 +145,20 @@ class Scheduler:
             else:
                 self._outage.worked()
             self._wake.clear()
+            try:
+                sleep = await self._sleep_seconds()
+            except Exception:
+                sleep = MAX_SLEEP  # the database is away: the next round reports it
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())
+                await asyncio.wait_for(self._wake.wait(), sleep)
 
-    def _sleep_seconds(self) -> float:
+    async def _sleep_seconds(self) -> float:
         now = self.clock()
         upcoming = [next_tick(e, tz, now) for e, tz in self.schedules.values()]
+        known = [definition.id for definition in self.registry]
+        api_tick = await self.database.read(lambda c: next_api_tick(c, known))
+        if api_tick is not None:
+            upcoming.append(api_tick)
         return max(0.05, min([MAX_SLEEP, *(t - now for t in upcoming)]))
 
     async def _fire(self, row: Any, now: float, following: float) -> str | None:
@@ -190,4 +206,43 @@ class Scheduler:
                 continue
             if run_id is not None:
                 created.append(run_id)
+        known = [definition.id for definition in self.registry]
+        for row in await database.read(lambda c: due_api_schedules(c, now, known)):
+            following = next_tick(row["expression"], row["timezone"], now)
+            try:
+                run_id = await self._fire_api(row, now, following)
+            except Exception:
+                log.exception(
+                    "schedule %s of %s: the tick could not be triggered",
+                    row["id"],
+                    row["definition_id"],
+                )
+                await database.run_write(SkipApiTick(row["id"], following))
+                continue
+            if run_id is not None:
+                created.append(run_id)
         return created
+
+    async def _fire_api(self, row: Any, now: float, following: float) -> str | None:
+        """Triggers the latest due tick of one API schedule, with its input."""
+        expression, timezone = row["expression"], row["timezone"]
+        tick = min(max(latest_tick(expression, timezone, now), float(row["next_run_at"])), now)
+        definition: type[TaskDefinition[Any]] = self.registry.get(row["definition_id"])
+        data = await self.prepare_input(definition, row["input"])
+        at = datetime.fromtimestamp(tick, zone("UTC")).isoformat()
+        deadline_seconds, expires_at = life_bounds(definition, now)
+        run = new_run_row(
+            definition_id=definition.id,
+            input=data,
+            now=now,
+            run_at=now,
+            name=f"{definition.id} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
+            idempotency_key=f"{TICK_KEY_PREFIX}{row['id']}:{at}",
+            concurrency_key=concurrency_key_of(definition, data),
+            deadline_seconds=deadline_seconds,
+            expires_at=expires_at,
+            created_by=row["created_by"],
+        )
+        fire = FireApiTick(row["id"], tick, following, run, now)
+        created, saved = await self.database.run_write(fire)
+        return str(saved["id"]) if created else None

@@ -71,7 +71,7 @@ class TaskService:
         self.triggerer = Triggerer(database, registry, self.checks, presenter, self.reader)
         self.actions = RunActions(database, registry, hub, presenter, self.reader)
         self.bulk = BulkActions(self.reader, self.actions)
-        self.schedule_switches = ScheduleSwitches(database, registry)
+        self.schedule_switches = ScheduleSwitches(database, registry, self.checks.prepare_input)
         self.definition_switches = DefinitionSwitches(database, registry, hub)
         self.webhook_admin = Webhooks(database, registry)
 
@@ -341,7 +341,7 @@ class TaskService:
     # --- schedules ----------------------------------------------------------------
 
     async def schedules(self) -> list[ScheduleView]:
-        """The schedules of the definitions that declare one."""
+        """The schedules: the definitions' own, then those made through the API."""
         return await self.schedule_switches.schedules()
 
     async def set_schedule_enabled(
@@ -350,6 +350,29 @@ class TaskService:
         """Turns a definition's schedule on or off (admins only when an actor
         is given). Turned on again, it starts from its next tick."""
         return await self.schedule_switches.set_enabled(definition_id, enabled, self._who(actor))
+
+    async def create_schedule(
+        self,
+        definition_id: str,
+        expression: str,
+        timezone: str = "UTC",
+        input: Any = None,
+        *,
+        actor: Actor | None = None,
+    ) -> ScheduleView:
+        """A schedule beside the class-level one (admins and developers when
+        an actor is given): one run of the definition with `input` per tick
+        of the cron `expression` in `timezone`, fired once across workers. A
+        bad expression, time zone or input is InvalidInput naming its field."""
+        return await self.schedule_switches.create(
+            definition_id, expression, timezone, input, self._who(actor)
+        )
+
+    async def delete_schedule(
+        self, schedule_id: str, *, actor: Actor | None = None
+    ) -> ScheduleView:
+        """Deletes a schedule made with `create_schedule`; returns it as it was."""
+        return await self.schedule_switches.delete(schedule_id, self._who(actor))
 
     # --- whole definitions ----------------------------------------------------------
 

@@ -214,6 +214,25 @@ class TaskScheduleRow(SQLModel, table=True):
     updated_at: float
 
 
+class ApiScheduleRow(SQLModel, table=True):
+    """A schedule made through the API (createSchedule): a definition, a cron
+    expression in a time zone, and the input of each tick's run. Several may
+    name one definition; the class-level `schedule` stays in task_schedules."""
+
+    __tablename__ = "api_schedules"
+    __table_args__ = (Index("ix_api_schedules_next", "next_run_at"),)
+
+    id: str = Field(sa_column=Column(String(36), primary_key=True))
+    definition_id: str = Field(sa_column=Column(String(200), nullable=False))
+    expression: str = Field(sa_column=Column(String(200), nullable=False))
+    timezone: str = Field(sa_column=Column(String(100), nullable=False))
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    next_run_at: float
+    last_run_at: float | None = None
+    created_at: float
+    created_by: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
 class PausedDefinitionRow(SQLModel, table=True):
     """A paused definition: no worker claims its runs until it is resumed."""
 
@@ -246,6 +265,7 @@ dependencies = TaskRunDependencyRow.__table__  # type: ignore[attr-defined]
 results = TaskResultRow.__table__  # type: ignore[attr-defined]
 schedules = TaskScheduleRow.__table__  # type: ignore[attr-defined]
 paused_definitions = PausedDefinitionRow.__table__  # type: ignore[attr-defined]
+api_schedules = ApiScheduleRow.__table__  # type: ignore[attr-defined]
 rate_limit_starts = RateLimitStartRow.__table__  # type: ignore[attr-defined]
 metadata = SQLModel.metadata
 

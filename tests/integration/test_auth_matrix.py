@@ -223,7 +223,29 @@ QUERIES_AND_MUTATIONS += [
     ),
 ]
 
+async def api_schedule(server: Server, owner: str) -> dict[str, Any]:
+    made = await server.taskloom.service.create_schedule("sec-hold", "0 3 * * *")
+    return {"id": made.id}
+
+
 QUERIES_AND_MUTATIONS += [
+    Op(
+        "createSchedule",
+        "createSchedule",
+        'mutation { createSchedule(definitionId: "sec-hold", expression: "0 4 * * *")'
+        " { id declared } }",
+        no_run,
+        scoped=False,
+        roles=("admin", "developer"),
+    ),
+    Op(
+        "deleteSchedule",
+        "deleteSchedule",
+        "mutation($id: ID!) { deleteSchedule(id: $id) { id } }",
+        api_schedule,
+        scoped=False,
+        roles=("admin", "developer"),
+    ),
     Op(
         "pauseDefinition",
         "pauseDefinition",
@@ -441,6 +463,10 @@ async def check(
     if op.name == "createApiToken":
         assert data["token"]["owner"] == "zoe" and data["token"]["role"] == "USER"
         assert await server.taskloom.tokens.authenticate(data["secret"]) is not None
+    if op.name == "createSchedule":
+        assert data["declared"] is False
+    if op.name == "deleteSchedule":
+        assert data == {"id": ids["id"]}
     if op.name in ("pauseDefinition", "resumeDefinition"):
         assert data == {"id": "sec-hold", "paused": op.name == "pauseDefinition"}
     if op.name == "createWebhook":

@@ -41,6 +41,7 @@ EXPECTED = {
         "PAUSED {'frames': 10} True",
         "2",
     ],
+    4: ["[('digest', {'team': 'ops'})]", "ops", "0"],
 }
 
 
