@@ -223,6 +223,7 @@ QUERIES_AND_MUTATIONS += [
     ),
 ]
 
+
 async def api_schedule(server: Server, owner: str) -> dict[str, Any]:
     made = await server.taskloom.service.create_schedule("sec-hold", "0 3 * * *")
     return {"id": made.id}
