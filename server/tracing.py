@@ -6,10 +6,10 @@ continued by a server span, so a GraphQL trigger joins the caller's trace.
 
 Without the extra nothing of OpenTelemetry is loaded: `setup`'s one import
 fails, `TRACER` stays None, and every function returns at its first line.
-Spans go to whatever tracer provider the application configured (none: the
-API's no-op one). Iteration spans are not made current: a batch's
-iterations share one asyncio task, so a context attached by one would leak
-into the others."""
+Spans go to the tracer provider the application configured before
+Taskloom started (none configured: no spans, no cost beyond that import).
+Iteration spans are not made current: a batch's iterations share one
+asyncio task, so a context attached by one would leak into the others."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ _otel: Any = None  # the modules used, once imported: (trace, propagate)
 
 
 def setup(enabled: bool | None) -> bool:
-    """Turns tracing on when `enabled` (None: when OpenTelemetry is
-    installed); returns whether it is on. Imports OpenTelemetry only then."""
+    """Turns tracing on when `enabled`, or (None) when OpenTelemetry is
+    installed and the application has configured a tracer provider by now:
+    with none, spans would go nowhere, so none are made. Returns whether it
+    is on."""
     global TRACER, _otel
     TRACER = None
     if enabled is False:
@@ -31,6 +33,9 @@ def setup(enabled: bool | None) -> bool:
     try:
         from opentelemetry import propagate, trace
     except ImportError:
+        return False
+    unconfigured = isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    if enabled is None and unconfigured:
         return False
     _otel = (trace, propagate)
     TRACER = trace.get_tracer("taskloom")

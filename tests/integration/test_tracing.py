@@ -162,6 +162,33 @@ print(NotInstalled.tried, sorted(m for m in sys.modules if m.startswith("opentel
 """
 
 
+UNCONFIGURED = """
+import asyncio, sys
+from taskloom.server import tracing
+from taskloom.server.taskloom import Taskloom
+
+async def main():
+    async with Taskloom(sys.argv[1], worker=False, load_entry_points=False):
+        print(tracing.TRACER)
+
+asyncio.run(main())
+"""
+
+
+def test_installed_but_with_no_tracer_provider_configured_no_span_is_made(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", UNCONFIGURED, f"sqlite+aiosqlite:///{tmp_path / 'plain.db'}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["None"]
+
+
 def test_without_the_extra_nothing_is_imported_and_runs_carry_no_trace(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
