@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from taskloom.definitions.controller import TaskController
 from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.extra_input import unknown_field_errors
 from taskloom.definitions.rate_limit import RateLimit
 from taskloom.definitions.records import RunError, RunInfo
 from taskloom.definitions.responses import Response
@@ -40,6 +41,9 @@ class TaskDefinition(Generic[InputT]):
     title: ClassVar[str] = ""
     description: ClassVar[str] = ""
     input_model: ClassVar[type[BaseModel]] = AnyInput
+    # True: input keys the model does not declare are dropped, not refused
+    # (definitions/extra_input.py).
+    accepts_extra_input: ClassVar[bool] = False
     max_iterations: ClassVar[int] = 1_000
     iteration_timeout: ClassVar[float] = 300.0
     # Deadlines (see README "Deadlines and expiry"), in seconds; a trigger may
@@ -105,14 +109,17 @@ class TaskDefinition(Generic[InputT]):
             return raw
         if isinstance(raw, BaseModel):
             raw = raw.model_dump(mode="json")
+        errors = [] if cls.accepts_extra_input else unknown_field_errors(cls.input_model, raw)
         try:
-            return cls.input_model.model_validate({} if raw is None else raw)
+            parsed = cls.input_model.model_validate({} if raw is None else raw)
         except ValidationError as exc:
-            errors = [
+            errors += [
                 {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
                 for e in exc.errors()
             ]
+        if errors:
             raise InvalidInput(f"invalid input for {cls.id!r}", errors=errors) from None
+        return parsed
 
     @classmethod
     def empty_input(cls) -> dict[str, Any] | None:

@@ -31,6 +31,15 @@ class InvalidInput(TaskloomError):
         super().__init__(message, details={"errors": errors or []})
         self.errors = errors or []
 
+    def __str__(self) -> str:
+        """The message, then each field and its error: "invalid input for
+        'countdown': start: Input should be greater than or equal to 1"."""
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])) or 'input'}: {e.get('message')}"
+            for e in self.errors
+        )
+        return f"{self.message}: {fields}" if fields else self.message
+
 
 class NotFound(TaskloomError):
     code = "NOT_FOUND"

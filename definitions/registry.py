@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
@@ -37,7 +38,19 @@ class Registry:
         try:
             return self._by_id[ident]
         except KeyError:
-            raise NotFound(f"no task definition with id {ident!r}") from None
+            raise NotFound(self.unknown(ident)) from None
+
+    def unknown(self, ident: str) -> str:
+        """What to say of an id no definition has: the closest ids, or the
+        known ones (the first ten)."""
+        known = sorted(self._by_id)
+        close = difflib.get_close_matches(ident, known, n=3, cutoff=0.6)
+        if close:
+            return f"no task definition with id {ident!r}; did you mean {_either(close)}?"
+        if not known:
+            return f"no task definition with id {ident!r}: none are registered"
+        more = f" and {len(known) - 10} more" if len(known) > 10 else ""
+        return f"no task definition with id {ident!r}; known ids: {', '.join(known[:10])}{more}"
 
     def resolve(self, ref: Any) -> type[TaskDefinition[Any]]:
         """A definition from its id or its class."""
@@ -97,3 +110,8 @@ def load_modules(modules: Iterable[str]) -> None:
 def load_entry_points() -> None:
     for point in entry_points(group=ENTRY_POINT_GROUP):
         point.load()
+
+
+def _either(ids: list[str]) -> str:
+    quoted = [repr(i) for i in ids]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]

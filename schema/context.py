@@ -25,6 +25,8 @@ class Context:
     # an operation needs someone, and the WebSocket's connection_init payload.
     actor: Caller | None = None
     auth_required: bool = False
+    # A token was sent but is unknown or revoked (not merely missing).
+    token_rejected: bool = False
     connection_params: Any = None
     tokens: ApiTokenStore | None = None  # for schema/tokens.py
     loaders: Loaders = field(init=False)

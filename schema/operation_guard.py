@@ -91,12 +91,21 @@ def is_introspection_only(document: DocumentNode | None, operation_name: str | N
     return bool(names) and all(name.startswith("__") for name in names)
 
 
-def unauthenticated() -> GraphQLError:
-    return GraphQLError(
-        "Authentication required: send `Authorization: Bearer <token>` "
-        "(WebSocket: in the connection_init payload)",
-        extensions={"code": UNAUTHENTICATED},
-    )
+AUTHENTICATION_REQUIRED = (
+    "Authentication required: send `Authorization: Bearer <token>` "
+    "(WebSocket: in the connection_init payload)"
+)
+TOKEN_REJECTED = (
+    "API token not recognised or revoked: check it, or have an admin create one "
+    "(`taskloom token create`)"
+)
+
+
+def unauthenticated(token_rejected: bool = False) -> GraphQLError:
+    """UNAUTHENTICATED, telling a token that was sent but is unknown or
+    revoked apart from no token at all."""
+    message = TOKEN_REJECTED if token_rejected else AUTHENTICATION_REQUIRED
+    return GraphQLError(message, extensions={"code": UNAUTHENTICATED})
 
 
 def _anonymous(context: Any) -> bool:
@@ -168,7 +177,7 @@ class OperationGuard(SchemaExtension):
         if _anonymous(self.execution_context.context):
             ctx = self.execution_context
             if not is_introspection_only(ctx.graphql_document, ctx.operation_name):
-                raise unauthenticated()
+                raise unauthenticated(bool(getattr(context, "token_rejected", False)))
         yield
 
 

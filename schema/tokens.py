@@ -15,6 +15,7 @@ import strawberry
 from taskloom.definitions.errors import Forbidden, Unauthenticated
 from taskloom.definitions.service_api import ApiTokenInfo, ApiTokenStore
 from taskloom.schema.context import Info
+from taskloom.schema.operation_guard import AUTHENTICATION_REQUIRED, TOKEN_REJECTED
 
 
 @strawberry.enum(description="What a token may do: see the README's Security section.")
@@ -68,7 +69,9 @@ def _admin(info: Info) -> ApiTokenStore:
     """The token store, for an admin caller (FORBIDDEN for anyone else)."""
     actor = info.context.actor
     if actor is None:
-        raise Unauthenticated("missing or invalid API token")
+        raise Unauthenticated(
+            TOKEN_REJECTED if info.context.token_rejected else AUTHENTICATION_REQUIRED
+        )
     if not actor.is_admin:
         raise Forbidden("only an admin may manage API tokens")
     tokens = info.context.tokens
@@ -82,7 +85,9 @@ class TokenQueries:
     def viewer(self, info: Info) -> Viewer:
         actor = info.context.actor
         if actor is None:
-            raise Unauthenticated("missing or invalid API token")
+            raise Unauthenticated(
+                TOKEN_REJECTED if info.context.token_rejected else AUTHENTICATION_REQUIRED
+            )
         return Viewer(owner=actor.owner, role=ApiTokenRole(actor.role), token_name=actor.token_name)
 
     @strawberry.field(description="API tokens, oldest first (admins only).")
@@ -111,3 +116,8 @@ class TokenMutations:
     @strawberry.mutation(description="Revokes a token by id (admins only), at once.")
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiToken:
         return ApiToken.of(await _admin(info).revoke(str(id)))
+
+
+def _unauthenticated(info: Info) -> Unauthenticated:
+    rejected = info.context.token_rejected
+    return Unauthenticated(TOKEN_REJECTED if rejected else AUTHENTICATION_REQUIRED)

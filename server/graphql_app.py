@@ -23,7 +23,7 @@ from strawberry.types.unset import UnsetType
 
 from taskloom.schema import Context, build_schema
 from taskloom.schema.operation_guard import Limits, security_extensions
-from taskloom.server.auth.http import token_from_params
+from taskloom.server.auth.http import bearer, token_from_params
 from taskloom.server.playground import playground_page
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ class TaskloomGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         authenticator = self.taskloom.authenticator
-        actor = await authenticator.from_headers(request.headers)
+        token = bearer(request.headers.get("authorization"))
+        actor = await authenticator.actor(token)
         return Context(
             service=self.taskloom.service.acting_as(actor),
             request=request,
@@ -72,6 +73,7 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             cache=not isinstance(request, WebSocket),
             actor=actor,
             auth_required=authenticator.enabled,
+            token_rejected=token is not None and actor is None,
             tokens=self.taskloom.tokens,
         )
 
@@ -81,6 +83,7 @@ class TaskloomGraphQL(GraphQL[Context, None]):
         if token_from_params(context.connection_params) is not None:
             actor = await self.taskloom.authenticator.from_params(context.connection_params)
             context.actor = actor
+            context.token_rejected = actor is None
             context.act_through(self.taskloom.service.acting_as(actor))
         return UnsetType()
 
