@@ -177,7 +177,7 @@ class OperationGuard(SchemaExtension):
         if _anonymous(self.execution_context.context):
             ctx = self.execution_context
             if not is_introspection_only(ctx.graphql_document, ctx.operation_name):
-                raise unauthenticated(bool(getattr(context, "token_rejected", False)))
+                raise unauthenticated(bool(getattr(ctx.context, "token_rejected", False)))
         yield
 
 
