@@ -1,6 +1,6 @@
 """The operator commands of `taskloom`: definitions, runs, show, logs,
 trigger, wait, abort, pause, resume, retry, pause-definition,
-resume-definition.
+resume-definition, schedules, create-schedule, delete-schedule.
 
 Each talks to a running server over GraphQL (`--url` / `TASKLOOM_URL`, with
 `--token` / `TASKLOOM_TOKEN` sent as a bearer token) or, when given
@@ -22,7 +22,14 @@ from taskloom.server.client import read_commands
 from taskloom.server.client import run_commands
 
 # isort: split
-from taskloom.server.client import definition_commands
+from taskloom.server.client import definition_commands, schedule_commands
 from taskloom.server.client.options import app, register
 
-__all__ = ["app", "definition_commands", "read_commands", "register", "run_commands"]
+__all__ = [
+    "app",
+    "definition_commands",
+    "read_commands",
+    "register",
+    "run_commands",
+    "schedule_commands",
+]

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from rich.console import Console
 
+from taskloom.definitions.views import ScheduleView
+
 EXIT_ERROR = 1
 EXIT_FAILED = 3
 EXIT_ABORTED = 4
@@ -62,5 +64,13 @@ class Backend(Protocol):
     ) -> dict[str, Any]: ...
 
     def switch_definition(self, definition_id: str, pause: bool) -> None: ...
+
+    def schedules(self) -> list[ScheduleView]: ...
+
+    def create_schedule(
+        self, definition_id: str, expression: str, timezone: str, data: Any
+    ) -> ScheduleView: ...
+
+    def delete_schedule(self, schedule_id: str) -> ScheduleView: ...
 
     def close(self) -> None: ...

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from taskloom.definitions.views import ScheduleView
 from taskloom.server.client.base import CliError
 from taskloom.server.client.records import definition_record, plain, run_record
 
@@ -148,6 +149,23 @@ class DatabaseBackend:
 
         result: list[dict[str, Any]] = self._call(work)
         return result
+
+    def schedules(self) -> list[ScheduleView]:
+        found: list[ScheduleView] = self._call(self.taskloom.service.schedules)
+        return found
+
+    def create_schedule(
+        self, definition_id: str, expression: str, timezone: str, data: Any
+    ) -> ScheduleView:
+        service = self.taskloom.service
+        made: ScheduleView = self._call(
+            lambda: service.create_schedule(definition_id, expression, timezone, data)
+        )
+        return made
+
+    def delete_schedule(self, schedule_id: str) -> ScheduleView:
+        gone: ScheduleView = self._call(lambda: self.taskloom.service.delete_schedule(schedule_id))
+        return gone
 
     def switch_definition(self, definition_id: str, pause: bool) -> None:
         service = self.taskloom.service

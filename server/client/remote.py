@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from taskloom.definitions.errors import TaskloomError
 from taskloom.definitions.filters import RunFilter
+from taskloom.definitions.views import ScheduleView
 from taskloom.server.client.base import CliError
 from taskloom.server.client.records import plain, run_record, snake_keys
 from taskloom.server.remote import SyncClient
@@ -48,6 +49,18 @@ class RemoteBackend:
         page = self._call(lambda: self.client.list_runs(condition, first=first))
         total = self._call(lambda: self.client.count_runs(condition))
         return [run_record(run) for run in page.items], total
+
+    def schedules(self) -> list[ScheduleView]:
+        return self._call(self.client.schedules)
+
+    def create_schedule(
+        self, definition_id: str, expression: str, timezone: str, data: Any
+    ) -> ScheduleView:
+        client = self.client
+        return self._call(lambda: client.create_schedule(definition_id, expression, timezone, data))
+
+    def delete_schedule(self, schedule_id: str) -> ScheduleView:
+        return self._call(lambda: self.client.delete_schedule(schedule_id))
 
     def switch_definition(self, definition_id: str, pause: bool) -> None:
         client = self.client

@@ -26,7 +26,7 @@ from taskloom.definitions.errors import NotFound, WaitTimeout
 from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.records import TERMINAL_STATUSES, TaskStatus
 from taskloom.definitions.run_view import RunView
-from taskloom.definitions.views import BulkResult, LogView, Page, ResultView
+from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
 from taskloom.server.remote.decode import (
     bulk_result,
     log_filter,
@@ -36,6 +36,7 @@ from taskloom.server.remote.decode import (
     run_filter,
     run_page,
     run_view,
+    schedule_view,
 )
 from taskloom.server.remote.transport import Transport
 
@@ -195,6 +196,27 @@ class Client:
         data = await self.transport.execute("definitions", {})
         definitions: list[dict[str, Any]] = data["definitions"]
         return definitions
+
+    async def schedules(self) -> list[ScheduleView]:
+        """The schedules: the definitions' own and those made through the API."""
+        data = await self.transport.execute("schedules", {})
+        return [schedule_view(s) for s in data["schedules"]]
+
+    async def create_schedule(
+        self, definition_id: str, expression: str, timezone: str = "UTC", input: Any = None
+    ) -> ScheduleView:
+        variables = {
+            "definitionId": definition_id,
+            "expression": expression,
+            "timezone": timezone,
+            "input": input,
+        }
+        data = await self.transport.execute("create_schedule", variables)
+        return schedule_view(data["schedule"])
+
+    async def delete_schedule(self, schedule_id: str) -> ScheduleView:
+        data = await self.transport.execute("delete_schedule", {"id": schedule_id})
+        return schedule_view(data["schedule"])
 
     async def pause_definition(self, definition_id: str) -> bool:
         """Pauses a whole definition (admins and developers): no worker claims

@@ -11,7 +11,7 @@ from taskloom.definitions.errors import InvalidInput
 from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.records import LogLevel, RunError, RunRequest, TaskStatus, WaitReason
 from taskloom.definitions.run_view import ProgressView, RunView, Waiting
-from taskloom.definitions.views import BulkResult, LogView, Page, ResultView
+from taskloom.definitions.views import BulkResult, LogView, Page, ResultView, ScheduleView
 
 
 def when(value: str | None) -> datetime | None:
@@ -76,6 +76,21 @@ def run_view(run: dict[str, Any]) -> RunView:
         # the service says
         pausable=True if definition is None else definition["pausable"],
         abortable=True if definition is None else definition["abortable"],
+    )
+
+
+def schedule_view(schedule: dict[str, Any]) -> ScheduleView:
+    return ScheduleView(
+        definition_id=schedule["definitionId"],
+        expression=schedule["expression"],
+        timezone=schedule["timezone"],
+        enabled=schedule["enabled"],
+        next_run_at=when(schedule["nextRunAt"]),
+        last_run_at=when(schedule["lastRunAt"]),
+        id=schedule["id"],
+        input=schedule["input"],
+        declared=schedule["declared"],
+        created_by=schedule["createdBy"],
     )
 
 

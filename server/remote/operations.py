@@ -16,6 +16,10 @@ fragment Run on TaskRun {
   deadlineSeconds expiresAt abortedBy abortReason
   definition { pausable abortable }
 }"""
+SCHEDULE = """
+fragment Schedule on TaskSchedule {
+  id definitionId expression timezone input declared createdBy nextRunAt lastRunAt enabled
+}"""
 LOG = """
 fragment Log on TaskLog { id runId level message data iteration createdAt }"""
 
@@ -99,6 +103,19 @@ query Definitions {
     paused rateLimit
   }
 }""",
+    "schedules": """
+query Schedules { schedules: taskSchedules { ...Schedule } }"""
+    + SCHEDULE,
+    "create_schedule": """
+mutation CreateSchedule($definitionId: ID!, $expression: String!, $timezone: String!,
+  $input: JSON) {
+  schedule: createSchedule(definitionId: $definitionId, expression: $expression,
+    timezone: $timezone, input: $input) { ...Schedule }
+}"""
+    + SCHEDULE,
+    "delete_schedule": """
+mutation DeleteSchedule($id: ID!) { schedule: deleteSchedule(id: $id) { ...Schedule } }"""
+    + SCHEDULE,
     "pause_definition": """
 mutation PauseDefinition($id: ID!) { definition: pauseDefinition(id: $id) { id paused } }""",
     "resume_definition": """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from taskloom.definitions.views import ScheduleView
 from taskloom.server.remote.client import Client
 from taskloom.server.sync_twin import SyncTwin, start_loop, stop_loop
 
@@ -26,6 +27,17 @@ class SyncClient(SyncTwin):
 
     def definitions(self) -> list[dict[str, Any]]:
         return self._call(self.client.definitions())
+
+    def schedules(self) -> list[ScheduleView]:
+        return self._call(self.client.schedules())
+
+    def create_schedule(
+        self, definition_id: str, expression: str, timezone: str = "UTC", input: Any = None
+    ) -> ScheduleView:
+        return self._call(self.client.create_schedule(definition_id, expression, timezone, input))
+
+    def delete_schedule(self, schedule_id: str) -> ScheduleView:
+        return self._call(self.client.delete_schedule(schedule_id))
 
     def pause_definition(self, definition_id: str) -> bool:
         return self._call(self.client.pause_definition(definition_id))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import taskloom.definitions.examples  # noqa: F401  (registers countdown, for the database mode)
 from taskloom.definitions.text_limits import MESSAGE_CHARS
 from taskloom.server.cli import app
 from tests.e2e.conftest import ServerProcess
@@ -182,3 +183,32 @@ def test_pause_and_resume_a_definition(cli: Cli, remote: bool) -> None:
     unknown = cli("pause-definition", "no-such-definition", *where, remote=remote)
     assert unknown.returncode == 1
     assert "error:" in unknown.stderr
+
+
+@pytest.mark.parametrize("remote", [True, False], ids=["graphql", "database"])
+def test_create_list_and_delete_a_schedule(cli: Cli, remote: bool) -> None:
+    where = () if remote else ("--database-url", cli.server.database_url)
+    made = cli(
+        "create-schedule",
+        "countdown",
+        "0 4 * * *",
+        "--timezone",
+        "Europe/Berlin",
+        "--input",
+        FAST,
+        "--json",
+        *where,
+        remote=remote,
+    )
+    assert made.returncode == 0, made.stderr
+    [schedule] = json.loads(made.stdout)
+    assert (schedule["declared"], schedule["timezone"]) == (False, "Europe/Berlin")
+    assert schedule["input"] == json.loads(FAST)
+    listed = cli("schedules", "--json", *where, remote=remote)
+    assert schedule["id"] in {s["id"] for s in json.loads(listed.stdout)}
+    bad = cli("create-schedule", "countdown", "not cron", *where, remote=remote)
+    assert bad.returncode == 1 and "expression" in bad.stderr
+    deleted = cli("delete-schedule", schedule["id"], *where, remote=remote)
+    assert deleted.returncode == 0, deleted.stderr
+    again = cli("delete-schedule", schedule["id"], *where, remote=remote)
+    assert again.returncode == 1

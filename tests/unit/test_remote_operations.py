@@ -36,6 +36,7 @@ def test_every_client_call_has_its_operation() -> None:
     sent = {"trigger", "trigger_many", "get", "list_runs", "count_runs", "logs", "history"}
     sent |= {"abort", "pause", "resume", "retry", "set_priority", "abort_many", "retry_many"}
     sent |= {"watch", "follow_logs", "definitions", "pause_definition", "resume_definition"}
+    sent |= {"schedules", "create_schedule", "delete_schedule"}
     assert set(OPERATIONS) == sent
     assert all(callable(getattr(Client, name, None)) for name in sent)
 
