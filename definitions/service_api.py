@@ -141,7 +141,12 @@ class TaskServiceAPI(Protocol):
     ) -> RunView: ...
 
     async def abort_many(
-        self, where: RunFilter | None = None, *, limit: int, message: str | None = None
+        self,
+        where: RunFilter | None = None,
+        *,
+        limit: int,
+        message: str | None = None,
+        cascade: bool = True,
     ) -> BulkResult: ...
 
     async def retry_many(self, where: RunFilter | None = None, *, limit: int) -> BulkResult: ...
@@ -195,6 +200,9 @@ class RunsAPI(Protocol):
         parent_id: str | None = None,
         idempotency_key: str | None = None,
         simulate: bool = False,
+        after: Sequence[str] | None = None,
+        deadline: float | None = None,
+        expires: float | datetime | None = None,
     ) -> RunView: ...
 
     async def trigger_many(
@@ -239,10 +247,17 @@ class RunsAPI(Protocol):
         self, run_id: str, statuses: Iterable[TaskStatus] = ..., timeout: float | None = None
     ) -> RunView: ...
 
-    async def abort(self, run_id: str, message: str | None = None) -> RunView: ...
+    async def abort(
+        self, run_id: str, message: str | None = None, *, cascade: bool = True
+    ) -> RunView: ...
 
     async def abort_many(
-        self, where: RunFilter | None = None, *, limit: int, message: str | None = None
+        self,
+        where: RunFilter | None = None,
+        *,
+        limit: int,
+        message: str | None = None,
+        cascade: bool = True,
     ) -> BulkResult: ...
 
     async def retry_many(self, where: RunFilter | None = None, *, limit: int) -> BulkResult: ...

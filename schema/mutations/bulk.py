@@ -70,9 +70,22 @@ class BulkMutations:
         "at most `limit`, among the runs the caller may see (as abortTask would each)."
     )
     async def abort_tasks(
-        self, info: Info, where: TaskRunFilter, limit: Limit, message: str | None = None
+        self,
+        info: Info,
+        where: TaskRunFilter,
+        limit: Limit,
+        message: str | None = None,
+        cascade: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also abort each run's unfinished children and dependents "
+                "(not counted)."
+            ),
+        ] = True,
     ) -> BulkRunAction:
-        result = await info.context.service.abort_many(where.build(), limit=limit, message=message)
+        result = await info.context.service.abort_many(
+            where.build(), limit=limit, message=message, cascade=cascade
+        )
         return BulkRunAction.of(result)
 
     @strawberry.mutation(

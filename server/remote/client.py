@@ -295,9 +295,19 @@ class Client:
         return await self._run("set_priority", id=run_id, priority=priority)
 
     async def abort_many(
-        self, where: RunFilter | None = None, *, limit: int, message: str | None = None
+        self,
+        where: RunFilter | None = None,
+        *,
+        limit: int,
+        message: str | None = None,
+        cascade: bool = True,
     ) -> BulkResult:
-        variables = {"where": run_filter(where), "limit": limit, "message": message}
+        variables = {
+            "where": run_filter(where),
+            "limit": limit,
+            "message": message,
+            "cascade": cascade,
+        }
         data = await self.transport.execute("abort_many", variables)
         return bulk_result(data["bulk"])
 

@@ -84,8 +84,9 @@ mutation SetPriority($id: ID!, $priority: Int!) {
 }"""
     + RUN,
     "abort_many": """
-mutation AbortMany($where: TaskRunFilter!, $limit: Int!, $message: String) {
-  bulk: abortTasks(where: $where, limit: $limit, message: $message) {
+mutation AbortMany($where: TaskRunFilter!, $limit: Int!, $message: String,
+  $cascade: Boolean!) {
+  bulk: abortTasks(where: $where, limit: $limit, message: $message, cascade: $cascade) {
     hasMore runs { ...Run }
   }
 }"""

@@ -290,12 +290,14 @@ class TaskService:
         *,
         limit: int,
         message: str | None = None,
+        cascade: bool = True,
         actor: Actor | None = None,
     ) -> BulkResult:
         """Aborts up to `limit` (1 to 10,000) of the runs matching `where`
-        that can be aborted, oldest first, as `abort` would each; `has_more`
-        tells whether more matched."""
-        return await self.bulk.abort_many(where, limit, message, self._who(actor))
+        that can be aborted, oldest first, as `abort` would each (with its
+        `cascade`); `has_more` tells whether more matched. Runs aborted by
+        a cascade are not counted."""
+        return await self.bulk.abort_many(where, limit, message, cascade, self._who(actor))
 
     async def retry_many(
         self, where: RunFilter | None = None, *, limit: int, actor: Actor | None = None

@@ -51,12 +51,17 @@ class BulkActions:
         self.actions = actions
 
     async def abort_many(
-        self, where: RunFilter | None, limit: int, message: str | None, actor: Actor | None
+        self,
+        where: RunFilter | None,
+        limit: int,
+        message: str | None,
+        cascade: bool,
+        actor: Actor | None,
     ) -> BulkResult:
         check_length("message", message, MESSAGE_CHARS)  # before any run is aborted
 
         async def abort(run: RunView) -> RunView:
-            return await self.actions.abort(run.id, message, True, actor)
+            return await self.actions.abort(run.id, message, cascade, actor)
 
         return await self._each(narrowed(where, ABORTABLE), limit, actor, _abortable, abort)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from taskloom.definitions import TaskStatus
 from taskloom.definitions.filters import RunFilter
 from tests.integration.graphql_support import data, error, served
 from tests.integration.security_support import Server, headers_for, serve
@@ -18,6 +19,8 @@ TRIGGER_MANY = """mutation($def: ID!, $inputs: [JSON!]!, $delay: Int, $priority:
 ABORT_MANY = """mutation($where: TaskRunFilter!, $limit: Int!, $message: String) {
   abortTasks(where: $where, limit: $limit, message: $message) {
     count hasMore runs { id status createdBy error { message } } } }"""
+ABORT_CASCADE = """mutation($where: TaskRunFilter!, $limit: Int!, $cascade: Boolean! = true) {
+  abortTasks(where: $where, limit: $limit, cascade: $cascade) { count } }"""
 RETRY_MANY = """mutation($where: TaskRunFilter!, $limit: Int!) {
   retryTasks(where: $where, limit: $limit) { count hasMore runs { id status attempt } } }"""
 HELD = 3600  # far in the future: the runs stay PENDING
@@ -163,3 +166,25 @@ async def test_bulk_limit_must_be_explicit_and_bounded(database_url: str, limit:
         missing = await error(client, "mutation { abortTasks(where: {}) { count } }")
         assert missing["extensions"]["code"] == "BAD_USER_INPUT"
         assert await taskloom.service.count_runs(RunFilter(statuses=("PENDING",))) == 1
+
+
+async def test_abort_tasks_cascades_to_children_unless_told_not_to(database_url: str) -> None:
+    async with served(database_url, worker=False) as (taskloom, client):
+        service = taskloom.service
+        kept_parent = await service.trigger("waiter", delay=HELD)
+        kept_child = await service.trigger("echo", {"text": "c"}, parent_id=kept_parent.id)
+        alone = await data(
+            client,
+            ABORT_CASCADE,
+            {"where": {"definitionId": "waiter"}, "limit": 10, "cascade": False},
+        )
+        assert alone["abortTasks"]["count"] == 1
+        assert (await service.get(kept_child.id)).status is TaskStatus.PENDING
+
+        parent = await service.trigger("waiter", delay=HELD)
+        child = await service.trigger("echo", {"text": "c"}, parent_id=parent.id)
+        both = await data(client, ABORT_CASCADE, {"where": {"definitionId": "waiter"}, "limit": 10})
+        assert both["abortTasks"]["count"] == 1  # the cascade's runs are not counted
+        aborted_child = await service.get(child.id)
+        assert aborted_child.status is TaskStatus.ABORTED
+        assert (await service.get(kept_child.id)).status is TaskStatus.PENDING
