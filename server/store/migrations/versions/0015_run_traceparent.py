@@ -6,8 +6,8 @@ worker, are spans of the same trace. Added with a plain ALTER TABLE: a
 batch rebuild of task_runs on SQLite would drop the webhook outbox trigger
 (0013).
 
-Revision ID: 0014_run_traceparent
-Revises: 0013_webhooks
+Revision ID: 0015_run_traceparent
+Revises: 0014_api_schedules
 Create Date: 2026-12-06 14:20:00.000000
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_run_traceparent"
-down_revision = "0013_webhooks"
+revision = "0015_run_traceparent"
+down_revision = "0014_api_schedules"
 branch_labels = None
 depends_on = None
 
