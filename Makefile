@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?=
 PORT ?=
 
-.PHONY: install serve test lint unit bench bench-rate-limit system-deps clean
+.PHONY: install serve test lint unit bench bench-rate-limit soak system-deps clean
 
 $(VENV)/bin/python:
 	@echo "creating $(VENV) with $(PYTHON)"
@@ -51,6 +51,12 @@ test: $(STAMP) system-deps lint
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# `make soak`: the reliability soak at full size on SQLite and PostgreSQL
+# (tests/reliability/soak.py; `make test` runs it small): 1,000 runs, a
+# worker killed every 1-3 s for 90 s, `serve` killed under 20 clients.
+soak: $(STAMP) system-deps
+	$(BIN)/python -m tests.reliability.soak --runs 1000 --seconds 90 --clients 20 --load-seconds 60
 
 # `make bench`: Taskloom against Huey (SqliteHuey) and procrastinate, side
 # by side in one run (bench/run.py); the peers live in bench/.venv.

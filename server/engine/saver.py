@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
+from taskloom.definitions.errors import Unavailable
 from taskloom.server.engine.lifecycle import FAILED, PENDING
+from taskloom.server.engine.outage import OutageLog
 from taskloom.server.engine.unsaveable import failed_for_good, with_storable_text
 from taskloom.server.events.hub import Event, EventHub
 from taskloom.server.store.database import Database
@@ -25,6 +28,8 @@ from taskloom.server.store.storable import cannot_store
 from taskloom.server.store.waits import SettleWaits
 
 log = logging.getLogger("taskloom.worker")
+# How long outcomes the database cannot take now are tried again.
+UNAVAILABLE_RETRY_SECONDS = 60.0
 
 Finished = tuple[
     Mapping[Any, Any], IterationOutcome, float
@@ -33,8 +38,13 @@ Finished = tuple[
 
 class OutcomeSaver:
     def __init__(
-        self, database: Database, hub: EventHub, on_done: Callable[[Mapping[Any, Any]], None]
+        self,
+        database: Database,
+        hub: EventHub,
+        on_done: Callable[[Mapping[Any, Any]], None],
+        outage: OutageLog | None = None,
     ) -> None:
+        self.outage = outage or OutageLog(log)
         self.database = database
         self.hub = hub
         self.on_done = on_done
@@ -80,6 +90,7 @@ class OutcomeSaver:
         and if refused again, as the run FAILED (engine/unsaveable.py)."""
         outcomes = [outcome for _row, outcome, _s in batch]
         results = await self._write(outcomes)
+        await self._retry_while_unavailable(outcomes, results)
         for remedy in (_storable, failed_for_good):
             refused = {
                 i: r for i, r in enumerate(results) if isinstance(r, Exception) and cannot_store(r)
@@ -96,11 +107,43 @@ class OutcomeSaver:
                 results[i] = result
         return outcomes, results
 
+    async def _retry_while_unavailable(
+        self, outcomes: list[IterationOutcome], results: list[bool | Exception]
+    ) -> None:
+        """Outcomes the database could not take now (unreachable, locked)
+        are tried again, for up to UNAVAILABLE_RETRY_SECONDS: the runs stay
+        held meanwhile, and if their leases ran out and they were rescued,
+        the claim token refuses the late outcome (False: lease lost)."""
+        deadline = time.monotonic() + UNAVAILABLE_RETRY_SECONDS
+        delay = 0.2
+        while time.monotonic() < deadline:
+            waiting = [i for i, r in enumerate(results) if isinstance(r, Unavailable)]
+            if not waiting:
+                self.outage.worked()
+                return
+            self.outage.failed("saving outcomes", cast(Exception, results[waiting[0]]))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            again = await self._write([outcomes[i] for i in waiting])
+            for i, result in zip(waiting, again, strict=True):
+                results[i] = result
+
     async def _write(self, outcomes: list[IterationOutcome]) -> list[bool | Exception]:
         try:
-            return await self.database.run_write(FinishIterations(outcomes))
+            results = await self.database.run_write(FinishIterations(outcomes))
         except Exception as exc:
             return [exc] * len(outcomes)
+        return [self._unavailable(r) if isinstance(r, Exception) else r for r in results]
+
+    def _unavailable(self, error: Exception) -> Exception:
+        """An outcome's own error, as Unavailable when it says the database
+        could not take it now (its connection lost mid-batch)."""
+        reason = self.database.fault(error, "write")
+        if reason is None:
+            return error
+        unavailable = Unavailable(reason)
+        unavailable.__cause__ = error
+        return unavailable
 
     async def _settle_waits(self) -> None:
         """A run ended that a parent or dependents may wait for, or a run

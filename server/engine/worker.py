@@ -94,8 +94,8 @@ class Worker:
         self._claims = 0
         # A claim still being committed when stop() cancelled the claim loop.
         self._cut_claim: asyncio.Future[list[RowMapping]] | None = None
-        self.outage = OutageLog(log)  # shared with the lease keeper
-        self._saver = OutcomeSaver(database, hub, self._saved)
+        self.outage = OutageLog(log)  # shared with the lease keeper and the saver
+        self._saver = OutcomeSaver(database, hub, self._saved, self.outage)
         self._keeper = LeaseKeeper(
             database,
             hub,

@@ -18,6 +18,8 @@ CONNECTION_ERRORS = frozenset(
         "InterfaceError",
         "InternalClientError",
         "TooManyConnectionsError",
+        # SQLAlchemy's: the connection was lost inside this transaction.
+        "PendingRollbackError",
     }
 )
 

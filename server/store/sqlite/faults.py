@@ -68,8 +68,16 @@ def _cause(path: str | None, message: str) -> str | None:
 def _why_not_writable(path: str | None, message: str) -> str:
     if path is None:
         return message
-    file = Path(path).absolute()
+    try:
+        return _look(Path(path).absolute(), message)
+    except OSError as exc:  # a folder on the way that this process cannot enter
+        return f"{exc.strerror or exc}: {exc.filename or path}"
+
+
+def _look(file: Path, message: str) -> str:
     folder = file.parent
+    if not os.access(folder.parent, os.X_OK):
+        return f"permission denied on a directory above {folder}"
     if not folder.is_dir():
         return f"no such directory {folder}"
     if os.statvfs(folder).f_flag & os.ST_RDONLY:
