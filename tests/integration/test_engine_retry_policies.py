@@ -21,6 +21,7 @@ from taskloom.definitions import (
 )
 from taskloom.definitions.records import LogLevel, WaitReason
 from taskloom.server.taskloom import Taskloom
+from tests.integration.graphql_support import data, served
 
 WAIT = 10.0
 
@@ -148,3 +149,25 @@ async def test_on_retry_accepting_lets_the_policy_retry(make_app: Any) -> None:
     run = await app.service.wait(run.id, timeout=WAIT)
     assert (run.status, run.attempt) == (TaskStatus.FAILED, 3)
     assert Refuses.asked == ["AGAIN"] * 3
+
+
+async def test_graphql_describes_the_policy(database_url: str) -> None:
+    async with served(database_url, definitions=(Exponential, Declines), worker=False) as (
+        _app,
+        client,
+    ):
+        query = """{ taskDefinitions { id retry {
+            attempts waitSeconds multiplier backoff factor maxWait jitter giveUpOn } } }"""
+        found = {d["id"]: d["retry"] for d in (await data(client, query))["taskDefinitions"]}
+    assert found["policy-exponential"] == {
+        "attempts": 5,
+        "waitSeconds": 0.05,
+        "multiplier": 1.0,
+        "backoff": "exponential",
+        "factor": 10.0,
+        "maxWait": 60.0,
+        "jitter": 0.0,
+        "giveUpOn": [],
+    }
+    assert found["policy-declines"]["giveUpOn"] == ["BAD_REQUEST", "LookupError"]
+    assert found["policy-declines"]["backoff"] == "linear"

@@ -82,3 +82,17 @@ def test_transactional_trigger_through_a_sync_session(
         assert tasks.count_runs() == 1
     finally:
         engine.dispose()
+
+
+def test_policies_without_asyncio(tasks: SyncTaskService) -> None:
+    """Pausing a definition, why a run waits, and API schedules, on the twin."""
+    assert tasks.pause_definition("sync-double") is True
+    assert tasks.paused_definitions() == {"sync-double"}
+    run = tasks.trigger("sync-double", {"n": 2})
+    assert [str(r) for r in tasks.waiting_reasons([run.id])] == ["DEFINITION_PAUSED"]
+    assert tasks.resume_definition("sync-double") is True
+    assert tasks.wait(run.id, timeout=WAIT).output == 4
+    made = tasks.create_schedule("sync-double", "0 5 * * *", "Asia/Tokyo", {"n": 1})
+    assert made.id in {s.id for s in tasks.schedules()}
+    assert tasks.delete_schedule(made.id).input == {"n": 1}
+    assert tasks.schedules() == []
