@@ -26,6 +26,7 @@ from taskloom.server.store.deletion import DeleteRun, PurgeFinished
 from taskloom.server.store.run_logs import AppendLog
 from taskloom.server.store.run_requests import Abort, Pause, Resume, RetryByRequest, SetPriority
 from taskloom.server.store.run_rows import load_run
+from taskloom.server.store.waits import SettleWaits
 
 if TYPE_CHECKING:
     from taskloom.definitions.registry import Registry
@@ -120,6 +121,9 @@ class RunActions:
         row = await self.database.run_write(
             RetryByRequest(run_id, self.database.clock(), new_input)
         )
+        if row["waiting"] is not None:  # its dependencies may have SUCCEEDED already
+            await self.database.run_write(SettleWaits(self.database.clock()))
+            row = await self.database.read(lambda c: load_run(c, run_id))
         self._changed(row)
         self.hub.notify_due()
         return self.presenter.view(row)

@@ -18,6 +18,7 @@ from taskloom.server.store import transitions
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.history import store_last_attempt
 from taskloom.server.store.models import dependencies, results, runs
+from taskloom.server.store.run_dependencies import dependencies_of
 from taskloom.server.store.run_logs import log_line
 from taskloom.server.store.run_rows import load_run
 from taskloom.server.store.transitions import (
@@ -218,7 +219,14 @@ class RetryByRequest(WriteOp[RowMapping]):
             raise Conflict(f"only FAILED or ABORTED runs can be retried, not {row['status']}")
         store_last_attempt(conn, row)  # the run row is about to start over
         attempt = row["attempt"] + 1
-        conn.execute(transitions.retry_by_request(self.run_id, attempt, self.now, self.new_input))
+        retry = transitions.retry_by_request(
+            self.run_id,
+            attempt,
+            self.now,
+            self.new_input,
+            has_dependencies=bool(dependencies_of(conn, self.run_id)),
+        )
+        conn.execute(retry)
         log_line(conn, row, self.now, f"retried by request as attempt {attempt}")
         return load_run(conn, self.run_id)
 

@@ -255,19 +255,26 @@ def resume(run_id: str, run_at: float, now: float) -> Update:
 
 
 def retry_by_request(
-    run_id: str, attempt: int, now: float, new_input: dict[str, Any] | None
+    run_id: str,
+    attempt: int,
+    now: float,
+    new_input: dict[str, Any] | None,
+    *,
+    has_dependencies: bool = False,
 ) -> Update:
-    """FAILED or ABORTED -> PENDING, as attempt `attempt`, due now."""
+    """FAILED or ABORTED -> PENDING, as attempt `attempt`, due now; a run
+    triggered `after` others waits for them again (DEPENDENCIES), so that it
+    runs once they have SUCCEEDED (they may have been retried too)."""
     values: dict[str, Any] = {
         "status": PENDING,
         "requested": None,
-        "waiting": None,
+        "waiting": DEPENDENCIES if has_dependencies else None,
         "aborted_by": None,
         "abort_reason": None,
         "attempt": attempt,
         "attempt_started_at": None,
         "finished_at": None,
-        "run_at": now,
+        "run_at": WAITING_RUN_AT if has_dependencies else now,
         "updated_at": now,
         "worker_id": None,
         "lease_expires_at": None,
@@ -338,6 +345,8 @@ def delete_runs(run_ids: list[str]) -> list[Update | Delete]:
     return [
         delete(logs).where(logs.c.run_id.in_(run_ids)),
         delete(results).where(results.c.run_id.in_(run_ids)),
+        # What it waited for; runs that wait for it see it gone (store/waits.py).
+        delete(dependencies).where(dependencies.c.run_id.in_(run_ids)),
         update(runs).where(runs.c.parent_id.in_(run_ids)).values(parent_id=None),
         delete(runs).where(runs.c.id.in_(run_ids), runs.c.status.in_(FINISHED)),
     ]

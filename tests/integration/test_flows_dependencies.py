@@ -174,3 +174,34 @@ async def test_graphql_after(database_url: str) -> None:
         await eventually(succeeded, WAIT)
         missing = await error(client, TRIGGER, {"input": {"name": "c"}, "after": ["nope"]})
         assert missing["extensions"]["code"] == "NOT_FOUND"
+
+
+class Flaky(TaskDefinition[StepInput]):
+    """Fails its first attempt, succeeds when retried."""
+
+    id = "deps-flaky"
+
+    async def run(self, controller: TaskController[StepInput]) -> Any:
+        if controller.run.attempt == 0:
+            return controller.response.error("first attempt fails", "FIRST")
+        return controller.input.name
+
+
+async def test_a_retried_dependent_waits_for_its_dependencies_again(make_app: Any) -> None:
+    app: Taskloom = await make_app(Step, Flaky)
+    source = await app.service.trigger(Flaky, {"name": "source"})
+    report = await app.service.trigger(Step, {"name": "report"}, after=[source.id])
+    failed = await app.service.wait(report.id, timeout=WAIT)
+    assert failed.error is not None and failed.error.code == "DEPENDENCY_FAILED"
+    # Retried while its dependency is still FAILED: it fails again, unrun.
+    again = await app.service.retry(report.id)
+    assert again.status is TaskStatus.FAILED
+    assert again.error is not None and again.error.code == "DEPENDENCY_FAILED"
+    # Once the dependency has been retried and has SUCCEEDED, it runs.
+    await app.service.retry(source.id)
+    assert (await app.service.wait(source.id, timeout=WAIT)).status is TaskStatus.SUCCEEDED
+    retried = await app.service.retry(report.id)
+    assert retried.attempt == 2
+    done = await app.service.wait(retried.id, timeout=WAIT)
+    assert done.status is TaskStatus.SUCCEEDED
+    assert Step.started == ["report"]

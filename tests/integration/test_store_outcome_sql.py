@@ -57,6 +57,7 @@ def outcomes(draw: st.DrawFn) -> IterationOutcome:
         has_errors=draw(st.booleans()),
         progress=draw(st.none() | st.tuples(st.floats(-1e6, 1e6), maybe_float, maybe_text)),
         status_message=draw(maybe_text),
+        waiting=draw(st.sampled_from([None, "CHILDREN"])),
     )
 
 
