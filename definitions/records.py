@@ -41,6 +41,10 @@ class WaitReason(StrEnum):
     # Not due until every run it was triggered `after` has SUCCEEDED; such a
     # run has not started, so it reads PENDING.
     DEPENDENCIES = "DEPENDENCIES"
+    # Due, but no code loaded here can run it: its definition is not
+    # registered (renamed, removed, or its module not imported). It waits
+    # until a worker that has it runs; workers log it once per definition.
+    DEFINITION_NOT_LOADED = "DEFINITION_NOT_LOADED"
 
 
 class RunRequest(StrEnum):

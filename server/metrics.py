@@ -35,6 +35,7 @@ from starlette.responses import Response
 from taskloom.definitions.records import TERMINAL_STATUSES
 from taskloom.server.events.hub import Event
 from taskloom.server.store.gauges import queue_figures
+from taskloom.server.store.unloaded import due_unloaded
 
 if TYPE_CHECKING:
     from taskloom.server.taskloom import Taskloom
@@ -102,6 +103,12 @@ class Metrics:
             ["state"],
             registry=r,
         )
+        self.not_loaded = Gauge(
+            "taskloom_runs_definition_not_loaded",
+            "Due runs whose definition is not loaded in this process (they wait)",
+            ["definition"],
+            registry=r,
+        )
         self.taskloom: Taskloom | None = None
 
     def attach(self, taskloom: Taskloom) -> None:
@@ -136,6 +143,11 @@ class Metrics:
         self.waiting.set(figures.waiting)
         for status, count in figures.by_status.items():
             self.unfinished.labels(status).set(count)
+        known = {definition.id for definition in taskloom.registry}
+        unloaded = await taskloom.database.read(lambda c: due_unloaded(c, known, now))
+        self.not_loaded.clear()
+        for definition, count in unloaded.items():
+            self.not_loaded.labels(definition).set(count)
         self.oldest_due.set(0 if figures.oldest_due_at is None else now - figures.oldest_due_at)
         worker = taskloom.worker
         slots = 0 if worker is None else worker.options.concurrency

@@ -23,9 +23,12 @@ from taskloom.server.store.leases import RenewLeases, RescueExpired, pending_req
 from taskloom.server.store.live_progress import FlushProgress
 from taskloom.server.store.run_requests import ABORT_REQUEST, PAUSE_REQUEST
 from taskloom.server.store.transitions import RUNNING
+from taskloom.server.store.unloaded import due_unloaded
 from taskloom.server.store.waits import SettleWaits, needs_settling
 
 log = logging.getLogger("taskloom.worker")
+# How often a worker looks for due runs of definitions it has not loaded.
+UNLOADED_CHECK_SECONDS = 30.0
 
 
 class Held(Protocol):
@@ -61,6 +64,7 @@ class LeaseKeeper:
         self.progress_interval = progress_interval
         self.outage = outage or OutageLog(log)
         self._progress = ProgressFlusher()
+        self._unloaded_reported: set[str] = set()
         # Definitions that set their own `lease_losses`; the others take
         # the worker's `max_lease_losses` (TASKLOOM_MAX_LEASE_LOSSES).
         self._own_losses = {
@@ -72,6 +76,7 @@ class LeaseKeeper:
     async def run(self) -> None:
         """Until cancelled."""
         last_renew = last_rescue = last_progress = time.monotonic()
+        last_unloaded = last_renew - UNLOADED_CHECK_SECONDS  # at once
         while True:
             await asyncio.sleep(self.control_interval)
             now = time.monotonic()
@@ -88,6 +93,9 @@ class LeaseKeeper:
                 if now - last_rescue >= min(self.lease_seconds / 2, 5.0):
                     last_rescue = now
                     await self._rescue()
+                if now - last_unloaded >= UNLOADED_CHECK_SECONDS:
+                    last_unloaded = now
+                    await self._report_unloaded()
                 # Every turn: a read while nothing is to be settled.
                 await self._settle_waits()
             except Exception as exc:
@@ -126,6 +134,24 @@ class LeaseKeeper:
         clock = self.database.clock
         if await self.database.read(lambda c: needs_settling(c, clock())):
             await self.database.run_write(SettleWaits(clock()))
+
+    async def _report_unloaded(self) -> None:
+        """Logs, once per definition, due runs that no code loaded in this
+        worker can run (they wait: README, "Runs of a definition that is
+        not loaded")."""
+        known = {d.id for d in self.runner.registry}
+        now = self.database.clock()
+        found = await self.database.read(lambda c: due_unloaded(c, known, now))
+        for definition, count in sorted(found.items()):
+            if definition in self._unloaded_reported:
+                continue
+            self._unloaded_reported.add(definition)
+            log.warning(
+                "%d due runs of definition %r, which is not loaded in this worker: they "
+                "wait for a worker that has it (is TASKLOOM_DEFINITIONS complete?)",
+                count,
+                definition,
+            )
 
     async def _rescue(self) -> None:
         rescued = await self.database.run_write(

@@ -55,5 +55,6 @@ class DefinitionSwitches:
             if rate is not None:
                 rates[definition.id] = (rate, bool(definition.rate_limit_key))
         now = self.database.clock()
-        found = await self.database.read(lambda c: hold_reasons(c, run_ids, rates, now))
+        known = {definition.id for definition in self.registry}
+        found = await self.database.read(lambda c: hold_reasons(c, run_ids, rates, now, known))
         return [found.get(run_id) for run_id in run_ids]

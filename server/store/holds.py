@@ -4,7 +4,7 @@ stored: a hold ends without any write (a resume, a window moving on)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import Connection, select
 
@@ -21,11 +21,14 @@ def hold_reasons(
     run_ids: Sequence[str],
     rates: Mapping[str, tuple[RateLimit, bool]],
     now: float,
+    known: Collection[str] | None = None,
 ) -> dict[str, WaitReason]:
     """The reason each held run of `run_ids` waits (runs not held are left
-    out). `rates`: definition id -> (rate limit, per key)."""
+    out). `rates`: definition id -> (rate limit, per key); `known`: the
+    definitions loaded here (a due run of another waits for code that can
+    run it)."""
     paused = paused_ids(conn)
-    if not paused and not rates:
+    if not paused and not rates and known is None:
         return {}
     c = runs.c
     due = conn.execute(
@@ -37,7 +40,9 @@ def hold_reasons(
     starts = [(d, key) for _, d, key, started in due if started is None and d in rates]
     exhausted = rate_limits.exhausted(conn, starts, rates, now)
     for run_id, definition_id, key, started in due:
-        if definition_id in paused:
+        if known is not None and definition_id not in known:
+            found[run_id] = WaitReason.DEFINITION_NOT_LOADED
+        elif definition_id in paused:
             found[run_id] = WaitReason.DEFINITION_PAUSED
         elif started is None and (definition_id, key) in exhausted:
             found[run_id] = WaitReason.RATE_LIMIT
