@@ -75,6 +75,7 @@ class SyncTaskService(SyncTwin):
         app, thread = self._owned
         self._owned = None
         try:
+            self._close_streams()
             self._call(app.stop())
         finally:
             stop_loop(self.loop, thread)

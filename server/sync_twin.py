@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -45,9 +45,17 @@ class SyncTwin:
         """Wraps `api`, whose coroutines run on `loop` in another thread."""
         self.api = api
         self.loop = loop
+        self._streams: set[AsyncGenerator[Any, None]] = set()
 
     def close(self) -> None:
         """Releases what the twin owns (nothing, unless a subclass says so)."""
+
+    def _close_streams(self) -> None:
+        """Closes the streams still being iterated, one by one, each on the
+        loop (a subclass's `close` calls it before stopping its loop, so
+        every subscription's connection ends cleanly)."""
+        while self._streams:
+            self._call(self._streams.pop().aclose())
 
     def __enter__(self) -> Self:
         return self
@@ -70,9 +78,10 @@ class SyncTwin:
             raise RuntimeError(f"{type(self).__name__} cannot be called from its own event loop")
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    def _iterate(self, stream: AsyncGenerator[T, None]) -> Iterator[T]:
+    def _iterate(self, stream: AsyncGenerator[T, None]) -> Generator[T, None, None]:
         """The stream's items, each fetched on the loop; leaving the loop
-        early closes the stream there."""
+        early closes the stream there (a closed twin closed it already)."""
+        self._streams.add(stream)
         try:
             while True:
                 try:
@@ -80,7 +89,9 @@ class SyncTwin:
                 except StopAsyncIteration:
                     return
         finally:
-            self._call(stream.aclose())
+            if stream in self._streams:
+                self._streams.discard(stream)
+                self._call(stream.aclose())
 
     # --- triggering -------------------------------------------------------------
 
@@ -136,10 +147,10 @@ class SyncTwin:
     def wait(self, run_id: str, *args: Any, **options: Any) -> RunView:
         return self._call(self.api.wait(run_id, *args, **options))
 
-    def watch(self, run_id: str) -> Iterator[RunView]:
+    def watch(self, run_id: str) -> Generator[RunView, None, None]:
         """The run now and after each change, until it ends."""
         return self._iterate(self.api.watch(run_id))
 
-    def follow_logs(self, run_id: str) -> Iterator[LogView]:
+    def follow_logs(self, run_id: str) -> Generator[LogView, None, None]:
         """Each new log line of the run, until it ends."""
         return self._iterate(self.api.follow_logs(run_id))

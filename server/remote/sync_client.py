@@ -50,6 +50,7 @@ class SyncClient(SyncTwin):
             return
         self._closed = True
         try:
+            self._close_streams()
             self._call(self.client.aclose())
         finally:
             stop_loop(self.loop, self._thread)

@@ -161,6 +161,10 @@ async def test_errors_are_the_services_exceptions(server: Server) -> None:
     async with Client(server.url, "not-a-token") as stranger:
         with pytest.raises(Unauthenticated):
             await stranger.get(run.id)
+        with pytest.raises(Unauthenticated):  # the subscriptions' WebSocket too
+            await anext(stranger.watch(run.id))
+        with pytest.raises(Unauthenticated):
+            await stranger.wait(run.id, timeout=5)
     async with Client("http://127.0.0.1:9/", "x", timeout=2) as nowhere:
         with pytest.raises(Unreachable, match="cannot reach"):
             await nowhere.get(run.id)
@@ -184,7 +188,7 @@ async def test_watch_follow_logs_and_wait_follow_the_run(server: Server) -> None
 
 
 async def test_the_sync_twin_answers_the_same(server: Server) -> None:
-    def script() -> list[Any]:
+    def script() -> list[Any]:  # in a thread: the server runs on this test's loop
         with SyncClient(server.url, server.tokens["alice"]) as tasks:
             run = tasks.trigger("remote-steps", {"steps": 2})
             statuses = [update.status for update in tasks.watch(run.id)]
@@ -192,7 +196,10 @@ async def test_the_sync_twin_answers_the_same(server: Server) -> None:
             lines = tasks.logs(run.id).items
             with pytest.raises(NotFound):
                 tasks.get("missing")
-            return [statuses, done, lines]
+            left_open = tasks.watch(run.id)
+            next(left_open)
+        left_open.close()  # after the client closed: nothing left to do, no error
+        return [statuses, done, lines]
 
     statuses, done, lines = await asyncio.to_thread(script)
     assert statuses[-1] is TaskStatus.SUCCEEDED
