@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -54,6 +55,10 @@ class WalKeeper:
         # Held by whoever checkpoints, so a restart never meets a PASSIVE
         # checkpoint of this process (SQLite would answer "busy" at once).
         self._lock = threading.Lock()
+        # The -wal file's inode once it exists; `lost` says why writes are
+        # refused once it is gone (deleted while the database was open).
+        self._wal_inode: int | None = None
+        self.lost: str | None = None
 
     def start(self) -> None:
         if self.path is None:
@@ -75,6 +80,29 @@ class WalKeeper:
     def count_commit(self) -> None:
         if next(self._commits) % CHECKPOINT_EVERY == 0:
             self._due.set()
+
+    def check_wal(self) -> None:
+        """Notices the -wal file deleted (or replaced) under the open
+        database. SQLite would go on writing to the deleted file, every
+        commit acknowledged and then lost, and the next process to open the
+        database would find it damaged: writes are refused instead."""
+        if self.path is None or self.lost is not None:
+            return
+        wal = f"{self.path}-wal"
+        try:
+            inode = os.stat(wal).st_ino
+        except FileNotFoundError:
+            inode = None
+        if self._wal_inode is None:
+            self._wal_inode = inode  # None until the first write makes the file
+        elif inode != self._wal_inode:
+            self.lost = (
+                f"cannot write {self.path}: its write-ahead log {wal} was deleted or replaced "
+                "while the database was open; writes are refused so that no more are lost. "
+                "Stop every Taskloom process on this file, then see the README, "
+                "'When the database file fails'"
+            )
+            log.error("%s", self.lost)
 
     def restart_wal(self, conn: Connection) -> None:
         """Checkpoints the whole WAL and waits for the readers still on it, so
@@ -121,6 +149,7 @@ class WalKeeper:
             while not self._stop.is_set():
                 self._due.wait(CHECKPOINT_SECONDS)
                 self._due.clear()
+                self.check_wal()
                 # Busy or locked: the next round catches up.
                 with contextlib.suppress(sqlite3.Error), self._lock:
                     if not frame_bytes:

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import SingletonThreadPool
 
-from taskloom.definitions.errors import StoreError
+from taskloom.definitions.errors import StoreError, Unavailable
 from taskloom.server.store.claims import Claim
 from taskloom.server.store.database import CommitCounter, Database
 from taskloom.server.store.group_commit import WriteOp
@@ -133,6 +133,8 @@ class SQLiteDatabase(Database):
     async def write(self, op: WriteOp[Any]) -> Any:
         """Commits `op` on the shortest path open to it (see the module's
         docstring); the caller sees the same results and errors on each."""
+        if self._wal.lost is not None:  # checkpoints.py: the WAL was deleted
+            raise Unavailable(self._wal.lost)
         result = await self._commit(op)
         if isinstance(op, Claim):
             self._in_flight.update(row["id"] for row in result)
