@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
-from taskloom.definitions.errors import ConfigurationError, Unavailable
+from taskloom.definitions.errors import ConfigurationError, TaskloomError, Unavailable
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry, load_entry_points, load_modules, registry
 from taskloom.definitions.run_view import RunView
@@ -28,11 +29,15 @@ from taskloom.server.store import queries
 from taskloom.server.store.connect import open_database
 from taskloom.server.store.database import Database
 from taskloom.server.store.migrate import migrate
+from taskloom.server.store.webhooks import outbox_unsettled, settle_outbox
 from taskloom.server.webhooks.sender import SenderOptions, WebhookSender
 
 if TYPE_CHECKING:
     from taskloom.server.auth.http import Authenticator
     from taskloom.server.auth.tokens import ApiTokens
+
+
+log = logging.getLogger("taskloom")
 
 
 class Taskloom:
@@ -212,6 +217,16 @@ CHECK_DATABASE_URL = (
 )
 
 
+async def settle_webhook_outbox(database: Database) -> None:
+    """The outbox trigger brought in line with the webhooks; a failure (the
+    trigger's table locked by another process's long transaction) leaves it
+    as it was, to be settled at a later start."""
+    try:
+        await database.write_fn(settle_outbox)
+    except TaskloomError as exc:
+        log.warning("the webhook outbox trigger was left as it was: %s", exc)
+
+
 async def open_and_migrate(database: Database) -> None:
     """Starts `database` and brings it to the latest schema; closed again
     (its threads and processes ended) if either fails. One that cannot be
@@ -220,6 +235,8 @@ async def open_and_migrate(database: Database) -> None:
     try:
         await database.start()
         await migrate(database)
+        if await database.read(outbox_unsettled):
+            await settle_webhook_outbox(database)
     except BaseException as exc:
         await database.close()
         reason = None

@@ -2,7 +2,8 @@
 sender takes due deliveries from (with a lease, so several senders share
 it and one that dies mid-send leaves them to another), and each attempt's
 record. The outbox rows themselves are written by the transition's own
-statement (a trigger on task_runs, migration 0013)."""
+statement: a trigger on task_runs that exists while a webhook does
+(store/webhook_outbox.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.errors import NotFound
 from taskloom.definitions.webhooks import DeliveryState
+from taskloom.server.store import webhook_outbox
 from taskloom.server.store.models import deliveries, webhooks
 
 QUEUED = DeliveryState.QUEUED.value
@@ -20,6 +22,7 @@ QUEUED = DeliveryState.QUEUED.value
 
 def insert_webhook(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(webhooks.insert(), [row])
+    webhook_outbox.arm(conn)
 
 
 def list_webhooks(conn: Connection) -> list[RowMapping]:
@@ -112,3 +115,24 @@ def next_due_at(conn: Connection) -> float | None:
     query = select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == QUEUED)
     value = conn.execute(query).scalar()
     return None if value is None else float(value)
+
+
+def has_webhooks(conn: Connection) -> bool:
+    return conn.execute(select(webhooks.c.id).limit(1)).first() is not None
+
+
+def outbox_unsettled(conn: Connection) -> bool:
+    """Whether the outbox trigger is missing while webhooks exist (a
+    migration that rebuilt task_runs drops it), or left while none does."""
+    return webhook_outbox.exists(conn) != has_webhooks(conn)
+
+
+def settle_outbox(conn: Connection) -> None:
+    """The outbox trigger created while webhooks exist, dropped once none
+    is left. Called at start, before any worker, when `outbox_unsettled`:
+    dropping it waits for running statements (SQLite) or transactions
+    (PostgreSQL), so a delete never does."""
+    if has_webhooks(conn):
+        webhook_outbox.arm(conn)
+    else:
+        webhook_outbox.disarm(conn)

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
 from taskloom.server.taskloom import Taskloom
 from tests.integration.security_support import DEFINITIONS, Server, serve
@@ -145,3 +147,38 @@ async def test_changes_committed_by_another_process_reach_the_stream(
     # Read after the commits, the stream may see only the latest state.
     assert got[-1]["status"] == "ABORTED"
     assert ids(got) == {run.id}
+
+
+class Steps(TaskDefinition[Any]):
+    """Three iterations, each reporting its progress."""
+
+    id = "events-steps"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        done = controller.state.get("done", 0) + 1
+        controller.progress(done, 3, "steps")
+        if done < 3:
+            return controller.response.continue_(state={"done": done}, delay=0.5)
+        return controller.response.done()
+
+
+async def test_progress_changes_are_streamed_until_the_run_ends(make_app: Any) -> None:
+    app = await make_app(Steps)
+    stream = app.service.run_events(RunFilter(definition_id="events-steps"))
+    seen: list[tuple[str, float | None]] = []
+
+    async def follow() -> None:
+        async for run in stream:
+            seen.append((run.status.value, run.progress.current if run.progress else None))
+            if run.has_ended:
+                return
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0)  # the stream subscribes on its first step
+    await app.service.trigger("events-steps")
+    async with asyncio.timeout(SECONDS):
+        await follower
+    await stream.aclose()
+    progress = [current for _, current in seen if current is not None]
+    assert progress == sorted(progress) and set(progress) == {1.0, 2.0, 3.0}
+    assert seen[-1] == ("SUCCEEDED", 3.0)

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from taskloom.definitions import Retry, TaskController, TaskDefinition
 from taskloom.definitions.errors import Forbidden, InvalidInput
 from taskloom.definitions.webhook_signature import HEADER, verify
 from taskloom.definitions.webhooks import DeliveryState, WebhookDeliveryView
 from taskloom.server.auth.identity import Actor, Role
+from taskloom.server.store import webhook_outbox
 from taskloom.server.taskloom import Taskloom
 from tests.integration.graphql_support import data, error, served
 from tests.support.receiver import receiving
@@ -312,3 +314,70 @@ async def test_webhooks_over_graphql(database_url: str) -> None:
         )
         assert deleted == {"deleteWebhook": {"id": webhook["id"]}}
         assert await data(client, "{ webhookDeliveries { id } }") == {"webhookDeliveries": []}
+
+
+async def test_two_senders_share_the_outbox_and_send_each_delivery_once(
+    database_url: str,
+) -> None:
+    """Two processes' senders (two Taskloom instances on one database, each
+    with its own sender) lease deliveries: each goes out once."""
+    async with receiving() as receiver:
+        apps = [
+            Taskloom(database_url, DEFINITIONS, load_entry_points=False, **FAST) for _ in range(2)
+        ]
+        for app in apps:
+            await app.start()
+        try:
+            await apps[0].service.create_webhook(receiver.url, ["succeeded"])
+            runs = await apps[0].service.trigger_many("hook-quick", [{"n": n} for n in range(30)])
+            await eventually(lambda: len(receiver.requests) >= 30)
+            for app in apps:
+                assert app.webhook_sender is not None
+                await app.webhook_sender.stop()  # nothing more goes out
+        finally:
+            for app in apps:
+                await app.stop()
+    sent = [json.loads(r.body)["run"]["id"] for r in receiver.requests]
+    assert sorted(sent) == sorted(run.id for run in runs)
+
+
+def outbox_trigger_exists(conn: Any) -> bool:
+    if conn.dialect.name == "postgresql":
+        query = "SELECT count(*) FROM pg_trigger WHERE tgname = 'task_runs_webhook_outbox'"
+    else:
+        query = "SELECT count(*) FROM sqlite_master WHERE name = 'task_runs_webhook_outbox'"
+    return bool(conn.execute(text(query)).scalar_one())
+
+
+async def test_the_outbox_trigger_exists_only_while_webhooks_do(database_url: str) -> None:
+    """A database without webhooks pays nothing for them: the trigger comes
+    with the first webhook and goes at the first start after the last one;
+    one that a migration dropped comes back at start."""
+    options: dict[str, Any] = {"worker": False, "load_entry_points": False}
+    app = Taskloom(database_url, DEFINITIONS, **options)
+    await app.start()
+    try:
+        assert not await app.database.read(outbox_trigger_exists)
+        first = await app.service.create_webhook("http://127.0.0.1:9/a", ["failed"])
+        second = await app.service.create_webhook("http://127.0.0.1:9/b", ["aborted"])
+        assert await app.database.read(outbox_trigger_exists)
+        await app.service.delete_webhook(first.webhook.id)
+        await app.database.write_fn(webhook_outbox.disarm)  # as a table rebuild would
+    finally:
+        await app.stop()
+    again = Taskloom(database_url, DEFINITIONS, **options)
+    await again.start()
+    try:
+        assert await again.database.read(outbox_trigger_exists)
+        await again.service.delete_webhook(second.webhook.id)
+        run = await again.service.trigger("hook-held", delay=3600)
+        await again.service.abort(run.id)  # the trigger is still there, and finds no webhook
+        assert await again.service.webhook_deliveries() == []
+    finally:
+        await again.stop()
+    last = Taskloom(database_url, DEFINITIONS, **options)
+    await last.start()
+    try:
+        assert not await last.database.read(outbox_trigger_exists)
+    finally:
+        await last.stop()
