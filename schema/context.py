@@ -12,6 +12,7 @@ from typing import Any, TypeAlias
 from strawberry.types import Info as StrawberryInfo
 
 from taskloom.definitions.service_api import ApiTokenStore, Caller, TaskServiceAPI
+from taskloom.schema.live_guard import LiveGuard
 from taskloom.schema.loaders import Loaders
 
 
@@ -29,6 +30,8 @@ class Context:
     token_rejected: bool = False
     connection_params: Any = None
     tokens: ApiTokenStore | None = None  # for schema/tokens.py
+    # A WebSocket's: its token re-checked, its subscriptions bounded.
+    live: LiveGuard = field(default_factory=LiveGuard)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

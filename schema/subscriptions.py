@@ -22,7 +22,8 @@ class Subscription:
     async def task_run_updated(
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[TaskRun, None]:
-        async with aclosing(info.context.service.watch(id)) as views:
+        updates = info.context.service.watch(id)
+        async with aclosing(info.context.live.guard(updates)) as views:
             async for view in views:
                 yield TaskRun.of(view)
 
@@ -32,7 +33,8 @@ class Subscription:
     async def task_log_added(
         self, info: Info, run_id: strawberry.ID
     ) -> AsyncGenerator[TaskLog, None]:
-        async with aclosing(info.context.service.follow_logs(run_id)) as views:
+        logs = info.context.service.follow_logs(run_id)
+        async with aclosing(info.context.live.guard(logs)) as views:
             async for view in views:
                 yield TaskLog.of(view)
 
@@ -45,6 +47,7 @@ class Subscription:
         self, info: Info, where: TaskRunFilter | None = None
     ) -> AsyncGenerator[TaskRun, None]:
         filter_ = None if where is None else where.build()
-        async with aclosing(info.context.service.run_events(filter_)) as views:
+        events = info.context.service.run_events(filter_)
+        async with aclosing(info.context.live.guard(events)) as views:
             async for view in views:
                 yield TaskRun.of(view)

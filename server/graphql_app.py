@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextvars import ContextVar
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -22,9 +24,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from taskloom.schema import Context, build_schema
+from taskloom.schema.live_guard import SubscriptionSlots
 from taskloom.schema.operation_guard import Limits, security_extensions
 from taskloom.server.auth.http import bearer, token_from_params
 from taskloom.server.playground import playground_page
+from taskloom.server.socket_watch import SocketWatch
 
 if TYPE_CHECKING:
     from strawberry.http import GraphQLRequestData
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
     from taskloom.server.taskloom import Taskloom
 
 _CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+# The watch of the WebSocket being served (set around strawberry's handler,
+# which calls `on_ws_connect` in the same task).
+SOCKET_WATCH: ContextVar[SocketWatch | None] = ContextVar("taskloom_socket_watch", default=None)
 
 
 class NestedTooDeeply(json.JSONDecodeError):
@@ -57,9 +66,11 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             ),
             graphql_ide="graphiql",
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            connection_init_wait_timeout=timedelta(seconds=s.ws_init_timeout),
             allowed_origins=allowed_origins,
         )
         self.taskloom = taskloom
+        self.subscription_slots = SubscriptionSlots(s.max_subscriptions_per_token)
         self._ide_html = playground_page()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -85,6 +96,12 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             context.actor = actor
             context.token_rejected = actor is None
             context.act_through(self.taskloom.service.acting_as(actor))
+        if context.actor is not None:
+            context.live.slots = self.subscription_slots
+            context.live.key = getattr(context.actor, "token_id", None) or context.actor.owner
+        watch = SOCKET_WATCH.get()
+        if watch is not None and isinstance(context.request, WebSocket):
+            watch.start(context, context.request)
         return UnsetType()
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -116,6 +133,20 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object") from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            s = self.taskloom.settings
+            watch = SocketWatch(
+                self.taskloom.authenticator,
+                recheck_seconds=s.ws_token_recheck_seconds,
+                auth_timeout=s.ws_init_timeout,
+            )
+            bound = SOCKET_WATCH.set(watch)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                SOCKET_WATCH.reset(bound)
+                await watch.stop()
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return

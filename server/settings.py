@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     max_input_depth: int = Field(100, ge=1, le=200)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     introspection: bool = True
+    # WebSockets (server/socket_watch.py): connection_init due within, and a
+    # socket without a valid token closed after, this many seconds; its token
+    # re-checked this often; open subscriptions per token.
+    ws_init_timeout: float = Field(10.0, gt=0)
+    ws_token_recheck_seconds: float = Field(5.0, gt=0)
+    max_subscriptions_per_token: int = Field(100, ge=1)
     # Parsed valid documents of callers with a token (schema/memo.py).
     document_memo_bytes: int = Field(64 * 1024 * 1024, ge=0)
     # Retention (server/maintenance.py): finished runs older than this many
