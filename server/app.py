@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from taskloom.server.auth.http import BodyLimit, LoopbackOnly
+from taskloom.server.browser_headers import BrowserHeaders
 from taskloom.server.dashboard import dashboard_files
 from taskloom.server.graphql_app import TaskloomGraphQL
 from taskloom.server.health import Health
@@ -56,6 +57,7 @@ def create_app(taskloom: Taskloom) -> Starlette:
     if taskloom.settings.auth == "disabled":
         middleware.insert(0, Middleware(LoopbackOnly))
     middleware.insert(0, Middleware(TraceRequests))
+    middleware.insert(0, Middleware(BrowserHeaders))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.taskloom = taskloom
     return app
