@@ -169,7 +169,7 @@ async def main(source: str | None, attacks: list[str]) -> dict[str, Any]:
         process, token = start(Path(tmp), port, source)
         try:
             auth = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=900) as c:
                 await wait_healthy(c)
                 found: dict[str, Any] = {"source": source or "this checkout"}
                 if "memo" in attacks:
