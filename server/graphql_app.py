@@ -27,11 +27,13 @@ from taskloom.schema import Context, build_schema
 from taskloom.schema.live_guard import SubscriptionSlots
 from taskloom.schema.operation_guard import Limits, security_extensions
 from taskloom.server.auth.http import bearer, token_from_params
+from taskloom.server.graphql_media import finish, shape_result
 from taskloom.server.playground import playground_page
 from taskloom.server.socket_watch import SocketWatch
 
 if TYPE_CHECKING:
-    from strawberry.http import GraphQLRequestData
+    from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+    from strawberry.types.execution import ExecutionResult
 
     from taskloom.server.taskloom import Taskloom
 
@@ -104,6 +106,13 @@ class TaskloomGraphQL(GraphQL[Context, None]):
             watch.start(context, context.request)
         return UnsetType()
 
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """As strawberry processes it; shaped for the GraphQL response media
+        type when the client accepts it (server/graphql_media.py)."""
+        return shape_result(request, result, await super().process_result(request, result))
+
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
 
@@ -150,8 +159,9 @@ class TaskloomGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response = finish(request, await self.run(request))
         except HTTPException as exc:
             code = _CODES.get(exc.status_code, "BAD_REQUEST")
             body = {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}
