@@ -147,9 +147,43 @@ def log_line(line: dict[str, Any]) -> Text:
         (f"#{line.get('iteration', 0)} ", "bright_black"),
         line["message"],
     )
-    if line.get("data") is not None:
-        text.append(" " + json.dumps(line["data"], default=json_default), style="bright_black")
+    inline, blocks = log_data_parts(line.get("data"))
+    if inline is not None:
+        text.append(" " + inline, style="bright_black")
+    for name, block in blocks:
+        text.append(f"\n  {name}:\n" if name else "\n", style="bright_black")
+        text.append("\n".join("    " + row for row in block.rstrip("\n").splitlines()))
     return text
+
+
+INLINE_WIDTH = 80
+
+
+def log_data_parts(data: Any) -> tuple[str | None, list[tuple[str, str]]]:
+    """A log line's data as people read it: short JSON on the line itself;
+    multi-line strings (a traceback) as their own blocks, with real line
+    breaks; longer JSON indented on lines of its own. Returns the inline
+    part and the (name, text) blocks."""
+    if data is None:
+        return None, []
+    blocks: list[tuple[str, str]] = []
+    rest = data
+    if isinstance(data, dict):
+        rest = {}
+        for key, value in data.items():
+            if isinstance(value, str) and "\n" in value:
+                blocks.append((str(key), value))
+            else:
+                rest[key] = value
+    elif isinstance(data, str) and "\n" in data:
+        return None, [("", data)]
+    if rest == {} and blocks:
+        return None, blocks
+    flat = json.dumps(rest, default=json_default, ensure_ascii=False)
+    if len(flat) <= INLINE_WIDTH:
+        return flat, blocks
+    pretty = json.dumps(rest, default=json_default, ensure_ascii=False, indent=2)
+    return None, [("data", pretty), *blocks]
 
 
 def exit_code_for(run: dict[str, Any]) -> int:

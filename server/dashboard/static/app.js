@@ -583,6 +583,31 @@ function renderDetail() {
   $("detail-body").replaceChildren(...parts);
 }
 
+// A log line's data as people read it (as the CLI's render.log_data_parts):
+// short JSON inline; multi-line strings (a traceback) and long JSON as blocks
+// with real line breaks.
+function logData(data) {
+  if (data === null || data === undefined) return [];
+  const blocks = [];
+  let rest = data;
+  if (typeof data === "object" && !Array.isArray(data)) {
+    rest = {};
+    for (const [key, value] of Object.entries(data)) {
+      if (typeof value === "string" && value.includes("\n")) {
+        blocks.push(el("pre", { class: "log-block", "data-testid": "log-block" }, key + ":\n" + value));
+      } else {
+        rest[key] = value;
+      }
+    }
+    if (Object.keys(rest).length === 0 && blocks.length) return blocks;
+  } else if (typeof data === "string" && data.includes("\n")) {
+    return [el("pre", { class: "log-block", "data-testid": "log-block" }, data)];
+  }
+  const flat = JSON.stringify(rest);
+  if (flat.length <= 80) return [el("span", { class: "muted" }, " " + flat), ...blocks];
+  return [el("pre", { class: "log-block", "data-testid": "log-block" }, JSON.stringify(rest, null, 2)), ...blocks];
+}
+
 function appendLog(line) {
   if (state.logIds.has(line.id)) return;
   state.logIds.add(line.id);
@@ -594,7 +619,7 @@ function appendLog(line) {
     el("span", { class: "level" }, line.level), " ",
     el("span", { class: "muted" }, "#" + line.iteration), " ",
     line.message,
-    line.data !== null && line.data !== undefined ? el("span", { class: "muted" }, " " + JSON.stringify(line.data)) : null));
+    ...logData(line.data)));
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
