@@ -254,3 +254,12 @@ def test_pause_and_resume_a_definition_from_the_dashboard(
     state.get_by_test_id("definition-toggle").click()
     expect(state.get_by_test_id("definition-paused")).to_have_count(0)
     expect(row_status(page, run_id)).to_have_text("SUCCEEDED", timeout=LIVE_TIMEOUT_MS)
+
+
+def test_the_connection_badge_says_live_with_no_run_shown(
+    page: Page, taskloom_server: ServerProcess
+) -> None:
+    """The badge reflects the WebSocket, not whether a run is being watched."""
+    sign_in(page, taskloom_server)
+    expect(page.get_by_test_id("run-row")).to_have_count(0)
+    expect(page.get_by_test_id("connection")).to_have_text("live", timeout=LIVE_TIMEOUT_MS)

@@ -644,6 +644,7 @@ async function start() {
     await loadDefinitions();
     await loadRuns();
     state.ready = true;
+    client.connect();
     document.body.dataset.ready = "true";
   } catch (err) {
     reportError(err);

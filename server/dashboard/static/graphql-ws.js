@@ -63,12 +63,18 @@ class GraphQLClient {
     };
   }
 
+  // Keeps one socket open while the page is, subscriptions or not, so the
+  // connection badge says whether live updates would arrive.
+  connect() {
+    this.ensureSocket();
+  }
+
   reconnect() {
     // after the token changed: start over with the new connection_init
     if (this.socket) { this.closedByUs = true; this.socket.close(); }
     this.socket = null;
     this.acked = false;
-    if (this.subs.size) this.ensureSocket();
+    this.ensureSocket();
   }
 
   send(message) {
@@ -118,9 +124,9 @@ class GraphQLClient {
       this.acked = false;
       if (event.code === 4403 || event.code === 4401) this.onState("unauthorized");
       else this.onState("offline");
-      if (this.closedByUs || !this.subs.size) return;
+      if (this.closedByUs) return;
       const delay = Math.min(10000, 500 * 2 ** this.retry++);
-      setTimeout(() => { if (!this.socket && this.subs.size) this.ensureSocket(); }, delay);
+      setTimeout(() => { if (!this.socket) this.ensureSocket(); }, delay);
     };
   }
 }
