@@ -263,3 +263,15 @@ def test_the_connection_badge_says_live_with_no_run_shown(
     sign_in(page, taskloom_server)
     expect(page.get_by_test_id("run-row")).to_have_count(0)
     expect(page.get_by_test_id("connection")).to_have_text("live", timeout=LIVE_TIMEOUT_MS)
+
+
+def test_a_definitions_description_shows_inline_code(
+    page: Page, taskloom_server: ServerProcess
+) -> None:
+    """The countdown's "Counts down from `start`, ..." shows `start` as code,
+    with no backticks."""
+    sign_in(page, taskloom_server)
+    page.get_by_test_id("trigger-definition").select_option("countdown")
+    description = page.locator("#trigger-description")
+    expect(description.locator("code")).to_have_text("start")
+    expect(description).not_to_contain_text("`")

@@ -277,7 +277,7 @@ function renderTriggerFields() {
   clearFormErrors();
   renderDefinitionState(definition);
   if (!definition) { box.replaceChildren(); return; }
-  $("trigger-description").textContent = definition.description || "";
+  $("trigger-description").replaceChildren(...inlineCode(definition.description || ""));
   const schema = definition.inputSchema || {};
   const required = new Set(schema.required || []);
   const properties = schema.properties || {};
@@ -581,6 +581,11 @@ function renderDetail() {
   const logBox = document.getElementById("log-lines") || el("ol", { id: "log-lines", class: "logs", "data-testid": "run-logs" });
   parts.push(section(TERMINAL.has(run.status) ? "Logs" : "Logs (live)", logBox));
   $("detail-body").replaceChildren(...parts);
+}
+
+// Markdown's inline code (`start`) as <code>; everything else as plain text.
+function inlineCode(text) {
+  return text.split("`").map((part, i) => (i % 2 === 1 ? el("code", {}, part) : part));
 }
 
 // A log line's data as people read it (as the CLI's render.log_data_parts):
