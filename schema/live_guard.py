@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable
-from contextlib import aclosing, suppress
+from contextlib import aclosing
 from typing import TypeVar
 
 from graphql import GraphQLError
@@ -86,8 +86,12 @@ class LiveGuard:
             if not following.done():
                 following.cancel()
                 # Let the stream see its cancellation before it is closed.
-                with suppress(asyncio.CancelledError):
+                try:
                     await following
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # this subscription itself is being cancelled
         if following.cancelled():
             raise unauthenticated()
         result: T = following.result()
