@@ -46,8 +46,13 @@ def create(
         str | None,
         typer.Option(help="Refused from this long after now, e.g. 30d, 12h, 1w (default: never)"),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the token and its details as JSON")
+    ] = False,
 ) -> None:
-    """Create a token and print it (the only time it is shown)."""
+    """Create a token and print it (the only time it is shown). The token
+    alone goes to stdout, so TOKEN=$(taskloom token create ...) captures it;
+    what it is goes to stderr."""
 
     async def work() -> CreatedToken:
         expires_at = None
@@ -58,9 +63,26 @@ def create(
             return await taskloom.tokens.create(name, role, owner, expires_at)
 
     created = run_command(work)
-    typer.echo(_describe(created.info))
-    typer.echo("Token (shown only this once; store it now):")
+    if as_json:
+        typer.echo(json.dumps({**_token_record(created.info), "token": created.secret}))
+        return
+    typer.echo(_describe(created.info), err=True)
+    typer.echo("Token (shown only this once; store it now):", err=True)
     typer.echo(created.secret)
+
+
+def _token_record(t: TokenInfo) -> dict[str, object]:
+    """A token as --json prints it (never its secret)."""
+    return {
+        "id": t.id,
+        "name": t.name,
+        "role": t.role.value,
+        "owner": t.owner,
+        "prefix": t.prefix,
+        "createdAt": t.created_at.isoformat(),
+        "revokedAt": None if t.revoked_at is None else t.revoked_at.isoformat(),
+        "expiresAt": None if t.expires_at is None else t.expires_at.isoformat(),
+    }
 
 
 @token_app.command("list")
@@ -76,20 +98,7 @@ def list_tokens(
 
     tokens = run_command(work)
     if as_json:
-        rows = [
-            {
-                "id": t.id,
-                "name": t.name,
-                "role": t.role.value,
-                "owner": t.owner,
-                "prefix": t.prefix,
-                "createdAt": t.created_at.isoformat(),
-                "revokedAt": None if t.revoked_at is None else t.revoked_at.isoformat(),
-                "expiresAt": None if t.expires_at is None else t.expires_at.isoformat(),
-            }
-            for t in tokens
-        ]
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps([_token_record(t) for t in tokens], indent=2))
         return
     for info in tokens:
         typer.echo(_describe(info))
