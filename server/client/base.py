@@ -18,7 +18,8 @@ POLL_SECONDS = 0.25
 
 # piped output is not cut to 80 columns: tables stay whole for grep and less
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a message piped elsewhere stays one line (no break mid-sentence)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class CliError(Exception):

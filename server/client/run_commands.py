@@ -131,7 +131,9 @@ def trigger_command(
         typer.Option(help="Seconds after it is due: not started by then, it ends EXPIRED"),
     ] = None,
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait for the run to end")] = False,
-    timeout: Annotated[float | None, typer.Option(help="With --wait: give up after")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="With --wait: give up after this many seconds")
+    ] = None,
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,
