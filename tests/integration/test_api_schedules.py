@@ -117,7 +117,7 @@ async def test_refusals_name_their_field(
     app = await make_app(Report, worker=False)
     with pytest.raises(InvalidInput) as refused:
         await app.service.create_schedule(Report.id, expression, timezone, raw)
-    assert [e["loc"][-1] for e in refused.value.errors] == [field]
+    assert field in [e["loc"][-1] for e in refused.value.errors]
     assert [s for s in await app.service.schedules() if not s.declared] == []
 
 
