@@ -78,7 +78,8 @@ def runs_command(
     if as_json:
         print_json({"total": total, "runs": runs})
         return
-    out.print(run_table(runs, f"{len(runs)} of {total} runs"))
+    width = out.width if out.is_terminal else None  # piped: whole, for grep and less
+    out.print(run_table(runs, f"{len(runs)} of {total} runs", width))
 
 
 @app.command("show")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from rich import box
 from rich.table import Table
@@ -58,6 +59,8 @@ def progress_text(run: dict[str, Any], width: int = 12) -> Text:
     label = progress.get("display") or f"{progress['current']:g}"
     if percent is None:
         return Text(label)
+    if width == 0:
+        return Text(label)
     filled = round(width * percent / 100)
     return Text.assemble(
         ("█" * filled, "green"), ("░" * (width - filled), "bright_black"), f" {label}"
@@ -77,28 +80,46 @@ def _duration(ms: Any) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def run_table(runs: list[dict[str, Any]], title: str) -> Table:
+# The runs table's columns, most wanted first: on a narrow terminal the last
+# ones go (whole), so ids are never cut and STATUS, DEFINITION and PROGRESS
+# stay.
+RUN_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("ID", lambda run: run["id"]),
+    ("STATUS", status_text),
+    ("DEFINITION", lambda run: run["definition_id"]),
+    ("PROGRESS", lambda run: progress_text(run, 8)),
+    ("CREATED", lambda run: _when(run.get("created_at"))[5:]),
+    ("DURATION", lambda run: _duration(run.get("duration_ms"))),
+    ("NAME", lambda run: run.get("name") or ""),
+]
+ORDER = ["ID", "DEFINITION", "NAME", "STATUS", "PROGRESS", "CREATED", "DURATION"]
+
+
+def _cell_width(cell: Any) -> int:
+    return len(cell.plain if isinstance(cell, Text) else str(cell))
+
+
+def run_table(runs: list[dict[str, Any]], title: str, width: int | None = None) -> Table:
+    """The runs as a table no wider than `width` (None: any width)."""
     named = any(run.get("name") for run in runs)
+    columns = [c for c in RUN_COLUMNS if named or c[0] != "NAME"]
+    cells = {name: [cell(run) for run in runs] for name, cell in columns}
+
+    def too_wide() -> bool:  # cells, 3 between columns, 2 at each edge
+        widths = [max([len(name), *map(_cell_width, cells[name])]) for name, _ in columns]
+        return width is not None and sum(widths) + 3 * (len(widths) - 1) + 4 > width
+
+    if too_wide():  # progress as its label alone, before any column goes
+        cells["PROGRESS"] = [progress_text(run, 0) for run in runs]
+    while len(columns) > 3 and too_wide():
+        columns.pop()
+    shown = [name for name in ORDER if any(name == n for n, _ in columns)]
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("ID", no_wrap=True)
-    table.add_column("DEFINITION", min_width=10)
-    if named:
-        table.add_column("NAME")
-    table.add_column("STATUS", no_wrap=True)
-    table.add_column("PROGRESS", min_width=14)
-    table.add_column("CREATED", no_wrap=True)
-    table.add_column("DURATION", no_wrap=True, justify="right")
-    for run in runs:
-        cells: list[Any] = [run["id"], run["definition_id"]]
-        if named:
-            cells.append(run.get("name") or "")
-        cells += [
-            status_text(run),
-            progress_text(run, 8),
-            _when(run.get("created_at"))[5:],
-            _duration(run.get("duration_ms")),
-        ]
-        table.add_row(*cells)
+    for name in shown:
+        justify: Literal["left", "right"] = "right" if name == "DURATION" else "left"
+        table.add_column(name, no_wrap=name != "NAME", justify=justify)
+    for i in range(len(runs)):
+        table.add_row(*(cells[name][i] for name in shown))
     return table
 
 
