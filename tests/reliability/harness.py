@@ -32,6 +32,7 @@ class Proc:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.started = 0
+        self.offset = 0
         self.pids: list[int] = []
 
     @property
@@ -39,6 +40,8 @@ class Proc:
         return self.folder / f"{self.args[0]}-{id(self)}.log"
 
     def start(self) -> Proc:
+        # What this start writes comes after what earlier starts wrote.
+        self.offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "taskloom", *self.args],
@@ -59,8 +62,14 @@ class Proc:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def latest_output(self) -> str:
+        """The output of the latest start."""
+        return self.output()[self.offset :]
+
     def wait_ready(self, marker: str, timeout: float = 60) -> None:
-        wait_until(lambda: marker in self.output() or self.exited(), timeout, f"{marker!r}")
+        """Until the latest start wrote `marker` (or the process exited)."""
+        ready = lambda: marker in self.latest_output() or self.exited()  # noqa: E731
+        wait_until(ready, timeout, f"{marker!r}")
         if self.exited():
             raise AssertionError(f"{self.args} exited:\n{self.output()[-3000:]}")
 

@@ -59,6 +59,7 @@ class Outcome:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     load_errors: int = 0
+    failures: list[str] = field(default_factory=list)
     serve_kills: int = 0
 
     def load(self) -> dict[str, float]:
@@ -151,6 +152,8 @@ async def _load(port: int, sizes: Sizes, outcome: Outcome, serve: Proc) -> None:
                     continue
                 if answer.status_code != 200 or answer.json().get("errors"):
                     outcome.load_errors += 1
+                    if len(outcome.failures) < 3:  # what the first failures said
+                        outcome.failures.append(f"{answer.status_code}: {answer.text[:300]}")
                 else:
                     outcome.latencies_ms.append((time.perf_counter() - began) * 1000)
 
@@ -183,7 +186,7 @@ def _print(name: str, outcome: Outcome) -> None:
             f"p99 {load['p99_ms']:.1f} ms, errors {outcome.load_errors}, "
             f"serve killed {outcome.serve_kills} times"
         )
-    for line in r.details[:10]:
+    for line in r.details[:10] + outcome.failures:
         print("   " + line)
 
 
