@@ -59,7 +59,7 @@ MISTAKES = {
     ),
     "sqlite folder missing": (
         {"TASKLOOM_DATABASE_URL": "sqlite+aiosqlite:////no/such/folder/t.db"},
-        ("cannot open /no/such/folder/t.db: no such directory", "check TASKLOOM_DATABASE_URL"),
+        ("cannot open /no/such/folder/t.db: ", "check TASKLOOM_DATABASE_URL"),
     ),
     "bad setting": (
         {"TASKLOOM_CONCURRENCY": "lots"},
