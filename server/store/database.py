@@ -129,14 +129,31 @@ class Database(abc.ABC):
     async def _bounded(self, op: WriteOp[T]) -> T:
         if not op.bounded or self.write_timeout is None:
             return cast(T, await self.write(op))
-        writing = asyncio.ensure_future(self.write(op))
+        # A timer, not a task per write: most writes commit without waiting
+        # (the inline path), and a task each made the caller yield to the
+        # worker after every trigger, so claims came one run at a time. On
+        # expiry the caller is cancelled only if the writer has not taken
+        # the op; a taken op commits soon, and the caller waits for it.
+        task = asyncio.current_task()
+        if task is None:  # not inside a task: nothing to cancel
+            return cast(T, await self.write(op))
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            if op.abandon():
+                expired = True
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(self.write_timeout, expire)
         try:
-            return cast(T, await asyncio.wait_for(asyncio.shield(writing), self.write_timeout))
-        except TimeoutError:
-            if not op.abandon():  # being applied: its commit is near
-                return cast(T, await writing)
-            writing.add_done_callback(_forget)
-            raise Unavailable(self.busy_reason()) from None
+            return cast(T, await self.write(op))
+        except asyncio.CancelledError:
+            if expired and task.uncancel() == 0:
+                raise Unavailable(self.busy_reason()) from None
+            raise
+        finally:
+            timer.cancel()
 
     def busy_reason(self) -> str:
         """Why a write gave up after `write_timeout` seconds."""
@@ -156,9 +173,3 @@ class Database(abc.ABC):
             raise
         except (SQLAlchemyError, OSError) as exc:
             raise self.failure(exc, "read") from exc
-
-
-def _forget(writing: asyncio.Future[Any]) -> None:
-    """A write its caller gave up on: its outcome is nobody's."""
-    if not writing.cancelled():
-        writing.exception()
