@@ -29,6 +29,9 @@ from taskloom.server.store.waits import SettleWaits, needs_settling
 log = logging.getLogger("taskloom.worker")
 # How often a worker looks for due runs of definitions it has not loaded.
 UNLOADED_CHECK_SECONDS = 30.0
+# The safety net for waits no saved outcome settled (store/waits.py): expiry,
+# deadlines between iterations, another process's ends.
+SETTLE_CHECK_SECONDS = 1.0
 
 
 class Held(Protocol):
@@ -75,7 +78,7 @@ class LeaseKeeper:
 
     async def run(self) -> None:
         """Until cancelled."""
-        last_renew = last_rescue = last_progress = time.monotonic()
+        last_renew = last_rescue = last_progress = last_settle = time.monotonic()
         last_unloaded = last_renew - UNLOADED_CHECK_SECONDS  # at once
         while True:
             await asyncio.sleep(self.control_interval)
@@ -96,8 +99,9 @@ class LeaseKeeper:
                 if now - last_unloaded >= UNLOADED_CHECK_SECONDS:
                     last_unloaded = now
                     await self._report_unloaded()
-                # Every turn: a read while nothing is to be settled.
-                await self._settle_waits()
+                if now - last_settle >= SETTLE_CHECK_SECONDS:
+                    last_settle = now
+                    await self._settle_waits()  # a read while nothing is to be settled
             except Exception as exc:
                 self.outage.failed("the worker's lease upkeep", exc)
             else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy import Connection, exists, or_, select
 
 from taskloom.server.store import transitions
 from taskloom.server.store.committed import RunsMoved
@@ -58,12 +58,12 @@ def deadline_message(row: Mapping[Any, Any]) -> str:
     return f"the run passed its deadline of {row['deadline_seconds']:g} s"
 
 
-def _failed_dependencies(conn: Connection) -> dict[str, tuple[str, str | None]]:
-    """{waiting run: (its first dependency that will not succeed, that
-    run's status or None when it is gone)}."""
+def _failed_dependencies_query() -> Any:
+    """(waiting run, a dependency of it that will not succeed, that run's
+    status or None when it is gone)."""
     dependency = runs.alias("dependency")
     waiter = runs.alias("waiter")
-    query = (
+    return (
         select(dependencies.c.run_id, dependencies.c.depends_on, dependency.c.status)
         .join(waiter, waiter.c.id == dependencies.c.run_id)
         .outerjoin(dependency, dependency.c.id == dependencies.c.depends_on)
@@ -72,8 +72,13 @@ def _failed_dependencies(conn: Connection) -> dict[str, tuple[str, str | None]]:
             waiter.c.status.in_(WAITING),
             or_(dependency.c.id.is_(None), dependency.c.status.in_((FAILED, ABORTED))),
         )
-        .order_by(dependencies.c.run_id, dependencies.c.depends_on)
     )
+
+
+def _failed_dependencies(conn: Connection) -> dict[str, tuple[str, str | None]]:
+    """{waiting run: (its first dependency that will not succeed, that
+    run's status or None when it is gone)}."""
+    query = _failed_dependencies_query().order_by(dependencies.c.run_id, dependencies.c.depends_on)
     found: dict[str, tuple[str, str | None]] = {}
     for run_id, depends_on, status in conn.execute(query):
         found.setdefault(run_id, (depends_on, status))
@@ -98,20 +103,22 @@ def _past_deadline(conn: Connection, now: float) -> list[Any]:
 
 
 def needs_settling(conn: Connection, now: float) -> bool:
-    """Whether `SettleWaits` would change anything (a read, no lock)."""
+    """Whether `SettleWaits` would change anything (a read, no lock). Each
+    probe is one EXISTS that a partial index answers (migration 0012): an
+    OR of them scanned every run, every second, in every worker."""
     c = runs.c
-    ending = or_(
-        and_(c.expires_at <= now, c.started_at.is_(None)),
-        and_(c.deadline_seconds.is_not(None), c.started_at + c.deadline_seconds <= now),
-    )
     checks = [
-        exists().where(ending, c.status.in_(WAITING)),
+        exists().where(c.expires_at <= now, c.started_at.is_(None), c.status.in_(WAITING)),
+        exists().where(
+            c.deadline_seconds.is_not(None),
+            c.started_at + c.deadline_seconds <= now,
+            c.status.in_(WAITING),
+        ),
         exists().where(transitions.wait_over(CHILDREN)),
         exists().where(transitions.wait_over(DEPENDENCIES)),
+        exists(_failed_dependencies_query()),
     ]
-    if any(conn.execute(select(check)).scalar() for check in checks):
-        return True
-    return bool(_failed_dependencies(conn))
+    return any(conn.execute(select(check)).scalar() for check in checks)
 
 
 class SettleWaits(WriteOp[list[tuple[str, str]]]):
