@@ -74,6 +74,19 @@ async def test_the_claim_index_leaves_running_runs_out(app: Taskloom) -> None:
     assert ddl.endswith("WHERE status <> 'RUNNING'")
 
 
+async def test_the_claim_index_keeps_the_claims_order_after_every_migration(
+    app: Taskloom,
+) -> None:
+    # Alembic's batch mode rebuilt the table in later migrations and made
+    # this index again without DESC: every claim then sorted the due runs.
+    (ddl,) = await app.database.read(
+        lambda c: c.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_task_runs_claim'"
+        ).scalars()
+    )
+    assert "(status, priority DESC, run_at)" in ddl
+
+
 @pytest.mark.parametrize(
     "statuses",
     [("PENDING",), ("RUNNING",), ("FAILED",), ("PENDING", "RUNNING"), STATUSES, ()],
