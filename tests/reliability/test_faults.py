@@ -6,11 +6,14 @@ file and the cause, exit status 2)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,6 +63,25 @@ def _as_another_user() -> list[str]:
     return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 
 
+@contextlib.contextmanager
+def _reachable_by_others(*paths: Path) -> Iterator[None]:
+    """`nobody` must reach the checkout, its .venv and the interpreter: a
+    clone in a folder only its owner may enter (`mktemp -d`) gets o+x on
+    that folder while the command runs."""
+    changed: list[tuple[Path, int]] = []
+    for path in paths:
+        for folder in [path, *path.parents]:
+            mode = folder.stat().st_mode
+            if folder.is_dir() and not mode & stat.S_IXOTH:
+                folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+                changed.append((folder, stat.S_IMODE(mode)))
+    try:
+        yield
+    finally:
+        for folder, mode in reversed(changed):
+            folder.chmod(mode)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("what", ["file", "directory"])
 def test_a_read_only_database_is_one_line_and_exit_status_2(
@@ -90,15 +112,17 @@ def test_a_read_only_database_is_one_line_and_exit_status_2(
         "HOME": str(folder),
     }
     command = [*prefix, sys.executable, "-m", "taskloom", "trigger", Surrogate.id]
-    done = subprocess.run(
-        command,
-        env=env,
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    reach = [ROOT, Path(sys.executable).resolve()] if prefix else []
+    with _reachable_by_others(*reach):
+        done = subprocess.run(
+            command,
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     folder.chmod(0o755)
     shutil.rmtree(folder, ignore_errors=True)
     assert done.returncode == 2, done.stdout + done.stderr
