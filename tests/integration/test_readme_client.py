@@ -5,7 +5,6 @@ prints the same lines both ways."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -13,16 +12,9 @@ import pytest
 
 from taskloom.definitions.examples import Countdown
 from tests.integration.security_support import serve
+from tests.support.readme import program, reader_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN_SECONDS = 90
-
-
-def client_example() -> str:
-    text = (ROOT / "README.md").read_text()
-    marker = text.index("<!-- client-example -->")
-    start = text.index("```python\n", marker) + len("```python\n")
-    return text[start : text.index("\n```", start)] + "\n"
 
 
 @pytest.fixture
@@ -31,7 +23,7 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     made = (tmp_path / "embedded", tmp_path / "remote")
     for folder in made:
         folder.mkdir()
-        (folder / "backend.py").write_text(client_example())
+        (folder / "backend.py").write_text(program("client-example"))
     return made
 
 
@@ -40,12 +32,7 @@ async def run_backend(folder: Path, **env: str) -> list[str]:
         sys.executable,
         "backend.py",
         cwd=folder,
-        env={
-            **{k: v for k, v in os.environ.items() if k not in ("TASKLOOM_URL", "TASKLOOM_TOKEN")},
-            "PYTHONPATH": str(ROOT),
-            "TASKLOOM_LOAD_ENTRY_POINTS": "false",
-            **env,
-        },
+        env=reader_environment(**env),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -3,9 +3,6 @@ as written, and its webhook verifier accepts what the sender signs."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +11,9 @@ import pytest
 from taskloom.definitions import TaskController, TaskDefinition
 from taskloom.definitions.registry import Registry
 from taskloom.server.taskloom import Taskloom
+from tests.support.readme import program, run_program
 from tests.support.receiver import receiving
 from tests.support.waiting import eventually
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Noop(TaskDefinition[Any]):
@@ -27,31 +23,8 @@ class Noop(TaskDefinition[Any]):
         return None
 
 
-def example(marker: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    at = text.index(f"<!-- {marker} -->")
-    start = text.index("```python\n", at) + len("```python\n")
-    return text[start : text.index("\n```", start)] + "\n"
-
-
-def run_example(marker: str, tmp_path: Path) -> list[str]:
-    (tmp_path / "example.py").write_text(example(marker))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TASKLOOM_LOAD_ENTRY_POINTS="false")
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
-
-
 def test_the_run_events_program_prints_the_run_as_it_changes(tmp_path: Path) -> None:
-    lines = run_example("run-events-example", tmp_path)
+    lines = run_program(program("run-events-example"), tmp_path)
     assert lines[-1] == "SUCCEEDED 3 of 3 steps"
     assert all(line.split()[0] in ("PENDING", "RUNNING", "SUCCEEDED") for line in lines)
 
@@ -60,7 +33,7 @@ async def test_the_readme_verifier_accepts_a_real_delivery_and_refuses_a_forgery
     tmp_path: Path,
 ) -> None:
     namespace: dict[str, Any] = {}
-    exec(compile(example("webhook-verify-example"), "README.md", "exec"), namespace)
+    exec(compile(program("webhook-verify-example"), "README.md", "exec"), namespace)
     verified = namespace["verified"]
     async with receiving() as receiver:
         url = f"sqlite+aiosqlite:///{tmp_path / 'hooks.db'}"
@@ -81,7 +54,7 @@ async def test_the_readme_verifier_accepts_a_real_delivery_and_refuses_a_forgery
 
 
 def test_the_otel_program_prints_one_trace(tmp_path: Path) -> None:
-    lines = [line.rstrip() for line in run_example("otel-example", tmp_path)]
+    lines = [line.rstrip() for line in run_program(program("otel-example"), tmp_path)]
     assert lines == [
         "nightly job",
         "trigger report",

@@ -3,27 +3,11 @@ comments say."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MARKER = "<!-- policies-example -->"
-
-
-def policy_examples() -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    found = []
-    at = text.find(MARKER)
-    while at != -1:
-        start = text.index("```python\n", at) + len("```python\n")
-        found.append(text[start : text.index("\n```", start)] + "\n")
-        at = text.find(MARKER, start)
-    return found
-
+from tests.support.readme import programs, run_program
 
 EXPECTED = {
     0: [
@@ -46,21 +30,9 @@ EXPECTED = {
 
 
 def test_every_policy_example_is_checked() -> None:
-    assert len(policy_examples()) == len(EXPECTED)
+    assert len(programs("policies-example")) == len(EXPECTED)
 
 
 @pytest.mark.parametrize("index", sorted(EXPECTED))
 def test_the_readme_policy_program_runs(tmp_path: Path, index: int) -> None:
-    (tmp_path / "example.py").write_text(policy_examples()[index])
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TASKLOOM_LOAD_ENTRY_POINTS="false")
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == EXPECTED[index]
+    assert run_program(programs("policies-example")[index], tmp_path) == EXPECTED[index]

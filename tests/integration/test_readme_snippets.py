@@ -5,14 +5,12 @@ whose first line says `# fragment: ...`. The synchronous example runs here."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+from tests.support.readme import ROOT, program, readme_text, run_program
+
+README = readme_text()
 BLOCK = re.compile(r"(?:<!-- ([\w-]+) -->\n)?```python\n(.*?)```", re.DOTALL)
 TESTS = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py"))
 
@@ -32,19 +30,4 @@ def test_every_python_block_is_run_or_marked_a_fragment() -> None:
 
 
 def test_the_sync_example_finishes_with_worker_true(tmp_path: Path) -> None:
-    code = README[README.index("<!-- sync-example -->") :]
-    code = code[code.index("```python\n") + 10 :]
-    code = code[: code.index("```")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLOOM_")}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "SUCCEEDED"
+    assert run_program(program("sync-example"), tmp_path) == ["SUCCEEDED"]
