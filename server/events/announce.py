@@ -16,6 +16,10 @@ def announcer(hub: EventHub) -> OnCommit:
     status, workers that runs are due when some are."""
 
     def announce(committed: Committed) -> None:
+        if isinstance(committed, tuple):
+            for each in committed:
+                announce(each)
+            return
         if isinstance(committed, NewRuns):
             for row in committed.rows:
                 data = {"definition_id": row["definition_id"], "triggered": True}

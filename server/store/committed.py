@@ -31,5 +31,7 @@ class RunsMoved:
     due: bool
 
 
-Committed = NewRuns | RunsMoved
+# A write may tell both: an outcome batch's new children and the
+# dependents its successes released (store/outcomes.py).
+Committed = NewRuns | RunsMoved | tuple[NewRuns | RunsMoved, ...]
 OnCommit = Callable[[Committed], None]

@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
-from taskloom.server.store import history
-from taskloom.server.store.committed import NewRuns
+from taskloom.server.store import history, transitions
+from taskloom.server.store.committed import Committed, NewRuns, RunsMoved
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.inserts import insert_rows
 from taskloom.server.store.iteration_outcome import IterationOutcome
 from taskloom.server.store.models import logs, results, runs
 from taskloom.server.store.postgres import planning
 from taskloom.server.store.sqlite import outcome_sql
-from taskloom.server.store.transitions import FINISH_ITERATION
+from taskloom.server.store.transitions import FINISH_ITERATION, SUCCEEDED
 
 
 def finish_params(o: IterationOutcome) -> dict[str, Any]:
@@ -106,8 +106,16 @@ class FinishIterations(WriteOp[list[bool | Exception]]):
 
     def __init__(self, outcomes: list[IterationOutcome]) -> None:
         self.outcomes = outcomes
+        # The runs the saved successes released (release_dependents).
+        self.released: list[tuple[str, str]] = []
 
     def apply(self, conn: Connection) -> list[bool | Exception]:
+        results = self._finish(conn)
+        saved = [o for o, result in zip(self.outcomes, results, strict=True) if result is True]
+        self.released = release_dependents(conn, saved)
+        return results
+
+    def _finish(self, conn: Connection) -> list[bool | Exception]:
         try:
             with conn.begin_nested():
                 return list(finish(conn, self.outcomes))
@@ -123,11 +131,31 @@ class FinishIterations(WriteOp[list[bool | Exception]]):
                 results.append(exc)
         return results
 
-    def committed(self, result: list[bool | Exception]) -> NewRuns | None:
-        """The children of the saved outcomes."""
+    def committed(self, result: list[bool | Exception]) -> Committed | None:
+        """The children of the saved outcomes, and the runs they released."""
         saved = zip(self.outcomes, result, strict=True)
         children = [child for o, done in saved if done is True for child in o.children]
-        return NewRuns(children) if children else None
+        told: list[NewRuns | RunsMoved] = [NewRuns(children)] if children else []
+        if self.released:
+            told.append(RunsMoved(self.released, due=True))
+        return told[0] if len(told) == 1 else (tuple(told) or None)
+
+
+def release_dependents(
+    conn: Connection, saved: Sequence[IterationOutcome]
+) -> list[tuple[str, str]]:
+    """Wakes the runs waiting for the saved successes, once every
+    dependency of theirs has SUCCEEDED (transitions.release_dependents):
+    in the outcomes' own transaction, so a dependent is due as soon as
+    its last dependency's success is committed, on every worker. Read from
+    the database, not the claimed row: a dependent may have been triggered
+    after its dependency was claimed."""
+    succeeded = [o for o in saved if o.status == SUCCEEDED]
+    if not succeeded:
+        return []
+    now = max(o.now for o in succeeded)
+    step = transitions.release_dependents([o.run_id for o in succeeded], now)
+    return [(run_id, status) for run_id, status in conn.execute(step)]
 
 
 def dependents(outcomes: Sequence[IterationOutcome]) -> list[tuple[Any, list[dict[str, Any]]]]:

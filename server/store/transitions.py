@@ -11,6 +11,7 @@ held to these statements by equivalence tests. See docs/architecture.md,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -198,13 +199,14 @@ def wait_over(reason: str) -> ColumnElement[bool]:
     return and_(runs.c.waiting == reason, runs.c.status.in_((PENDING, PAUSED)), ~unmet)
 
 
-def wake(reason: str, now: float) -> ReturningUpdate[Any]:
+def wake(reason: str, now: float, *among: ColumnElement[bool]) -> ReturningUpdate[Any]:
     """PENDING (or PAUSED) waiting for `reason` -> due now, once the wait is
-    over (`wait_over`); returns their ids and statuses. One statement: of
-    two that race, only one finds the run still waiting, so it wakes once."""
+    over (`wait_over`), of the runs matching `among` (all by default);
+    returns their ids and statuses. One statement: of two that race, only
+    one finds the run still waiting, so it wakes once."""
     return (
         update(runs)
-        .where(wait_over(reason))
+        .where(wait_over(reason), *among)
         .values(
             waiting=None,
             # Not before it was due anyway (`trigger(after=..., delay=...)`).
@@ -213,6 +215,17 @@ def wake(reason: str, now: float) -> ReturningUpdate[Any]:
         )
         .returning(runs.c.id, runs.c.status)
     )
+
+
+def release_dependents(succeeded: Sequence[str], now: float) -> ReturningUpdate[Any]:
+    """PENDING (or PAUSED) waiting for its DEPENDENCIES -> due now, for the
+    runs that depend on one of `succeeded` and whose every dependency has
+    SUCCEEDED: `wake` narrowed to them, written with the outcomes that
+    made them SUCCEEDED (store/outcomes.py), so a dependent is due the
+    moment its last dependency's success commits. The SQLite writer
+    process takes the same statement by hand (sqlite/outcome_sql.py)."""
+    waited_for = select(dependencies.c.run_id).where(dependencies.c.depends_on.in_(succeeded))
+    return wake(DEPENDENCIES, now, runs.c.id.in_(waited_for))
 
 
 def fail_unstarted(run_id: str, code: str, message: str, now: float) -> Update:

@@ -21,8 +21,9 @@ from taskloom.server.store.outcomes import FinishIterations, dependents
 from taskloom.server.store.sqlite import outcome_sql
 from taskloom.server.store.sqlite.claim_sql import claim_script, claimed_rows
 from taskloom.server.store.sqlite.inserts import insert_steps
+from taskloom.server.store.sqlite.release_sql import release_step
 from taskloom.server.store.sqlite.scripts import Script
-from taskloom.server.store.transitions import CLAIMED
+from taskloom.server.store.transitions import CLAIMED, SUCCEEDED
 
 Scripted = tuple[Script, Callable[[list[Any]], Any]]  # the script, its result's reader
 
@@ -59,8 +60,8 @@ def _claim(op: Claim, dialect: Dialect) -> Scripted | None:
 def _finish(op: FinishIterations, dialect: Dialect) -> Scripted | None:
     """The outcomes' UPDATEs and their dependents, guarded: rolled back
     unless every lease was held (then this process's path tells the lost
-    ones apart). A changed input or a capped history needs this process's
-    connection."""
+    ones apart); then the runs their successes release. A changed input or
+    a capped history needs this process's connection."""
     outcomes = op.outcomes
     if history.to_trim(outcomes) or any(o.new_input is not None for o in outcomes):
         return None
@@ -72,4 +73,14 @@ def _finish(op: FinishIterations, dialect: Dialect) -> Scripted | None:
             return None
         script.steps += steps
     saved = [True] * len(outcomes)
-    return script, lambda _results: saved
+    succeeded = [o for o in outcomes if o.status == SUCCEEDED]
+    if not succeeded:
+        return script, lambda _results: saved
+    now = max(o.now for o in succeeded)
+    script.steps.append(release_step([o.run_id for o in succeeded], now))
+
+    def read(results: list[Any]) -> list[bool]:
+        op.released = [(run_id, status) for run_id, status in results[-1]]
+        return saved
+
+    return script, read
