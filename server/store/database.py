@@ -54,6 +54,9 @@ class Database(abc.ABC):
     # How long a caller waits for a write (WriteOp.bounded) before it gets
     # Unavailable, nothing written; None: as long as it takes.
     write_timeout: float | None = None
+    # How many writes this process has asked for (run_write), committed or
+    # not: what a caller that should not write while idle is held to.
+    writes_asked: int = 0
 
     @abc.abstractmethod
     async def start(self) -> None: ...
@@ -114,6 +117,7 @@ class Database(abc.ABC):
         """`write`, bounded by `write_timeout` (see WriteOp.bounded), with
         driver errors wrapped in StoreError (Unavailable when the database
         could not do it now); what it committed then goes to `on_commit`."""
+        self.writes_asked += 1
         try:
             result: T = await self._bounded(op)
         except TaskloomError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.errors import NotFound
@@ -53,21 +53,39 @@ def list_deliveries(
     return list(conn.execute(query).mappings())
 
 
+def _free(now: float) -> ColumnElement[bool]:
+    """Not leased, or its lease has run out."""
+    return or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)
+
+
+def _due_and_free(now: float) -> ColumnElement[bool]:
+    """Queued, due, and not leased by a sender (the partial index
+    ix_webhook_deliveries_due answers it)."""
+    return and_(deliveries.c.state == QUEUED, deliveries.c.next_attempt_at <= now, _free(now))
+
+
+def any_due(conn: Connection, now: float) -> bool:
+    """Whether `take_due` would take a delivery now: the sender's read
+    before it writes, so an idle sender never takes the write lock."""
+    return (
+        conn.execute(select(deliveries.c.id).where(_due_and_free(now)).limit(1)).first() is not None
+    )
+
+
 def take_due(conn: Connection, now: float, lease_until: float, limit: int) -> list[RowMapping]:
     """Leases up to `limit` queued deliveries that are due and not leased by
     another sender, oldest due first; returns them with their webhook's
     `url` and `secret`. Concurrent senders: PostgreSQL re-checks the lease
     of a row another just updated, so each delivery goes to one."""
-    free = or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)
     due = (
         select(deliveries.c.id)
-        .where(deliveries.c.state == QUEUED, deliveries.c.next_attempt_at <= now, free)
+        .where(_due_and_free(now))
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
     )
     taken = conn.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.state == QUEUED, free)
+        .where(deliveries.c.id.in_(due.scalar_subquery()), deliveries.c.state == QUEUED, _free(now))
         .values(lease_until=lease_until)
         .returning(deliveries.c.id)
     ).scalars()
@@ -108,13 +126,6 @@ def record_attempt(
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
-
-
-def next_due_at(conn: Connection) -> float | None:
-    """When the earliest queued delivery is due (None: none queued)."""
-    query = select(func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == QUEUED)
-    value = conn.execute(query).scalar()
-    return None if value is None else float(value)
 
 
 def has_webhooks(conn: Connection) -> bool:

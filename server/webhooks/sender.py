@@ -2,8 +2,10 @@
 
 It runs beside the worker in every process that runs one (`taskloom serve`,
 `taskloom worker`, an embedded `Taskloom` with a worker), as a task of its
-own: it never holds up a claim. Every `poll` seconds it leases the due
-deliveries (store/webhooks.py `take_due`), posts each, signed, with a
+own: it never holds up a claim. Every `poll` seconds it reads whether a
+delivery is due (store/webhooks.py `any_due`, an indexed read: an idle
+sender never writes, so it never takes SQLite's write lock) and, when one
+is, leases the due deliveries (`take_due`), posts each, signed, with a
 timeout, at most `concurrency` at once, and records the attempt:
 delivered on a 2xx answer, else queued again after an exponential backoff
 with jitter, until `retry_seconds` after the event, then given up. A
@@ -100,6 +102,8 @@ class WebhookSender:
     async def send_due(self) -> int:
         """Sends the deliveries due now; returns how many were taken."""
         now = self.clock()
+        if not await self.database.read(lambda c: store.any_due(c, now)):
+            return 0
         lease_until = now + self.options.timeout * 2 + 30
         rows = await self.database.write_fn(lambda c: store.take_due(c, now, lease_until, BATCH))
         await asyncio.gather(*(self._send(row) for row in rows))
