@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from taskloom.server.auth.cli import prepare_serve, token_app
+from taskloom.server.cli_help import CommandApp
 from taskloom.server.client import register as register_client_commands
 from taskloom.server.command_runner import (
     exit_now_if_threads_linger,
@@ -22,7 +23,7 @@ from taskloom.server.settings import load_settings
 from taskloom.server.store.connect import shown_url
 from taskloom.server.webhooks.cli import webhook_app
 
-app = typer.Typer(help="Taskloom: background tasks you can see.", no_args_is_help=True)
+app = CommandApp(help="Taskloom: background tasks you can see.", no_args_is_help=True)
 
 
 @app.callback()
@@ -43,12 +44,17 @@ def options(
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on. [default: TASKLOOM_HOST or 127.0.0.1]")
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="The address to listen on; without it, TASKLOOM_HOST or 127.0.0.1.",
+        ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(help="Port to listen on. [default: TASKLOOM_PORT or 8000]")
+        int | None,
+        typer.Option(help="The port to listen on; without it, TASKLOOM_PORT or 8000."),
     ] = None,
-    worker: Annotated[bool, typer.Option(help="Run a worker in this process.")] = True,
+    worker: Annotated[bool, typer.Option(help="Run a worker in this process too.")] = True,
 ) -> None:
     """Serve the API (and, by default, a worker) with uvicorn."""
     from taskloom.server.app import create_app
@@ -87,7 +93,12 @@ async def _open_once() -> None:
 
 @app.command("worker")
 def worker_command(
-    concurrency: Annotated[int | None, typer.Option(help="Runs at once")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", help="Iterations at once; without it, TASKLOOM_CONCURRENCY or 256."
+        ),
+    ] = None,
 ) -> None:
     """Run a worker without HTTP until SIGTERM or SIGINT."""
 
@@ -115,8 +126,8 @@ def worker_command(
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations up to the latest (no task definitions are
-    imported)."""
+    """Apply the database migrations up to the latest (no task definitions
+    are imported)."""
     typer.echo(f"migrated {shown_url(run_command(migrate_database))}")
 
 

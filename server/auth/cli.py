@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from taskloom.server.cli_help import CommandApp
 from taskloom.server.command_runner import new_taskloom, run_command
 from taskloom.server.period import parse_duration
 from taskloom.server.settings import Settings
@@ -16,7 +17,7 @@ from taskloom.server.settings import Settings
 if TYPE_CHECKING:
     from taskloom.server.auth.tokens import CreatedToken, TokenInfo
 
-token_app = typer.Typer(help="Manage API tokens (admin).", no_args_is_help=True)
+token_app = CommandApp(help="Manage API tokens (admin).", no_args_is_help=True)
 
 
 def _state(info: TokenInfo) -> str:
@@ -37,22 +38,27 @@ def _describe(info: TokenInfo) -> str:
 
 @token_app.command("create")
 def create(
-    name: Annotated[str, typer.Option(help="A name to tell the token apart")],
-    role: Annotated[str, typer.Option(help="admin, developer or user")] = "user",
+    name: Annotated[str, typer.Option(help="A name to tell the token apart.")],
+    role: Annotated[str, typer.Option(help="Its role: admin, developer or user.")] = "user",
     owner: Annotated[
-        str | None, typer.Option(help="Who its runs belong to (default: the name)")
+        str | None, typer.Option(help="Who its runs belong to; without it, the name.")
     ] = None,
     expires_in: Annotated[
         str | None,
-        typer.Option(help="Refused from this long after now, e.g. 30d, 12h, 1w (default: never)"),
+        typer.Option(
+            metavar="DURATION",
+            help="Refused from this long after now, in seconds (s), minutes (m), hours "
+            "(h), days (d) or weeks (w), e.g. 12h or 30d; without it, never.",
+        ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the token and its details as JSON")
+        bool, typer.Option("--json", help="Print the token and its details as JSON.")
     ] = False,
 ) -> None:
-    """Create a token and print it (the only time it is shown). The token
-    alone goes to stdout, so TOKEN=$(taskloom token create ...) captures it;
-    what it is goes to stderr."""
+    """Create a token and print it (the only time it is shown).
+
+    The token alone goes to stdout, so TOKEN=$(taskloom token create ...)
+    captures it; what it is goes to stderr."""
 
     async def work() -> CreatedToken:
         expires_at = None
@@ -87,8 +93,8 @@ def _token_record(t: TokenInfo) -> dict[str, object]:
 
 @token_app.command("list")
 def list_tokens(
-    all: Annotated[bool, typer.Option("--all", help="Include revoked tokens")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    all: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
 ) -> None:
     """List tokens (never their secrets)."""
 
@@ -107,7 +113,11 @@ def list_tokens(
 
 
 @token_app.command("revoke")
-def revoke(ref: Annotated[str, typer.Argument(help="Token id, or the name of one token")]) -> None:
+def revoke(
+    ref: Annotated[
+        str, typer.Argument(metavar="TOKEN", help="A token's id, or the name of one token.")
+    ],
+) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
 
     async def work() -> TokenInfo:

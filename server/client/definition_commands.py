@@ -11,7 +11,7 @@ from taskloom.server.client.base import out
 from taskloom.server.client.options import DatabaseUrl, Token, Url, app
 from taskloom.server.client.session import Session
 
-DefinitionId = Annotated[str, typer.Argument(help="Definition id")]
+DefinitionId = Annotated[str, typer.Argument(help="The definition's id.")]
 
 
 @app.command("pause-definition")

@@ -7,23 +7,43 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer()
+from taskloom.server.cli_help import CommandApp
+
+app = CommandApp()
 
 
 Url = Annotated[
     str | None,
-    typer.Option("--url", envvar="TASKLOOM_URL", help="Server URL, e.g. http://127.0.0.1:8000"),
+    typer.Option(
+        "--url",
+        envvar="TASKLOOM_URL",
+        metavar="URL",
+        help="The server, e.g. http://127.0.0.1:8000; without it, the database.",
+    ),
 ]
 Token = Annotated[
-    str | None, typer.Option("--token", envvar="TASKLOOM_TOKEN", help="API token (bearer)")
+    str | None,
+    typer.Option("--token", envvar="TASKLOOM_TOKEN", help="The API token sent to the server."),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", help="Work on this database directly instead of a server"),
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="Work on this database directly; without it and --url, TASKLOOM_DATABASE_URL.",
+    ),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-RunId = Annotated[str, typer.Argument(help="Run id")]
-Message = Annotated[str | None, typer.Option("--message", "-m", help="Why (kept on the run)")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+RunId = Annotated[str, typer.Argument(help="The run's id.")]
+Input = Annotated[
+    str | None,
+    typer.Option(
+        "--input", "-i", metavar="JSON", help="The input as JSON, or @FILE to read it from FILE."
+    ),
+]
+Message = Annotated[
+    str | None, typer.Option("--message", "-m", metavar="TEXT", help="Why; kept on the run.")
+]
 
 
 def register(target: typer.Typer) -> None:

@@ -46,19 +46,31 @@ def definitions_command(
 @app.command("runs")
 def runs_command(
     definition: Annotated[
-        str | None, typer.Option("--definition", "-d", help="Only this definition")
+        str | None, typer.Option("--definition", "-d", help="Only runs of this definition.")
     ] = None,
     status: Annotated[
-        list[str] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable)")
+        list[str] | None,
+        typer.Option("--status", "-s", help="Only runs in this status; repeat it for several."),
     ] = None,
     search: Annotated[
-        str | None, typer.Option("--search", "-q", help="Name contains (case-insensitive)")
+        str | None,
+        typer.Option(
+            "--search", "-q", metavar="TEXT", help="Only runs whose name contains it (any case)."
+        ),
     ] = None,
-    parent: Annotated[str | None, typer.Option("--parent", help="Children of this run")] = None,
+    parent: Annotated[
+        str | None, typer.Option("--parent", metavar="RUN_ID", help="Only children of this run.")
+    ] = None,
     errors: Annotated[
-        bool | None, typer.Option("--errors/--no-errors", help="With or without errors")
+        bool | None,
+        typer.Option(
+            "--errors/--no-errors", help="Only runs with an error, or only those without one."
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 20,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", metavar="N", min=1, max=500, help="At most this many."),
+    ] = 20,
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,
@@ -127,10 +139,13 @@ def _iter_logs(
 def logs_command(
     run_id: RunId,
     follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing until the run ends")
+        bool, typer.Option("--follow", "-f", help="Keep printing lines until the run ends.")
     ] = False,
     level: Annotated[
-        str | None, typer.Option("--level", "-l", help="Only lines at or above it")
+        str | None,
+        typer.Option(
+            "--level", "-l", help="Only lines at or above it: DEBUG, INFO, WARNING or ERROR."
+        ),
     ] = None,
     url: Url = None,
     token: Token = None,

@@ -20,7 +20,16 @@ from taskloom.server.client.base import (
     out,
 )
 from taskloom.server.client.input_lines import parse_lines
-from taskloom.server.client.options import AsJson, DatabaseUrl, Message, RunId, Token, Url, app
+from taskloom.server.client.options import (
+    AsJson,
+    DatabaseUrl,
+    Input,
+    Message,
+    RunId,
+    Token,
+    Url,
+    app,
+)
 from taskloom.server.client.records import json_default
 from taskloom.server.client.render import exit_code_for, status_text, waiting_text
 from taskloom.server.client.session import Session, parse_input, print_json
@@ -85,16 +94,24 @@ def _finish(run: dict[str, Any], as_json: bool) -> None:
 def wait_command(
     run_id: RunId,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", "-t", help="Give up after this many seconds")
+        float | None,
+        typer.Option(
+            "--timeout",
+            "-t",
+            metavar="SECONDS",
+            help="Give up (exit 5) after this many seconds; without it, wait until the run ends.",
+        ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Show no progress bar.")] = False,
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """Wait for a run to end, with a live progress bar. Exits 0 when it
-    SUCCEEDED, 3 when it FAILED, 4 when it was ABORTED, 5 on timeout."""
+    """Wait for a run to end, with a live progress bar.
+
+    Exits 0 when it SUCCEEDED, 3 when it FAILED, 4 when it was ABORTED, 5 on
+    timeout."""
     with Session(url, token, database_url) as backend:
         run = _wait(backend, run_id, timeout, quiet)
     _finish(run, as_json)
@@ -102,46 +119,69 @@ def wait_command(
 
 @app.command("trigger")
 def trigger_command(
-    definition: Annotated[str, typer.Argument(help="Definition id")],
-    input: Annotated[str | None, typer.Option("--input", "-i", help="JSON or @file")] = None,
+    definition: Annotated[str, typer.Argument(help="The definition's id.")],
+    input: Input = None,
     from_file: Annotated[
         str | None,
         typer.Option(
             "--from-file",
-            help="One input per line (JSON Lines; - for stdin): one run each, all or none",
+            metavar="FILE",
+            help="One input per line (JSON Lines; - for stdin): one run each, all or none.",
         ),
     ] = None,
-    name: Annotated[str | None, typer.Option(help="A name for the run")] = None,
-    priority: Annotated[int, typer.Option(help="Higher runs first")] = 0,
-    delay: Annotated[int | None, typer.Option(help="Due this many seconds from now")] = None,
+    name: Annotated[str | None, typer.Option(help="A name for the run.")] = None,
+    priority: Annotated[int, typer.Option(metavar="N", help="Higher runs first.")] = 0,
+    delay: Annotated[
+        int | None,
+        typer.Option(
+            metavar="SECONDS", help="Due this many seconds from now; without it, due at once."
+        ),
+    ] = None,
     after: Annotated[
         list[str] | None,
         typer.Option(
             "--after",
-            help="A run this one waits for (repeat for several): it starts once each "
-            "has SUCCEEDED, and fails DEPENDENCY_FAILED if one ends otherwise",
+            metavar="RUN_ID",
+            help="A run this one waits for (repeat it for several): it starts once each "
+            "has SUCCEEDED, and fails DEPENDENCY_FAILED if one ends otherwise.",
         ),
     ] = None,
     deadline: Annotated[
         float | None,
-        typer.Option(help="Seconds from its first start: past them it fails DEADLINE"),
+        typer.Option(
+            metavar="SECONDS",
+            help="It fails DEADLINE this many seconds after its first start; "
+            "without it, no deadline.",
+        ),
     ] = None,
     expires: Annotated[
         float | None,
-        typer.Option(help="Seconds after it is due: not started by then, it ends EXPIRED"),
+        typer.Option(
+            metavar="SECONDS",
+            help="Not started this many seconds after it is due, it ends EXPIRED; "
+            "without it, it waits for a worker however long.",
+        ),
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", "-w", help="Wait for the run to end")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", "-w", help="Wait for the run to end, as `wait` does.")
+    ] = False,
     timeout: Annotated[
-        float | None, typer.Option(help="With --wait: give up after this many seconds")
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            help="With --wait: give up (exit 5) after this many seconds; "
+            "without it, wait until the run ends.",
+        ),
     ] = None,
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """Trigger a run and print it (JSON unless printing to a terminal). With
-    --wait, exits like `wait`. With --from-file, trigger one run per line in
-    one transaction and print them."""
+    """Trigger a run and print it (JSON unless printing to a terminal).
+
+    With --wait, it exits like `wait`. With --from-file, it triggers one run
+    per line, in one transaction, and prints them."""
     if from_file is not None:
         flows = after or deadline is not None or expires is not None
         if input is not None or name is not None or wait or flows:
@@ -208,7 +248,7 @@ def abort_command(
         bool,
         typer.Option(
             "--cascade/--no-cascade",
-            help="Also abort its unfinished children and the runs triggered after it",
+            help="Also abort its unfinished children and the runs waiting for it.",
         ),
     ] = True,
     url: Url = None,

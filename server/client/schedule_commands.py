@@ -11,7 +11,7 @@ from rich.table import Table
 
 from taskloom.definitions.views import ScheduleView
 from taskloom.server.client.base import out
-from taskloom.server.client.options import AsJson, DatabaseUrl, Token, Url, app
+from taskloom.server.client.options import AsJson, DatabaseUrl, Input, Token, Url, app
 from taskloom.server.client.records import plain
 from taskloom.server.client.session import Session, parse_input, print_json
 
@@ -42,10 +42,14 @@ def schedules_command(
 
 @app.command("create-schedule")
 def create_schedule_command(
-    definition: Annotated[str, typer.Argument(help="Definition id")],
-    expression: Annotated[str, typer.Argument(help='Cron expression, e.g. "*/5 * * * *"')],
-    timezone: Annotated[str, typer.Option("--timezone", help="Time zone")] = "UTC",
-    input: Annotated[str | None, typer.Option("--input", "-i", help="JSON or @file")] = None,
+    definition: Annotated[str, typer.Argument(help="The definition's id.")],
+    expression: Annotated[
+        str, typer.Argument(metavar="CRON", help='A cron expression, e.g. "*/5 * * * *".')
+    ],
+    timezone: Annotated[
+        str, typer.Option("--timezone", metavar="ZONE", help="The IANA time zone of CRON.")
+    ] = "UTC",
+    input: Input = None,
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,
@@ -60,7 +64,7 @@ def create_schedule_command(
 
 @app.command("delete-schedule")
 def delete_schedule_command(
-    schedule_id: Annotated[str, typer.Argument(help="Schedule id")],
+    schedule_id: Annotated[str, typer.Argument(help="The schedule's id.")],
     url: Url = None,
     token: Token = None,
     database_url: DatabaseUrl = None,

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from taskloom.server.cli_help import CommandApp
 from taskloom.server.command_runner import new_taskloom, run_command
 
 if TYPE_CHECKING:
     from taskloom.definitions.webhooks import CreatedWebhook, WebhookDeliveryView, WebhookView
 
-webhook_app = typer.Typer(help="Manage webhooks (admin).", no_args_is_help=True)
+webhook_app = CommandApp(help="Manage webhooks (admin).", no_args_is_help=True)
 
 
 def _webhook(view: WebhookView) -> dict[str, Any]:
@@ -55,17 +56,23 @@ def _delivery(view: WebhookDeliveryView) -> dict[str, Any]:
 
 @webhook_app.command("create")
 def create(
-    url: Annotated[str, typer.Argument(help="Where deliveries are POSTed")],
+    url: Annotated[str, typer.Argument(metavar="URL", help="Where deliveries are POSTed.")],
     event: Annotated[
         list[str],
-        typer.Option(help="started, succeeded, failed, aborted, paused or retrying (repeat it)"),
+        typer.Option(
+            help="A run event: started, succeeded, failed, aborted, paused or retrying; "
+            "repeat it for several."
+        ),
     ],
     definition: Annotated[
         list[str] | None,
-        typer.Option(help="Only runs of this definition (repeat it; default: all)"),
+        typer.Option(
+            help="Only runs of this definition; repeat it for several; without it, every run."
+        ),
     ] = None,
     secret: Annotated[
-        str | None, typer.Option(help="The signing secret (16-200 characters; default: made)")
+        str | None,
+        typer.Option(help="The signing secret, 16 to 200 characters; without it, one is made."),
     ] = None,
 ) -> None:
     """Register an endpoint and print its signing secret (shown only this once)."""
@@ -82,7 +89,7 @@ def create(
 
 @webhook_app.command("list")
 def list_webhooks(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
 ) -> None:
     """List webhooks (never their secrets)."""
 
@@ -101,7 +108,7 @@ def list_webhooks(
 
 
 @webhook_app.command("delete")
-def delete(webhook_id: Annotated[str, typer.Argument(help="The webhook's id")]) -> None:
+def delete(webhook_id: Annotated[str, typer.Argument(help="The webhook's id.")]) -> None:
     """Delete a webhook and the record of its deliveries."""
 
     async def work() -> WebhookView:
@@ -113,12 +120,14 @@ def delete(webhook_id: Annotated[str, typer.Argument(help="The webhook's id")]) 
 
 @webhook_app.command("deliveries")
 def deliveries(
-    webhook: Annotated[str | None, typer.Option(help="Only this webhook's")] = None,
-    run: Annotated[str | None, typer.Option(help="Only this run's")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    webhook: Annotated[
+        str | None, typer.Option(metavar="WEBHOOK_ID", help="Only this webhook's.")
+    ] = None,
+    run: Annotated[str | None, typer.Option(metavar="RUN_ID", help="Only this run's.")] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
 ) -> None:
-    """The deliveries, newest first: state, attempts, last answer."""
+    """List the deliveries, newest first: state, attempts, last answer."""
 
     async def work() -> list[WebhookDeliveryView]:
         async with new_taskloom(worker=False) as taskloom:
