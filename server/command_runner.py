@@ -36,16 +36,24 @@ async def migrate_database() -> str:
 
 
 def exit_now_if_threads_linger(taskloom: Taskloom) -> None:
-    """After a clean stop: when synchronous run() calls still run past the
-    shutdown grace (their runs were handed back), the process ends now,
-    status 0, instead of waiting for threads Python cannot stop; their
-    results are discarded (README, "Stopping a worker")."""
+    """After a stop: when synchronous run() calls still run past the
+    shutdown grace (their runs were handed back), or the stop abandoned a
+    phase that did not end in time (server/shutdown.py), the process ends
+    now, status 0, instead of waiting for what may never end; their results
+    are discarded (README, "Stopping a worker")."""
     lingering = taskloom.lingering_threads
-    if not lingering:
+    abandoned = taskloom.abandoned_at_stop
+    if not lingering and not abandoned:
         return
-    logging.getLogger("taskloom.worker").warning(
-        "exiting without waiting for %d synchronous run() calls (results discarded)", lingering
-    )
+    log = logging.getLogger("taskloom.worker")
+    if lingering:
+        log.warning(
+            "exiting without waiting for %d iterations still running (synchronous run() "
+            "calls, or code that swallowed its cancellation; results discarded)",
+            lingering,
+        )
+    if abandoned:
+        log.warning("exiting without waiting for the %s", ", ".join(abandoned))
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     poll_interval: float = Field(1.0, gt=0)
     max_lease_losses: int = Field(3, ge=1)
     shutdown_grace: float = Field(10.0, ge=0)
+    # How long each phase of a stop may take beyond what it waits for by
+    # design (the worker: the grace); one past it is abandoned (server/shutdown.py).
+    shutdown_margin: float = Field(5.0, gt=0)
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # A worker on a SQLite file commits its claims and outcomes in a second
     # process (server/store/sqlite/writer_process.py); off: on its own thread.

@@ -25,6 +25,7 @@ from taskloom.server.gctuning import tune_collector
 from taskloom.server.maintenance import retention_definition
 from taskloom.server.service import TaskService
 from taskloom.server.settings import Settings, load_settings
+from taskloom.server.shutdown import Shutdown
 from taskloom.server.store import queries
 from taskloom.server.store.connect import open_database
 from taskloom.server.store.database import Database
@@ -67,6 +68,8 @@ class Taskloom:
         self.scheduler: Scheduler | None = None
         self._bridge: Bridge | None = None
         self.webhook_sender: WebhookSender | None = None
+        # The phases the last stop() abandoned (server/shutdown.py).
+        self.abandoned_at_stop: list[str] = []
 
     def _load_registry(self) -> Registry:
         modules = self.settings.definition_modules + [
@@ -178,25 +181,39 @@ class Taskloom:
         return [RunView.from_row(r) for r in rows.rows]
 
     async def stop(self, grace: float | None = None) -> None:
+        """Stops the webhook sender, the scheduler, the worker (its running
+        iterations get `grace` seconds, TASKLOOM_SHUTDOWN_GRACE by default),
+        the event bridge and the database, in this order. Each phase gets a
+        bound (the worker: grace + TASKLOOM_SHUTDOWN_MARGIN, the others: the
+        margin); one past it is abandoned with an error line naming it, and
+        the rest still runs (server/shutdown.py), so stop() always ends. A
+        database that did not close in time has its helper process killed."""
+        margin = self.settings.shutdown_margin
+        shutdown = Shutdown()
         if self.webhook_sender is not None:
-            await self.webhook_sender.stop()
+            await shutdown.phase("webhook sender", self.webhook_sender.stop, margin)
             self.webhook_sender = None
         if self.scheduler is not None:
-            await self.scheduler.stop()
+            await shutdown.phase("scheduler", self.scheduler.stop, margin)
             self.scheduler = None
         if self.worker is not None:
-            await self.worker.stop(grace)
+            worker = self.worker
+            bound = (worker.options.shutdown_grace if grace is None else grace) + margin
+            await shutdown.phase("worker", lambda: worker.stop(grace), bound)
             self.worker = None
         if self._bridge is not None:
-            await self._bridge.close()
+            await shutdown.phase("event bridge", self._bridge.close, margin)
             self._bridge = None
-        await self.database.close()
+        if not await shutdown.phase("database", self.database.close, margin):
+            self.database.abandon()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.abandoned_at_stop = shutdown.abandoned
 
     @property
     def lingering_threads(self) -> int:
         """Synchronous run() calls still running past their iteration (a
-        timeout, or the shutdown grace): Python cannot stop their threads."""
+        timeout, or the shutdown grace): Python cannot stop their threads;
+        and iterations that went on after stop() cancelled them."""
         return len(self._runner.lingering) if self._runner is not None else 0
 
     async def __aenter__(self) -> Taskloom:

@@ -20,6 +20,10 @@ from tests.support.postgres import PgCluster, find_bindir
 
 AppFactory = Callable[..., Any]
 
+# A hung test fails with the stacks of its asyncio tasks, and never hangs the
+# run for good (tests/support/hang_watch.py).
+pytest_plugins = ["tests.support.hang_watch"]
+
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

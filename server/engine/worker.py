@@ -38,6 +38,8 @@ log = logging.getLogger("taskloom.worker")
 # How long after a stopping worker hands back a run whose synchronous run()
 # still runs the run is due again: time for the process to exit.
 LINGERING_RELEASE_DELAY = 2.0
+# How long stop() waits for the iterations it cancelled to end.
+CANCELLED_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -136,29 +138,46 @@ class Worker:
         pending = {f.task for f in self._inflight.values() if not f.task.done()}
         if pending:
             await asyncio.wait(pending, timeout=grace)
-        running = [f.task for f in self._inflight.values() if not f.task.done()]
+        running = {f.task for f in self._inflight.values() if not f.task.done()}
         for task in running:
             task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        # Not gathered: task code that swallows its CancelledError would
+        # hold the stop for as long as it runs.
+        if running:
+            await asyncio.wait(running, timeout=CANCELLED_WAIT_SECONDS)
+        for run_id, entry in self._inflight.items():
+            if entry.task in running and not entry.task.done():
+                self._linger(run_id, entry.task)
         await self._saver.drain()
         leftover = list(self._inflight) + await self._claimed_while_stopping()
-        # A synchronous run() still running cannot be stopped: its run is
-        # due again only once this process has exited (the commands exit as
-        # soon as the worker has stopped: server/command_runner.py), so no
-        # other worker starts it while the thread still runs here.
-        lingering = [run_id for run_id in leftover if run_id in self.runner.lingering]
+        # A synchronous run() still running cannot be stopped, nor an
+        # iteration whose code swallows its cancellation: its run is due
+        # again only once this process has exited (the commands exit as soon
+        # as the worker has stopped: server/command_runner.py), so no other
+        # worker starts it while it still runs here.
+        lingering = {run_id for run_id in leftover if run_id in self.runner.lingering}
         now = self.database.clock()
-        cancelled = [run_id for run_id in leftover if run_id not in self.runner.lingering]
-        for run_ids, due in ((cancelled, now), (lingering, now + LINGERING_RELEASE_DELAY)):
+        cancelled = [run_id for run_id in leftover if run_id not in lingering]
+        for run_ids, due in ((cancelled, now), (list(lingering), now + LINGERING_RELEASE_DELAY)):
             if run_ids:  # announced by their commit
                 await self.database.run_write(ReleaseRuns(self.worker_id, run_ids, now, due))
         if lingering:
             log.warning(
-                "%d synchronous run() calls still running after the shutdown grace; "
-                "their runs were handed back, due again in %g s",
+                "%d iterations still running after the shutdown grace (synchronous run() "
+                "calls, or code that swallowed its cancellation); their runs were handed "
+                "back, due again in %g s",
                 len(lingering),
                 LINGERING_RELEASE_DELAY,
             )
+
+    def _linger(self, run_id: str, task: asyncio.Task[None]) -> None:
+        """An iteration that went on after stop() cancelled it: it lingers,
+        as a synchronous run() past its iteration does, until its task ends."""
+        if run_id in self.runner.lingering:
+            return  # its synchronous run() lingers already
+        log.error("run %s: its iteration went on after it was cancelled", run_id)
+        self.runner.lingering.add(run_id)
+        task.add_done_callback(lambda _task: self.runner.lingering.discard(run_id))
 
     @property
     def lingering(self) -> int:

@@ -64,6 +64,11 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    def abandon(self) -> None:
+        """close() did not end in time: ends at once what it would have
+        ended gracefully (a helper process), so nothing outlives the stop."""
+        return None
+
     @abc.abstractmethod
     async def write(self, op: WriteOp[Any]) -> Any:
         """Applies `op` in a committed transaction (perhaps shared with

@@ -114,6 +114,15 @@ class SQLiteDatabase(Database):
         self._writer.engine.dispose()
         await self.engine.dispose()
 
+    def abandon(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's id while it runs (for an operator's `ps`)."""
+        return self._process.pid if self._process is not None else None
+
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """A read on a pooled connection, retried with backoff while another
         process holds a lock beyond busy_timeout (WAL recovery, a

@@ -153,3 +153,11 @@ class WriterProcess:
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+    def kill(self) -> None:
+        """Ends the process at once (SIGKILL): close() did not end in time.
+        Its reader then sees the socket close and fails what still waits."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
