@@ -17,8 +17,8 @@ teardown) is over, and strikes up to three times:
 
 1. at the timeout: the stacks of every thread and of every asyncio task of
    the running loop are written out, and the test fails (`pytest.fail`);
-2. SECOND_STRIKE_SECONDS later, if the test is still not over: the same;
-3. LAST_STRIKE_SECONDS after that, from a thread of its own (it needs
+2. STRIKE_SECONDS later, if the test is still not over: the same;
+3. STRIKE_SECONDS after that, from a thread of its own (it needs
    nothing of the stuck main thread): the tasks' stacks, then
    pytest-timeout's own dump of the output and threads, and the process
    exits with status 1.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -39,8 +40,9 @@ import pytest
 import pytest_timeout  # type: ignore[import-untyped]
 
 WATCH = pytest.StashKey["HangWatch"]()
-SECOND_STRIKE_SECONDS = 30.0
-LAST_STRIKE_SECONDS = 30.0
+# The time between two strikes (an environment variable for the test of
+# this plugin, tests/integration/test_hang_watch.py).
+STRIKE_SECONDS = float(os.environ.get("HANG_WATCH_STRIKE_SECONDS", "30"))
 
 
 class HangWatch:
@@ -49,7 +51,7 @@ class HangWatch:
         self.settings = settings
         self.strikes = 0
         self.loop: asyncio.AbstractEventLoop | None = None
-        last = settings.timeout + SECOND_STRIKE_SECONDS + LAST_STRIKE_SECONDS
+        last = settings.timeout + 2 * STRIKE_SECONDS
         self.last_strike = threading.Timer(last, self._last_strike)
         self.last_strike.daemon = True
 
@@ -69,7 +71,7 @@ class HangWatch:
         with contextlib.suppress(RuntimeError):  # not in the loop now: the last one seen
             self.loop = asyncio.get_running_loop()
         if self.strikes == 1:
-            signal.setitimer(signal.ITIMER_REAL, SECOND_STRIKE_SECONDS)
+            signal.setitimer(signal.ITIMER_REAL, STRIKE_SECONDS)
         terminal = self.item.config.get_terminal_writer()
         terminal.sep("+", title=f"Timeout, strike {self.strikes}: asyncio tasks")
         terminal.write(self._task_stacks())
