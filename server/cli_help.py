@@ -73,6 +73,20 @@ def notes(param: Any) -> list[str]:
     return found
 
 
+def described(help: str, notes: list[str], width: int, console: Console) -> str:
+    """`help` and its bracketed notes, in a column `width` wide: a note that
+    would not fit after the text before it starts a line of its own, rather
+    than break inside its brackets ("[default:" / "--worker]")."""
+    text = help.strip()
+    for note in notes:
+        shown = f"[{note}]"
+        if text:
+            last = Text(text).wrap(console, width)[-1].cell_len
+            text += " " if last + 1 + len(shown) <= width else "\n"
+        text += shown
+    return text
+
+
 def two_columns(rows: Iterable[tuple[str, str]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, style="bold cyan")
@@ -101,18 +115,19 @@ def usage(command: Any, ctx: Any) -> list[str]:
 
 
 def print_help(command: Any, ctx: Any) -> None:
+    console = Console(highlight=False)
     params = [p for p in command.get_params(ctx) if not getattr(p, "hidden", False)]
     parts: list[RenderableType] = [
         Text.assemble(("Usage: ", "yellow"), " ".join([ctx.command_path, *usage(command, ctx)]))
     ]
     parts += [Text(paragraph) for paragraph in paragraphs(command.help)]
     for title, kind in (("Arguments", "argument"), ("Options", "option")):
-        rows = [
-            (names(p), " ".join([p.help or "", *(f"[{n}]" for n in notes(p))]).strip())
-            for p in params
-            if p.param_type_name == kind
-        ]
-        if rows:
+        shown = [p for p in params if p.param_type_name == kind]
+        if shown:
+            # the help column: the panel's borders and padding (4), the
+            # widest name and the gap after it (2) taken from the width
+            width = console.width - 6 - max(len(names(p)) for p in shown)
+            rows = [(names(p), described(p.help or "", notes(p), width, console)) for p in shown]
             parts.append(panel(title, rows))
     if isinstance(command, TyperGroup):
         rows = []
@@ -127,7 +142,7 @@ def print_help(command: Any, ctx: Any) -> None:
         spaced += (
             [Padding(part, (0, 1), expand=False), Text()] if isinstance(part, Text) else [part]
         )
-    Console(highlight=False).print(Group(*spaced))
+    console.print(Group(*spaced))
 
 
 def name_arguments(params: Iterable[Any]) -> None:

@@ -23,7 +23,7 @@ Url = Annotated[
 ]
 Token = Annotated[
     str | None,
-    typer.Option("--token", envvar="TASKLOOM_TOKEN", help="The API token sent to the server."),
+    typer.Option("--token", envvar="TASKLOOM_TOKEN", help="The server's API token."),
 ]
 DatabaseUrl = Annotated[
     str | None,

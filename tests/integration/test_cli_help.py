@@ -49,7 +49,8 @@ def help_of(path: list[str]) -> str:
 def odd_breaks(text: str) -> list[str]:
     """Lines broken before a word that fitted on them: in a paragraph, or in
     a panel's column (a continuation line starts with more indentation than
-    a row)."""
+    a row). A bracketed note ("[default: 20]") that did not fit whole may
+    start a line; no line may end inside one."""
     found = []
     lines = text.splitlines()
     for line, following in pairwise(lines):
@@ -60,7 +61,11 @@ def odd_breaks(text: str) -> list[str]:
         else:
             inner, after, room = line, following, WIDTH - 1
             continues = bool(inner.strip() and after.strip()) and not after.startswith("╭")
-        if continues and len(inner.rstrip()) + 1 + len(after.split()[0]) <= room:
+        if not continues:
+            continue
+        note_moved = after.strip().startswith("[")
+        fitted = len(inner.rstrip()) + 1 + len(after.split()[0]) <= room
+        if (fitted and not note_moved) or re.search(r"\[[^\]]*$", inner.rstrip()):
             found.append(f"{line.rstrip()} / {after.strip()}")
     return found
 
@@ -111,3 +116,16 @@ def test_the_odd_break_finder_finds_the_old_break() -> None:
     assert odd_breaks("\n".join(old)) == [
         f"{old[1]} / SUCCEEDED, 3 when it FAILED, 4 when it was ABORTED, 5 on"
     ]
+
+
+def test_the_odd_break_finder_finds_a_note_broken_inside_its_brackets() -> None:
+    split = [
+        "│ --worker / --no-worker  Run a worker in this process too. [default:          │",
+        "│                         --worker]                                            │",
+    ]
+    moved = [
+        "│ --worker / --no-worker  Run a worker in this process too.                    │",
+        "│                         [default: --worker]                                  │",
+    ]
+    assert odd_breaks("\n".join(split)) == [f"{split[0]} / --worker]"]
+    assert odd_breaks("\n".join(moved)) == []
