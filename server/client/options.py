@@ -42,7 +42,7 @@ Input = Annotated[
     ),
 ]
 Message = Annotated[
-    str | None, typer.Option("--message", "-m", metavar="TEXT", help="Why; kept on the run.")
+    str | None, typer.Option("--message", "-m", metavar="REASON", help="Why; kept on the run.")
 ]
 
 

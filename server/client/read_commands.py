@@ -55,7 +55,7 @@ def runs_command(
     search: Annotated[
         str | None,
         typer.Option(
-            "--search", "-q", metavar="TEXT", help="Only runs whose name contains it (any case)."
+            "--search", "-q", metavar="PART", help="Only runs whose name contains PART (any case)."
         ),
     ] = None,
     parent: Annotated[

@@ -22,6 +22,7 @@ WIDTH = 80
 TYPE_LABEL = re.compile(r"<(str|int|float|bool|path|file|uuid|datetime|list\[.*?\]|.+ range)>")
 DURATION = re.compile(r"timeout|delay|deadline|expires|interval|seconds")
 UNITS = ("SECONDS", "DURATION")
+TYPE_NAMES = {"STR", "INT", "FLOAT", "BOOL", "TEXT", "INTEGER", "BOOLEAN", "VALUE"}
 
 
 def commands() -> Iterator[tuple[list[str], Any]]:
@@ -92,7 +93,9 @@ def test_the_help_reads_cleanly_at_80_columns(name: str) -> None:
         if param.is_flag:
             assert row.split()[-1].startswith("-"), f"a flag shows no value: {row}"
         else:
-            assert row.split()[-1].isupper(), f"an option shows its metavar: {row}"
+            shown = row.split()[-1]
+            assert shown.isupper(), f"an option shows its metavar: {row}"
+            assert shown not in TYPE_NAMES, f"a metavar says what, not which type: {row}"
         if DURATION.search(param.name):
             assert param.metavar in UNITS, f"{row}: a duration names its unit"
             assert "without it" in (param.help or ""), f"{row}: and what its absence means"
