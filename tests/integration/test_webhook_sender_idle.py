@@ -6,15 +6,21 @@ process, whose count of the writes asked of it (`writes_asked`) holds it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from taskloom.definitions import TaskController, TaskDefinition
+from taskloom.definitions.registry import Registry
 from taskloom.definitions.webhooks import DeliveryState
+from taskloom.server.store import webhooks as store
 from taskloom.server.store.connect import open_database
+from taskloom.server.taskloom import Taskloom
 from taskloom.server.webhooks.sender import SenderOptions, WebhookSender
+from tests.integration.test_store_indexes import plans_of
 from tests.support.receiver import receiving
 from tests.support.waiting import eventually
 
@@ -84,3 +90,16 @@ async def test_a_due_delivery_is_leased_sent_and_recorded(
         # before or after them
         assert sender.database.writes_asked - before == 2
         assert await writes_of_polls(sender) == (0, [0] * POLLS)
+
+
+async def test_the_read_searches_the_due_index_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'idle.db'}"
+    app = Taskloom(url, registry=Registry([Parked]), worker=False, load_entry_points=False)
+    await app.start()
+    try:
+        plan = await app.database.read(plans_of(lambda c: store.any_due(c, time.time())))
+    finally:
+        await app.stop()
+    assert plan == [
+        "SEARCH webhook_deliveries USING INDEX ix_webhook_deliveries_due (next_attempt_at<?)"
+    ]
