@@ -50,6 +50,10 @@ class WriterThread:
         self.wal = wal
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        # Set once stop() has begun (or the thread ended): a write queued
+        # behind the thread's end would wait for good, so none is queued.
+        self._closed = False
+        self._queueing = threading.Lock()
 
     @property
     def started(self) -> bool:
@@ -62,13 +66,16 @@ class WriterThread:
 
     def start(self) -> None:
         if self._thread is None:
+            self._closed = False
             self._thread = threading.Thread(target=self._serve, name="taskloom-writer", daemon=True)
             self._thread.start()
 
     async def stop(self) -> None:
         """Commits what is queued, then ends the thread."""
         if self._thread is not None:
-            self._queue.put(None)
+            with self._queueing:
+                self._closed = True
+                self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
 
@@ -77,7 +84,10 @@ class WriterThread:
             raise RuntimeError("the database is not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put((op, future, loop))
+        with self._queueing:
+            if self._closed:
+                raise RuntimeError("the database is closed")
+            self._queue.put((op, future, loop))
         return await future
 
     def _serve(self) -> None:
@@ -122,6 +132,20 @@ class WriterThread:
         finally:
             if conn is not None:
                 conn.close()
+            self._refuse_the_rest()
+
+    def _refuse_the_rest(self) -> None:
+        """Fails what is still queued as the thread ends: nothing once
+        stop() has begun, unless the thread itself failed."""
+        with self._queueing:
+            self._closed = True
+        left: list[Job] = []
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if job is not None:
+                left.append(job)
+        if left:
+            _resolve(left, [(False, RuntimeError("the database is closed"))] * len(left))
 
     @staticmethod
     def _transaction(conn: Connection, fn: Callable[[Connection], Any]) -> Any:
