@@ -78,8 +78,7 @@ def serve(
     # again with the handlers it found: these, so a clean stop exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _already_handled)
-    serve_on(sock, application)
-    exit_now_if_threads_linger(taskloom)
+    serve_on(sock, application, then=lambda: exit_now_if_threads_linger(taskloom))
 
 
 def _already_handled(_sig: int, _frame: Any) -> None:
@@ -119,9 +118,11 @@ def worker_command(
             typer.echo(f"worker {taskloom.worker.worker_id} running; Ctrl+C to stop")
             await stop.wait()
             typer.echo("stopping: finishing in-flight iterations")
+        # Here, not after asyncio.run: its teardown waits for every task
+        # left, an iteration that swallows its cancellation included.
+        exit_now_if_threads_linger(taskloom)
 
     run_command(work)
-    exit_now_if_threads_linger(taskloom)
 
 
 @app.command()

@@ -5,8 +5,10 @@ error."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from taskloom.definitions.errors import ConfigurationError
@@ -39,9 +41,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_on(sock: socket.socket, app: ASGIApp) -> None:
-    """Serves `app` with uvicorn on the bound socket until stopped."""
+def serve_on(sock: socket.socket, app: ASGIApp, then: Callable[[], None] | None = None) -> None:
+    """Serves `app` with uvicorn on the bound socket until stopped; then
+    calls `then()` on the loop, before asyncio's teardown cancels the tasks
+    left and waits for each (one that swallows its cancellation would keep
+    the process alive)."""
     import uvicorn
 
     config = uvicorn.Config(app, log_level="info", log_config=None, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+
+    async def serve() -> None:
+        await server.serve(sockets=[sock])
+        if then is not None:
+            then()
+
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(serve())

@@ -99,6 +99,25 @@ class Sleeping(TaskDefinition[SleepInput]):
 
 
 @register
+class Stubborn(TaskDefinition[SleepInput]):
+    """An async iteration of `sleep` seconds that swallows its cancellation
+    (task code that catches CancelledError and goes on)."""
+
+    id = "rel.stubborn"
+
+    async def run(self, controller: TaskController[SleepInput]) -> Any:
+        ledger.append("start", controller.run.id, 0)
+        until = time.monotonic() + controller.input.sleep * scale()
+        while time.monotonic() < until:
+            try:
+                await asyncio.sleep(until - time.monotonic())
+            except asyncio.CancelledError:
+                ledger.append("cancelled", controller.run.id, 0)
+        ledger.append("end", controller.run.id, 0)
+        return None
+
+
+@register
 class Surrogate(TaskDefinition[Any]):
     """Writes a lone surrogate where a file name would go."""
 

@@ -4,7 +4,9 @@ the grace, the runs are handed back, and no iteration runs in two
 processes at once. Before: a worker with plain `def` iterations lived on
 until their threads returned while a second worker ran the same runs.
 
-Also: `taskloom serve` exits 0 after a clean SIGTERM (it exited 143)."""
+Also: `taskloom serve` exits 0 after a clean SIGTERM (it exited 143); a
+worker whose async iteration swallows its cancellation exits too (it waited
+for that iteration for good)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from taskloom.definitions import TaskStatus
 from taskloom.definitions.registry import Registry
 from taskloom.server.taskloom import Taskloom
 from tests.reliability import ledger
-from tests.reliability.defs import Blocking, Sleeping
+from tests.reliability.defs import Blocking, Sleeping, Stubborn
 from tests.reliability.harness import Proc, wait_until
 
 RUNS = 2  # of each kind
@@ -96,4 +98,31 @@ async def test_serve_exits_0_after_a_clean_sigterm(database_url: str, tmp_path: 
         assert served.wait(timeout=SLEEP / 2) == 0, served.output()[-3000:]
     finally:
         served.stop()
+        await api.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_sigterm_ends_a_worker_whose_iteration_swallows_its_cancellation(
+    database_url: str, tmp_path: Path
+) -> None:
+    book = tmp_path / "ledger.jsonl"
+    api = Taskloom(
+        database_url, registry=Registry([Stubborn]), worker=False, load_entry_points=False
+    )
+    await api.start()
+    worker = Proc(["worker"], database_url, tmp_path, book, TASKLOOM_SHUTDOWN_GRACE="1")
+    try:
+        worker.start().wait_ready("running")
+        run = await api.service.trigger(Stubborn.id, {"sleep": 600})
+        wait_until(lambda: bool(ledger.read(book)), 30, "the run to start")
+        worker.term()
+        assert worker.wait(timeout=60) == 0, worker.output()[-3000:]
+        output = worker.output()
+        assert f"run {run.id}: its iteration went on after it was cancelled" in output
+        assert "exiting without waiting for 1 iterations still running" in output
+        assert [e.event for e in ledger.read(book)] == ["start", "cancelled"]
+        released = await api.service.get(run.id)
+        assert released.status is TaskStatus.RUNNING and released.worker_id is None
+    finally:
+        worker.stop()
         await api.stop()
