@@ -9,6 +9,8 @@ from taskloom.definitions.errors import InvalidInput
 
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
+# The most runs a run may be triggered `after` (its dependencies).
+MAX_AFTER = 100
 # `history(first=ALL)`: every record of the run (read MAX_PAGE at a time).
 ALL = -1
 
@@ -41,6 +43,8 @@ class RunFilter:
     definition_ids: tuple[str, ...] | None = None
     # Runs with one of these requests pending (RunRequest values: PAUSE, ABORT).
     requested: tuple[str, ...] | None = None
+    # Runs triggered `after` this run (its dependents).
+    depends_on: str | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ class TaskRunFilter:
     requested: list[RunRequest] | None = strawberry.field(
         default=None, description="Runs with one of these requests pending (PAUSE, ABORT)."
     )
+    depends_on: strawberry.ID | None = strawberry.field(
+        default=None, description="Runs triggered `after` this run (its dependents)."
+    )
 
     def build(self) -> RunFilter:
         return RunFilter(
@@ -60,6 +63,7 @@ class TaskRunFilter:
             finished_after=epoch(self.finished_after),
             finished_before=epoch(self.finished_before),
             created_by=self.created_by,
+            depends_on=self.depends_on,
         )
 
 

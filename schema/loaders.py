@@ -1,4 +1,5 @@
-"""DataLoaders: parent, children and logs of many runs in one query each,
+"""DataLoaders: parent, children, dependencies, dependents and logs of many
+runs in one query each,
 so a page of runs with their relations costs a constant number of queries."""
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ class Loaders:
         self.waiting_reason: DataLoader[str, WaitReason | None] = DataLoader(
             load_fn=self._waiting_reasons, cache=cache
         )
+        self.dependencies: DataLoader[str, list[RunView]] = DataLoader(
+            load_fn=service.dependencies_of, cache=cache
+        )
+        self.dependents: DataLoader[tuple[str, int | None], Page[RunView]] = DataLoader(
+            load_fn=self._dependents, cache=cache
+        )
+        self.dependent_count: DataLoader[str, int] = DataLoader(
+            load_fn=service.count_dependents, cache=cache
+        )
 
     async def _waiting_reasons(self, ids: list[str]) -> list[WaitReason | None]:
         return await self.service.waiting_reasons(ids)
@@ -60,6 +70,12 @@ class Loaders:
     async def _children(self, keys: list[tuple[str, int | None]]) -> list[Page[RunView]]:
         async def load(ids: list[str], options: tuple[int | None]) -> list[Page[RunView]]:
             return await self.service.children_pages(ids, options[0])
+
+        return await _grouped(keys, load)
+
+    async def _dependents(self, keys: list[tuple[str, int | None]]) -> list[Page[RunView]]:
+        async def load(ids: list[str], options: tuple[int | None]) -> list[Page[RunView]]:
+            return await self.service.dependents_pages(ids, options[0])
 
         return await _grouped(keys, load)
 

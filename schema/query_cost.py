@@ -13,7 +13,9 @@ counts what the answer can hold:
   fragment's cost is worked out once and multiplied, so the count is linear
   in the document even when spreads multiply);
 * lists without `first` (`taskDefinitions`, `apiTokens`, `schedules`) count
-  as one: they are short and not the caller's to make longer.
+  as one: they are short and not the caller's to make longer; but a run's
+  `dependencies` count as many as a run may have (MAX_AFTER), since
+  callers make them and they nest (`dependencies { dependencies … }`).
 
 `CostLimited` applies it through graphql-core's `Executor.build`, which may
 refuse to build an executor by returning errors, so nothing runs when an
@@ -42,11 +44,13 @@ from graphql.execution.values import get_argument_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from taskloom.definitions.filters import MAX_PAGE
+from taskloom.definitions.filters import MAX_AFTER, MAX_PAGE
 
 DEFAULT_MAX_COST = 50_000
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 PAGE_ARGUMENT = "first"
+# Lists without `first` that callers make long: (type, field) -> the most items.
+LIST_SIZES = {("TaskRun", "dependencies"): MAX_AFTER}
 
 
 class Coster:
@@ -104,6 +108,8 @@ class Coster:
         inner = self.selections(node.selection_set, get_named_type(definition.type))
         if PAGE_ARGUMENT in definition.args:
             inner *= self.page(definition, node)
+        elif (parent.name, node.name.value) in LIST_SIZES:
+            inner *= LIST_SIZES[parent.name, node.name.value]
         return 1 + inner
 
     def page(self, definition: GraphQLField, node: FieldNode) -> int:

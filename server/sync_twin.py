@@ -144,6 +144,9 @@ class SyncTwin:
     def history(self, run_id: str, **options: Any) -> list[ResultView]:
         return self._call(self.api.history(run_id, **options))
 
+    def dependencies(self, run_id: str, **options: Any) -> list[RunView]:
+        return self._call(self.api.dependencies(run_id, **options))
+
     def wait(self, run_id: str, *args: Any, **options: Any) -> RunView:
         return self._call(self.api.wait(run_id, *args, **options))
 

@@ -168,6 +168,25 @@ class TaskRun:
             page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
         return connection(page, TaskRun.of, lambda: loaders.child_count.load(self.id))
 
+    @strawberry.field(
+        description="The runs this one was triggered `after` (it starts once each has "
+        "SUCCEEDED), oldest first; a `user` sees only its own."
+    )
+    async def dependencies(self, info: Info) -> list[TaskRun]:
+        return [TaskRun.of(v) for v in await info.context.loaders.dependencies.load(self.id)]
+
+    @strawberry.field(description="Runs triggered `after` this one, oldest first.")
+    async def dependents(
+        self, info: Info, first: First = 50, after: After = None
+    ) -> Connection[TaskRun]:
+        loaders, service = info.context.loaders, info.context.service
+        if after is None:
+            page = await loaders.dependents.load((self.id, page_size(first)))
+        else:
+            where = RunFilter(depends_on=self.id)
+            page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
+        return connection(page, TaskRun.of, lambda: loaders.dependent_count.load(self.id))
+
     @strawberry.field(description="The run's log lines, oldest first.")
     async def logs(
         self,

@@ -191,6 +191,12 @@ class Client:
             raise NotFound(f"no task run with id {run_id!r}")
         return [result_view(result) for result in data["run"]["history"]]
 
+    async def dependencies(self, run_id: str) -> list[RunView]:
+        data = await self.transport.execute("dependencies", {"id": run_id})
+        if data["run"] is None:
+            raise NotFound(f"no task run with id {run_id!r}")
+        return [run_view(run) for run in data["run"]["dependencies"]]
+
     async def definitions(self) -> list[dict[str, Any]]:
         """The definitions the server can run, as the API describes them."""
         data = await self.transport.execute("definitions", {})

@@ -158,6 +158,7 @@ def run_filter(where: RunFilter | None) -> dict[str, Any]:
         "createdBy": where.created_by,
         "definitionIds": None if where.definition_ids is None else list(where.definition_ids),
         "requested": None if where.requested is None else [str(r) for r in where.requested],
+        "dependsOn": where.depends_on,
     }
     return {name: value for name, value in fields.items() if value is not None}
 

@@ -70,6 +70,11 @@ query History($id: ID!, $first: Int!, $skip: Int!) {
     }
   }
 }""",
+    "dependencies": """
+query Dependencies($id: ID!) {
+  run: taskRun(id: $id) { dependencies { ...Run } }
+}"""
+    + RUN,
     "abort": """
 mutation Abort($id: ID!, $message: String, $cascade: Boolean!) {
   run: abortTask(id: $id, message: $message, cascade: $cascade) { ...Run }

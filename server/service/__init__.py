@@ -452,6 +452,32 @@ class TaskService:
         query; later pages: `list_runs(parent_id=..., order="CREATED_AT_ASC")`."""
         return await self.batched.children_pages(parent_ids, first, self.actor)
 
+    async def dependencies_of(self, run_ids: Sequence[str]) -> list[list[RunView]]:
+        """The runs each run was triggered `after`, oldest first, in one
+        query (those the caller may see)."""
+        return await self.batched.dependencies_lists(run_ids, self.actor)
+
+    async def dependents_pages(
+        self, run_ids: Sequence[str], first: int | None = None
+    ) -> list[Page[RunView]]:
+        """The first page of the runs triggered `after` each run (oldest
+        first), in one query; later pages: `list_runs(depends_on=...,
+        order="CREATED_AT_ASC")`."""
+        return await self.batched.dependents_pages(run_ids, first, self.actor)
+
+    async def count_dependents(self, run_ids: Sequence[str]) -> list[int]:
+        """How many runs triggered `after` each run the caller may see."""
+        return await self.batched.count_dependents(run_ids, self.actor)
+
+    async def dependencies(self, run_id: str, *, actor: Actor | None = None) -> list[RunView]:
+        """The runs `run_id` was triggered `after`, oldest first, with their
+        statuses; NotFound when the run is unknown or not visible to the
+        actor (a user sees only its own runs among them)."""
+        who = self._who(actor)
+        await self.reader.get(run_id, who)
+        (found,) = await self.batched.dependencies_lists([run_id], who)
+        return found
+
     async def logs_pages(
         self, run_ids: Sequence[str], first: int | None = None, levels: Sequence[str] = ()
     ) -> list[Page[LogView]]:

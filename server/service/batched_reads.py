@@ -1,5 +1,6 @@
 """The batched reads GraphQL's DataLoaders use: the first page and the
-count of children or of log lines of many runs, each in one query."""
+count of children, dependents or log lines of many runs, and their
+dependencies, each in one query."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from taskloom.definitions.views import LogView, Page
 from taskloom.server.auth.identity import Actor, owner_scope
 from taskloom.server.service.log_views import sees_whole_tracebacks, shown
 from taskloom.server.service.presenter import RunPresenter
-from taskloom.server.store import queries
+from taskloom.server.store import queries, run_dependencies
 from taskloom.server.store.paging import PageSlice, encode_cursor
 
 if TYPE_CHECKING:
@@ -37,6 +38,32 @@ class BatchedReads:
         return [
             first_page(PageSlice(found[p][:size], len(found[p]) > size), view) for p in parent_ids
         ]
+
+    async def dependencies_lists(
+        self, run_ids: Sequence[str], actor: Actor | None
+    ) -> list[list[RunView]]:
+        owner = owner_scope(actor)  # a user: its own runs only
+        found = await self.database.read(
+            lambda c: run_dependencies.dependencies_for_runs(c, run_ids, owner)
+        )
+        return [[self.presenter.view(row) for row in found[r]] for r in run_ids]
+
+    async def dependents_pages(
+        self, run_ids: Sequence[str], first: int | None, actor: Actor | None
+    ) -> list[Page[RunView]]:
+        size, owner = page_size(first), owner_scope(actor)
+        found = await self.database.read(
+            lambda c: run_dependencies.dependents_for_runs(c, run_ids, size, owner)
+        )
+        view = self.presenter.view
+        return [first_page(PageSlice(found[r][:size], len(found[r]) > size), view) for r in run_ids]
+
+    async def count_dependents(self, run_ids: Sequence[str], actor: Actor | None) -> list[int]:
+        owner = owner_scope(actor)
+        counts = await self.database.read(
+            lambda c: run_dependencies.count_dependents_for_runs(c, run_ids, owner)
+        )
+        return [counts[r] for r in run_ids]
 
     async def logs_pages(
         self, run_ids: Sequence[str], first: int | None, levels: Sequence[str], actor: Actor | None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.definition import TaskDefinition
 from taskloom.definitions.errors import InvalidInput
+from taskloom.definitions.filters import MAX_AFTER
 from taskloom.definitions.text_limits import NAME_CHARS
 from taskloom.server.engine import hooks
 from taskloom.server.store.new_runs import TICK_KEY_PREFIX
@@ -111,9 +112,6 @@ def storable_fields(definition_id: str, **fields: Any) -> dict[str, Any]:
             " and ".join(replaced),
         )
     return fixed
-
-
-MAX_AFTER = 100
 
 
 def check_bounds(deadline: float | None, expires: float | datetime | None) -> None:

@@ -13,7 +13,7 @@ from taskloom.definitions.filters import LogFilter, RunFilter
 from taskloom.definitions.records import TaskStatus
 from taskloom.server.period import resolve_period
 from taskloom.server.store.definition_pauses import not_paused
-from taskloom.server.store.models import has_status, logs, runs
+from taskloom.server.store.models import dependencies, has_status, logs, runs
 from taskloom.server.store.paging import PageSlice, decode_cursor, encode_cursor
 from taskloom.server.store.shown_status import shows_status
 from taskloom.server.store.sqlite.page_reads import fetch_page
@@ -52,7 +52,13 @@ def _run_checks(f: RunFilter) -> list[tuple[str, Any, Callable[[Any], ColumnElem
         ("created_by", f.created_by, lambda v: c.created_by == v),
         ("definition_ids", f.definition_ids, lambda v: c.definition_id.in_(v)),
         ("requested", f.requested, lambda v: c.requested.in_(v)),
+        ("depends_on", f.depends_on, lambda v: c.id.in_(dependents_of(v))),
     ]
+
+
+def dependents_of(run_id: Any) -> Select[Any]:
+    """The ids of the runs triggered `after` `run_id`."""
+    return select(dependencies.c.run_id).where(dependencies.c.depends_on == run_id)
 
 
 def _bool(value: Any) -> bool | None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.errors import NotFound
 from taskloom.server.store.committed import NewRuns
@@ -55,6 +56,69 @@ class InsertAfter(WriteOp[dict[str, Any]]):
 
     def committed(self, result: dict[str, Any]) -> NewRuns:
         return NewRuns([result])
+
+
+def dependencies_for_runs(
+    conn: Connection, run_ids: Sequence[str], created_by: str | None = None
+) -> dict[str, list[RowMapping]]:
+    """The runs each of `run_ids` was triggered after, oldest first; only
+    those `created_by` triggered when it is given (a user's view). At most
+    filters.MAX_AFTER each."""
+    query = (
+        select(runs, dependencies.c.run_id.label("dependent_id"))
+        .join(dependencies, dependencies.c.depends_on == runs.c.id)
+        .where(dependencies.c.run_id.in_(list(run_ids)))
+        .order_by(dependencies.c.run_id, runs.c.id)
+    )
+    if created_by is not None:
+        query = query.where(runs.c.created_by == created_by)
+    grouped: dict[str, list[RowMapping]] = {run_id: [] for run_id in run_ids}
+    for row in conn.execute(query).mappings():
+        grouped[row["dependent_id"]].append(row)
+    return grouped
+
+
+def dependents_for_runs(
+    conn: Connection, run_ids: Sequence[str], first: int, created_by: str | None = None
+) -> dict[str, list[RowMapping]]:
+    """Up to `first + 1` runs triggered after each of `run_ids`, oldest
+    first (those `created_by` triggered, when it is given)."""
+    on = dependencies.c.depends_on
+    numbered = (
+        select(
+            runs,
+            on.label("dependency_id"),
+            func.row_number().over(partition_by=on, order_by=runs.c.id).label("n"),
+        )
+        .join(dependencies, dependencies.c.run_id == runs.c.id)
+        .where(on.in_(list(run_ids)))
+    )
+    if created_by is not None:
+        numbered = numbered.where(runs.c.created_by == created_by)
+    sub = numbered.subquery()
+    query = select(sub).where(sub.c.n <= first + 1).order_by(sub.c.dependency_id, sub.c.id)
+    grouped: dict[str, list[RowMapping]] = {run_id: [] for run_id in run_ids}
+    for row in conn.execute(query).mappings():
+        grouped[row["dependency_id"]].append(row)
+    return grouped
+
+
+def count_dependents_for_runs(
+    conn: Connection, run_ids: Sequence[str], created_by: str | None = None
+) -> dict[str, int]:
+    """How many runs were triggered after each of `run_ids` (those
+    `created_by` triggered, when it is given)."""
+    on = dependencies.c.depends_on
+    query = (
+        select(on, func.count())
+        .join(runs, runs.c.id == dependencies.c.run_id)
+        .where(on.in_(list(run_ids)))
+        .group_by(on)
+    )
+    if created_by is not None:
+        query = query.where(runs.c.created_by == created_by)
+    counts = {str(run_id): int(n) for run_id, n in conn.execute(query)}
+    return {run_id: counts.get(run_id, 0) for run_id in run_ids}
 
 
 def dependencies_of(conn: Connection, run_id: str) -> list[str]:

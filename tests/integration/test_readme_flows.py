@@ -14,6 +14,7 @@ EXPECTED = {
     1: [
         "PENDING DEPENDENCIES",
         "SUCCEEDED extract ['clean', 'enrich'] load",
+        "[('clean', 'SUCCEEDED'), ('enrich', 'SUCCEEDED')]",
         "FAILED DEPENDENCY_FAILED True",
     ],
     2: ["ABORTED True", "ABORTED True", "ABORTED True"],

@@ -52,6 +52,12 @@ def cost(query: str, variables: dict[str, Any] | None = None) -> int:
             "children(first: 60) { edges { node { id } } } } } } } } }",
             2 + 60 * (5 + 60 * 3),
         ),
+        # a run's dependencies count as many as a run may have (100), nested too:
+        # taskRun 1 + dependencies 1 + 100 x (id 1 + dependencies 1 + 100 x id 1)
+        (
+            '{ taskRun(id: "x") { dependencies { id dependencies { id } } } }',
+            2 + 100 * (2 + 100),
+        ),
     ],
 )
 def test_fields_times_the_pages_they_sit_in(query: str, expected: int) -> None:

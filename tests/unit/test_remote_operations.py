@@ -34,6 +34,7 @@ def test_every_operation_validates_against_the_committed_schema(name: str) -> No
 
 def test_every_client_call_has_its_operation() -> None:
     sent = {"trigger", "trigger_many", "get", "list_runs", "count_runs", "logs", "history"}
+    sent |= {"dependencies"}
     sent |= {"abort", "pause", "resume", "retry", "set_priority", "abort_many", "retry_many"}
     sent |= {"watch", "follow_logs", "definitions", "pause_definition", "resume_definition"}
     sent |= {"schedules", "create_schedule", "delete_schedule"}
