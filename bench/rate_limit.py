@@ -3,9 +3,10 @@ processes drain 10,000 runs of a definition with `rate_limit = "200/s"`;
 the limit must hold within 5 %: no window of the limit's period (any
 window, not only whole seconds) holds more than 1.05 x its count of starts.
 It also reports how much of the limit the drain used after its first
-window (`utilisation`) and requires at least 50 %, so a limit that held by
-starving its runs would not pass (bench/RESULTS.md says why it is not
-100 %).
+window (`utilisation`) and requires at least 95 %: a user who sets "200/s"
+expects about 200/s, and a limit that held by starving its runs would not
+pass. `late_ms_*`: how long after its slot freed each start came
+(bench/RESULTS.md, "Rate limits").
 
 Runnable on its own, from the repository root:
 `.venv/bin/python -m bench.rate_limit [--runs 10000] [--limit 200/s]
@@ -32,7 +33,7 @@ from taskloom.server.taskloom import Taskloom
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 0.05
-LEAST_UTILISATION = 0.50
+LEAST_UTILISATION = 0.95
 WORKERS = 2
 
 
@@ -51,6 +52,14 @@ def sustained_rate(starts: list[float], limit: RateLimit) -> float:
     first `count`) over the time from the first start to the last."""
     span = starts[-1] - starts[0]
     return (len(starts) - limit.count) / span * limit.period if span > 0 else float("inf")
+
+
+def lateness(starts: list[float], limit: RateLimit) -> list[float]:
+    """How long after its slot freed each start came: a start that found
+    the window full came once the start `count` places before it left the
+    window; the sum of these is what the drain lost to the limit's count."""
+    n = limit.count
+    return sorted(max(0.0, starts[i] - starts[i - n] - limit.period) for i in range(n, len(starts)))
 
 
 async def _worker(url: str, spec: str, log: Path) -> asyncio.subprocess.Process:
@@ -106,6 +115,7 @@ async def drain(url: str, runs: int, spec: str, folder: Path) -> dict[str, Any]:
     starts.sort()
     most = max_in_window(starts, limit.period)
     rate = sustained_rate(starts, limit)
+    late = lateness(starts, limit) or [0.0]
     return {
         "runs": len(starts),
         "limit": spec,
@@ -115,6 +125,9 @@ async def drain(url: str, runs: int, spec: str, folder: Path) -> dict[str, Any]:
         "overshoot": round(most / limit.count - 1, 4),
         "sustained_per_period": round(rate, 1),
         "utilisation": round(rate / limit.count, 4),
+        "late_ms_p50": round(late[len(late) // 2] * 1000, 1),
+        "late_ms_p99": round(late[int(len(late) * 0.99)] * 1000, 1),
+        "late_ms_max": round(late[-1] * 1000, 1),
         "held_within_5_percent": most <= limit.count * (1 + TOLERANCE),
         "not_starved": rate >= limit.count * LEAST_UTILISATION,
     }
@@ -150,7 +163,7 @@ def main() -> None:
         f"({result['overshoot']:+.2%}), {result['sustained_per_period']} per period sustained "
         f"({result['utilisation']:.2%}): "
         + ("held within 5 %" if result["held_within_5_percent"] else "MISS (over the limit)")
-        + ("" if result["not_starved"] else ", MISS (under 50 % of the limit)"),
+        + ("" if result["not_starved"] else f", MISS (under {LEAST_UTILISATION:.0%} of the limit)"),
         file=sys.stderr,
     )
     print(json.dumps(result))

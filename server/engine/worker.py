@@ -93,7 +93,14 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._limits = limits_of(runner.registry)
         self._rates = {d: lim.rate for d, lim in self._limits.items() if lim.rate is not None}
+        # Definitions whose ended runs may let a held-back run start.
+        self._capped = {
+            d for d, lim in self._limits.items() if (lim.concurrency, lim.per_key) != (None, None)
+        }
         self._claims = 0
+        # The time the last claim was made at (its `now`): rate-limit slots
+        # within reach of it were offered to it (store/rate_limits.py).
+        self._claimed_at = 0.0
         # A claim still being committed when stop() cancelled the claim loop.
         self._cut_claim: asyncio.Future[list[RowMapping]] | None = None
         self.outage = OutageLog(log)  # shared with the lease keeper and the saver
@@ -191,8 +198,10 @@ class Worker:
         low_water = max(1, self.options.concurrency // 4)
         # At most half the slots per claim: the next claim is committed (by
         # the writer process, or the database server) while the iterations
-        # of the last one run, instead of after them.
-        chunk = max(1, self.options.concurrency // 2)
+        # of the last one run, instead of after them. With rate limits, all
+        # free slots: a limit bounds what a claim gets, and a claim that
+        # fell behind the limit's slots catches up in one.
+        chunk = max(1, self.options.concurrency // (1 if self._rates else 2))
         while not self._stopping:
             free = self.options.concurrency - self.busy
             if free < low_water and self.busy:
@@ -211,11 +220,11 @@ class Worker:
             if len(claimed) < wanted:
                 if claimed:
                     await asyncio.sleep(0)  # let the claimed iterations start first
-                if self._saving:
+                if self._saving and not self._rates:
                     # Outcomes being written may make runs due (continue_):
                     # the saver wakes this loop when they are committed.
                     await self._wake.wait()
-                else:
+                else:  # woken as well when a rate limit's next slot comes
                     await self._idle(definitions)
 
     async def _claim(self, definitions: list[str], limit: int) -> list[RowMapping]:
@@ -241,8 +250,12 @@ class Worker:
         except asyncio.CancelledError:
             self._cut_claim = write
             raise
+        self._claimed_at = op.now
         claimed = [(row, self.runner.runtime_for(row)) for row in rows]
-        self._start(claimed)
+        if self._rates:
+            self._start_in_turn(claimed)
+        else:
+            self._start(claimed)
         for row in rows:
             self.hub.publish(Event("run", row["id"], RUNNING))
         return rows
@@ -253,6 +266,31 @@ class Worker:
         task = loop.create_task(run_batch(claimed, self._execute, self._start))
         for row, runtime in claimed:
             self._inflight[row["id"]] = InFlight(task, runtime, row)
+
+    def _start_in_turn(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
+        """Starts the runs a rate limit gave a start a moment ahead (when
+        their slot frees: store/rate_limits.py) no earlier than that, the
+        others now."""
+        now = self.database.clock()
+        later: dict[float, list[tuple[RowMapping, Runtime]]] = {}
+        ready = []
+        for item in claimed:
+            at = item[0]["attempt_started_at"]
+            if at is not None and at > now:
+                later.setdefault(at, []).append(item)
+            else:
+                ready.append(item)
+        if ready:
+            self._start(ready)
+        loop = asyncio.get_running_loop()
+        for at, batch in later.items():
+            task = loop.create_task(self._run_at(at, batch))
+            for row, runtime in batch:
+                self._inflight[row["id"]] = InFlight(task, runtime, row)
+
+    async def _run_at(self, at: float, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
+        await asyncio.sleep(at - self.database.clock())
+        await run_batch(claimed, self._execute, self._start)
 
     async def _claimed_while_stopping(self) -> list[str]:
         write, self._cut_claim = self._cut_claim, None
@@ -269,12 +307,12 @@ class Worker:
         timeout = self.options.poll_interval
         # Runs held back by a concurrency limit are due but must not spin the
         # loop: a limited run that ends wakes it instead (or the poll).
-        # Runs held back by a rate limit: the loop wakes when the window
-        # frees a start (store/rate_limits.py).
+        # Runs held back by a rate limit: the loop wakes when the window's
+        # next start comes within reach of a claim (store/rate_limits.py).
         definitions = [d for d in definitions if d not in self._limits]
-        now, rates = self.database.clock(), self._rates
+        now, rates, claimed_at = self.database.clock(), self._rates, self._claimed_at
         next_due = await self.database.read(
-            lambda c: rate_limits.next_claim_at(c, definitions, rates, now)
+            lambda c: rate_limits.next_claim_at(c, definitions, rates, now, claimed_at)
         )
         if next_due is not None:
             timeout = max(0.0, min(timeout, next_due - self.database.clock()))
@@ -317,5 +355,5 @@ class Worker:
         if entry is not None and entry.row is row:
             del self._inflight[row["id"]]
         self._slot_free.set()
-        if row["definition_id"] in self._limits:
+        if row["definition_id"] in self._capped:
             self._wake.set()

@@ -76,6 +76,10 @@ class Claim(WriteOp[list[RowMapping]]):
             self.now = now
 
     def apply(self, conn: Connection) -> list[RowMapping]:
+        if self.limits and self.limit > 0 and self.definitions:
+            # `now` once serialised: the starts a rate limit gives are
+            # reckoned from it (rate_limits.py).
+            fair_claims.serialise(conn)
         self.retime()
         if self.limit <= 0 or not self.definitions:
             return []
@@ -110,19 +114,29 @@ class Claim(WriteOp[list[RowMapping]]):
             return list(leased.mappings())
 
     def _fair(self, conn: Connection) -> list[RowMapping]:
+        starts_at: dict[str, float] = {}
         chosen = fair_claims.choose(
-            conn, self.definitions, self.limits, self.limit, self.now, self.oldest_first
+            conn, self.definitions, self.limits, self.limit, self.now, self.oldest_first, starts_at
         )
-        if not chosen:
-            return []
-        ids = [row["id"] for row in chosen]
-        leased = conn.execute(self._lease(runs.c.id.in_(ids), runs.c.status == PENDING))
-        claimed = list(leased.mappings())
-        started = fair_claims.rate_limited_starts(
-            chosen, {row["id"] for row in claimed}, self.limits
+        # One statement per start time: a rate limit may give a run the
+        # time its slot frees, a moment from now (store/rate_limits.py).
+        by_start: dict[float, list[str]] = {}
+        for row in chosen:
+            by_start.setdefault(starts_at.get(row["id"], self.now), []).append(row["id"])
+        claimed: list[RowMapping] = []
+        for at, ids in by_start.items():
+            where = (runs.c.id.in_(ids), runs.c.status == PENDING)
+            claimed += conn.execute(self._lease(*where, starts_at=at)).mappings()
+        rate_limits.record_starts(
+            conn, fair_claims.rate_limited_starts(claimed, self.limits, starts_at)
         )
-        rate_limits.record_starts(conn, started, self.now)
         return claimed
 
-    def _lease(self, *where: Any) -> Any:
-        return claim(*where, worker_id=self.worker_id, now=self.now, lease_until=self.lease_until)
+    def _lease(self, *where: Any, starts_at: float | None = None) -> Any:
+        return claim(
+            *where,
+            worker_id=self.worker_id,
+            now=self.now,
+            lease_until=self.lease_until,
+            starts_at=starts_at,
+        )

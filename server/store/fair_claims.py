@@ -122,23 +122,27 @@ def admitted(
     wanted: int,
     now: float,
     oldest_first: bool,
+    starts_at: dict[str, float],
 ) -> list[RowMapping]:
-    running = conn.execute(
-        select(runs.c.concurrency_key, func.count())
-        .where(has_status(RUNNING), runs.c.definition_id == definition_id)
-        .group_by(runs.c.concurrency_key)
-    ).all()
-    per_key: Counter[str | None] = Counter({key: int(n) for key, n in running})
+    """The definition's due runs its limits admit; each run that starts
+    under its rate limit gets its start's time in `starts_at`."""
+    per_key: Counter[str | None] = Counter()
+    if limit.concurrency is not None or limit.per_key is not None:
+        running = conn.execute(
+            select(runs.c.concurrency_key, func.count())
+            .where(has_status(RUNNING), runs.c.definition_id == definition_id)
+            .group_by(runs.c.concurrency_key)
+        ).all()
+        per_key.update({key: int(n) for key, n in running})
     free = wanted
     if limit.concurrency is not None:
         free = min(free, limit.concurrency - sum(per_key.values()))
     if free <= 0:
         return []
-    rate, started = limit.rate, Counter[str]()
-    if rate is not None:
-        started = rate_limits.window_counts(conn, definition_id, rate, now)
+    rate = limit.rate
+    slots = None if rate is None else rate_limits.slots(conn, definition_id, rate, now)
     # A window with no start left admits only runs already started.
-    started_only = rate is not None and not limit.rate_per_key and started[""] >= rate.count
+    started_only = slots is not None and not limit.rate_per_key and slots.next("") is None
     by_key = limit.per_key is not None or (rate is not None and limit.rate_per_key)
     scan = max(free, SCAN_PER_KEY) if by_key else free
     chosen: list[RowMapping] = []
@@ -146,17 +150,24 @@ def admitted(
         key = row["concurrency_key"]
         if limit.per_key is not None and key is not None and per_key[key] >= limit.per_key:
             continue
-        if rate is not None and row["attempt_started_at"] is None:
-            window = rate_limits.limit_key(limit.rate_per_key, key)
-            if started[window] >= rate.count:
+        if slots is not None and row["attempt_started_at"] is None:
+            at = slots.take(rate_limits.limit_key(limit.rate_per_key, key))
+            if at is None:
                 continue
-            started[window] += 1
+            starts_at[row["id"]] = at
         if limit.per_key is not None and key is not None:
             per_key[key] += 1
         chosen.append(row)
         if len(chosen) >= free:
             break
     return chosen
+
+
+def serialise(conn: Connection) -> None:
+    """Waits for the limited claims of other transactions (PostgreSQL's
+    advisory lock; SQLite's `BEGIN IMMEDIATE` has done it already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
 
 
 def choose(
@@ -166,15 +177,18 @@ def choose(
     wanted: int,
     now: float,
     oldest_first: bool,
+    starts_at: dict[str, float],
 ) -> list[RowMapping]:
     """Up to `wanted` due runs to claim, within `limits`, in the claim's
-    order (or oldest first)."""
-    if limits and conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+    order (or oldest first), once `serialise`d; a run that starts under a rate limit gets its
+    start's time in `starts_at` (now, or when its slot frees:
+    store/rate_limits.py)."""
     free_running = [d for d in definitions if d not in limits]
     candidates = due_runs(conn, free_running, wanted, now, oldest_first) if free_running else []
     for definition_id, limit in limits.items():
-        candidates.extend(admitted(conn, definition_id, limit, wanted, now, oldest_first))
+        candidates.extend(
+            admitted(conn, definition_id, limit, wanted, now, oldest_first, starts_at)
+        )
     if oldest_first:
         candidates.sort(key=lambda r: (r["created_at"], r["id"]))
     else:
@@ -183,16 +197,15 @@ def choose(
 
 
 def rate_limited_starts(
-    chosen: list[RowMapping], claimed: set[str], limits: Mapping[str, Limit]
-) -> list[tuple[str, str]]:
-    """The (definition id, limit key) of each claimed run that starts an
-    attempt of a rate-limited definition: what the claim records."""
+    claimed: list[RowMapping], limits: Mapping[str, Limit], starts_at: Mapping[str, float]
+) -> list[tuple[str, str, float]]:
+    """The (definition id, limit key, time) of each claimed run that starts
+    an attempt under a rate limit: what the claim records."""
     found = []
-    for row in chosen:
+    for row in claimed:
+        at = starts_at.get(row["id"])
         limit = limits.get(row["definition_id"])
-        if limit is None or limit.rate is None or row["attempt_started_at"] is not None:
-            continue
-        if row["id"] in claimed:
+        if at is not None and limit is not None:
             key = rate_limits.limit_key(limit.rate_per_key, row["concurrency_key"])
-            found.append((row["definition_id"], key))
+            found.append((row["definition_id"], key, at))
     return found

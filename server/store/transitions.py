@@ -73,12 +73,19 @@ CLAIMED = (
 
 
 def claim(
-    *where: ColumnElement[bool], worker_id: str, now: float, lease_until: float
+    *where: ColumnElement[bool],
+    worker_id: str,
+    now: float,
+    lease_until: float,
+    starts_at: float | None = None,
 ) -> ReturningUpdate[Any]:
     """PENDING -> RUNNING: the runs matching `where` (chosen PENDING runs),
     leased to `worker_id` (also kept as `last_worker_id`, which outlives the
     lease) until `lease_until`, each under a new claim token (`claims`
-    counted up); returns their CLAIMED columns."""
+    counted up); returns their CLAIMED columns. A run not started yet
+    starts at `starts_at` (now by default; a rate limit may give the time
+    its slot frees, a moment later: store/rate_limits.py)."""
+    start = now if starts_at is None else starts_at
     return (
         update(runs)
         .where(*where)
@@ -88,8 +95,8 @@ def claim(
             last_worker_id=worker_id,
             lease_expires_at=lease_until,
             claims=runs.c.claims + 1,
-            started_at=func.coalesce(runs.c.started_at, now),
-            attempt_started_at=func.coalesce(runs.c.attempt_started_at, now),
+            started_at=func.coalesce(runs.c.started_at, start),
+            attempt_started_at=func.coalesce(runs.c.attempt_started_at, start),
             updated_at=now,
         )
         .returning(*CLAIMED)

@@ -135,7 +135,7 @@ async def test_counting_running_runs_per_key_searches_the_running_key_index(
     limit = Limit(concurrency=2, per_key=None)
     now = time.time()
     plan = await app.database.read(
-        plans_of(lambda c: admitted(c, Noop.id, limit, 10, now, oldest_first=False))
+        plans_of(lambda c: admitted(c, Noop.id, limit, 10, now, oldest_first=False, starts_at={}))
     )
     assert "SCAN task_runs" not in plan
     assert any("ix_task_runs_running_key" in step for step in plan), plan
