@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -125,14 +126,16 @@ async def test_no_window_holds_more_starts_than_the_limit(make_app: Any) -> None
 
 
 class Recorder(TaskDefinition[Any]):
-    """Notes when run() was called, against the run's recorded start."""
+    """Notes when run() was called, by the clock starts are given by (the
+    database's: PostgreSQL's is the server's)."""
 
     id = "rate-recorder"
     rate_limit = "5/s"
     calls: ClassVar[dict[str, float]] = {}
+    clock: ClassVar[Callable[[], float]] = time.time
 
     async def run(self, controller: TaskController[Any]) -> Any:
-        Recorder.calls[controller.run.id] = time.time()
+        Recorder.calls[controller.run.id] = Recorder.clock()
         return "ran"
 
 
@@ -176,6 +179,7 @@ async def test_a_start_is_given_the_time_its_slot_frees(make_app: Any) -> None:
 async def test_run_is_not_called_before_the_start_its_slot_gave(make_app: Any) -> None:
     Recorder.calls.clear()
     app: Taskloom = await make_app(Recorder)
+    Recorder.clock = app.database.clock
     runs = await app.service.trigger_many(Recorder.id, [None] * 12)
     ended = [await app.service.wait(run.id, timeout=WAIT) for run in runs]
     assert all(run.status is TaskStatus.SUCCEEDED for run in ended)
