@@ -149,8 +149,11 @@ class Scheduler:
                 sleep = await self._sleep_seconds()
             except Exception:
                 sleep = MAX_SLEEP  # the database is away: the next round reports it
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a
+            # cancellation (stop()) that comes as the wake-up does.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), sleep)
+                async with asyncio.timeout(sleep):
+                    await self._wake.wait()
 
     async def _sleep_seconds(self) -> float:
         now = self.clock()

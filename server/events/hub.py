@@ -38,8 +38,13 @@ class Subscription:
         self.queue.put_nowait(event)
 
     async def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after `timeout` seconds. Not with
+        `asyncio.wait_for`: on Python 3.11 it returns an event that arrived
+        as its caller was cancelled and drops the cancellation, and the
+        caller's loop (a `wait`, a subscription) went on for good."""
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
         except TimeoutError:
             return None
 
