@@ -139,9 +139,9 @@ class Recorder(TaskDefinition[Any]):
         return "ran"
 
 
-async def _claim(app: Taskloom, now: float) -> list[Any]:
+async def _claim(app: Taskloom, now: float, most: int = 10) -> list[Any]:
     limits = limits_of([FivePerSecond])
-    op = Claim("w", 10, now, now + 30, [FivePerSecond.id], limits)
+    op = Claim("w", most, now, now + 30, [FivePerSecond.id], limits)
     return await app.database.run_write(op)
 
 
@@ -228,3 +228,30 @@ def test_rate_limit_specs(spec: str, count: int, period: float) -> None:
 def test_wrong_specs_are_refused_when_the_class_is_made(spec: str) -> None:
     with pytest.raises(ValueError, match="invalid rate limit"):
         type("Wrong", (TaskDefinition,), {"id": "wrong", "rate_limit": spec})
+
+
+async def test_an_idle_worker_claims_again_when_the_next_slot_comes_within_reach(
+    make_app: Any,
+) -> None:
+    """`next_claim_at`: when the window's count-th newest start, plus the
+    period, comes within the lookahead; a slot within reach of the worker's
+    last claim (offered to it, left untaken) is no reason to claim again."""
+    app: Taskloom = await make_app(FivePerSecond, worker=False)
+    await app.service.trigger_many(FivePerSecond.id, [None] * 12)
+    rate = RateLimit.parse(FivePerSecond.rate_limit)
+    rates, ahead = {FivePerSecond.id: rate}, rate_limits.lookahead(rate)
+
+    async def next_claim(now: float, claimed_at: float) -> float | None:
+        return await app.database.read(
+            lambda c: rate_limits.next_claim_at(c, [], rates, now, claimed_at)
+        )
+
+    t0 = time.time()
+    assert len(await _claim(app, t0, most=3)) == 3
+    assert len(await _claim(app, t0 + 0.15)) == 2
+    assert await next_claim(t0 + 0.2, t0 + 0.15) == t0 + 1.0 - ahead
+    claimed_at = t0 + 1.0 - ahead / 2
+    assert len(await _claim(app, claimed_at, most=3)) == 3  # the slots of t0's starts
+    assert await next_claim(claimed_at, claimed_at) == t0 + 1.15 - ahead
+    # A claim whose reach covered the slot of t0 + 0.15's starts took none.
+    assert await next_claim(claimed_at, t0 + 1.15 - ahead / 2) is None
