@@ -50,6 +50,9 @@ class OutcomeSaver:
         self.on_done = on_done
         self._pending: list[Finished] = []
         self._flusher: asyncio.Task[None] | None = None
+        # A saved outcome failed a run that others, perhaps triggered after
+        # it was claimed, wait on (FinishIterations.failed_dependencies).
+        self._failed_dependencies = False
 
     def add(self, row: Mapping[Any, Any], outcome: IterationOutcome, seconds: float) -> None:
         self._pending.append((row, outcome, seconds))
@@ -77,7 +80,8 @@ class OutcomeSaver:
                         self.on_done(row)
                 if due:
                     self.hub.notify_due()
-                if settle:
+                if settle or self._failed_dependencies:
+                    self._failed_dependencies = False
                     await self._settle_waits()
         finally:
             self._flusher = None
@@ -129,10 +133,12 @@ class OutcomeSaver:
                 results[i] = result
 
     async def _write(self, outcomes: list[IterationOutcome]) -> list[bool | Exception]:
+        op = FinishIterations(outcomes)
         try:
-            results = await self.database.run_write(FinishIterations(outcomes))
+            results = await self.database.run_write(op)
         except Exception as exc:
             return [exc] * len(outcomes)
+        self._failed_dependencies = self._failed_dependencies or op.failed_dependencies
         return [self._unavailable(r) if isinstance(r, Exception) else r for r in results]
 
     def _unavailable(self, error: Exception) -> Exception:

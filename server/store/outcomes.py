@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from taskloom.server.store import history, transitions
 from taskloom.server.store.committed import Committed, NewRuns, RunsMoved
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.inserts import insert_rows
 from taskloom.server.store.iteration_outcome import IterationOutcome
-from taskloom.server.store.models import logs, results, runs
+from taskloom.server.store.models import dependencies, logs, results, runs
 from taskloom.server.store.postgres import planning
 from taskloom.server.store.sqlite import outcome_sql
 from taskloom.server.store.transitions import FINISH_ITERATION, SUCCEEDED
@@ -108,11 +108,18 @@ class FinishIterations(WriteOp[list[bool | Exception]]):
         self.outcomes = outcomes
         # The runs the saved successes released (release_dependents).
         self.released: list[tuple[str, str]] = []
+        # Whether a saved outcome ended otherwise a run others wait on:
+        # store/waits.py fails them (the saver runs it next).
+        self.failed_dependencies = False
 
     def apply(self, conn: Connection) -> list[bool | Exception]:
         results = self._finish(conn)
         saved = [o for o, result in zip(self.outcomes, results, strict=True) if result is True]
         self.released = release_dependents(conn, saved)
+        ended = failed_ids(saved)
+        if ended:
+            waited_on = select(dependencies.c.run_id).where(dependencies.c.depends_on.in_(ended))
+            self.failed_dependencies = conn.execute(waited_on.limit(1)).first() is not None
         return results
 
     def _finish(self, conn: Connection) -> list[bool | Exception]:
@@ -139,6 +146,12 @@ class FinishIterations(WriteOp[list[bool | Exception]]):
         if self.released:
             told.append(RunsMoved(self.released, due=True))
         return told[0] if len(told) == 1 else (tuple(told) or None)
+
+
+def failed_ids(saved: Sequence[IterationOutcome]) -> list[str]:
+    """The runs these outcomes ended other than SUCCEEDED: their dependents
+    will not run (read from the database, as `release_dependents` is)."""
+    return [o.run_id for o in saved if o.finished and o.status != SUCCEEDED]
 
 
 def release_dependents(

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, create_engine, delete, insert, select
 
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus, WaitReason
+from taskloom.server.engine import lease_keeper
 from taskloom.server.store.models import dependencies, metadata, runs
 from taskloom.server.store.new_runs import new_run_row
 from taskloom.server.store.sqlite.release_sql import release_step
@@ -31,6 +32,7 @@ WAIT = 15.0
 
 class HeldInput(BaseModel):
     hold: bool = False
+    fail: bool = False
 
 
 class Held(TaskDefinition[HeldInput]):
@@ -45,6 +47,8 @@ class Held(TaskDefinition[HeldInput]):
         if controller.input.hold:
             Held.running.set()
             await Held.go.wait()
+        if controller.input.fail:
+            return controller.response.error("the source is gone", "SOURCE")
         return "done"
 
 
@@ -67,6 +71,24 @@ async def test_a_dependent_is_due_when_its_dependency_success_commits(make_app: 
     assert reason_of(now) is not WaitReason.DEPENDENCIES
     finished = await app.service.wait(dependent.id, timeout=WAIT)
     assert finished.status is TaskStatus.SUCCEEDED
+
+
+async def test_a_dependent_fails_once_its_dependency_fails_without_the_sweep(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Triggered while its dependency ran, the dependent is failed
+    (DEPENDENCY_FAILED) by the worker that saved the failure, not by the
+    lease keeper's sweep, turned off here."""
+    monkeypatch.setattr(lease_keeper, "SETTLE_CHECK_SECONDS", 3600.0)
+    Held.go, Held.running = asyncio.Event(), asyncio.Event()
+    app: Taskloom = await make_app(Held)
+    first = await app.service.trigger(Held, {"hold": True, "fail": True})
+    await asyncio.wait_for(Held.running.wait(), WAIT)
+    dependent = await app.service.trigger(Held, {}, after=[first.id])
+    Held.go.set()
+    ended = await app.service.wait(dependent.id, timeout=WAIT)
+    assert ended.status is TaskStatus.FAILED
+    assert ended.error is not None and ended.error.code == "DEPENDENCY_FAILED"
 
 
 # --- the SQLite writer process's statement, held to the portable one -------

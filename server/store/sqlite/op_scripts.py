@@ -17,11 +17,11 @@ from taskloom.server.store import history
 from taskloom.server.store.claims import Claim
 from taskloom.server.store.models import runs
 from taskloom.server.store.new_runs import InsertRuns
-from taskloom.server.store.outcomes import FinishIterations, dependents
+from taskloom.server.store.outcomes import FinishIterations, dependents, failed_ids
 from taskloom.server.store.sqlite import outcome_sql
 from taskloom.server.store.sqlite.claim_sql import claim_script, claimed_rows
 from taskloom.server.store.sqlite.inserts import insert_steps
-from taskloom.server.store.sqlite.release_sql import release_step
+from taskloom.server.store.sqlite.release_sql import release_step, waited_on_step
 from taskloom.server.store.sqlite.scripts import Script
 from taskloom.server.store.transitions import CLAIMED, SUCCEEDED
 
@@ -74,13 +74,20 @@ def _finish(op: FinishIterations, dialect: Dialect) -> Scripted | None:
         script.steps += steps
     saved = [True] * len(outcomes)
     succeeded = [o for o in outcomes if o.status == SUCCEEDED]
-    if not succeeded:
-        return script, lambda _results: saved
-    now = max(o.now for o in succeeded)
-    script.steps.append(release_step([o.run_id for o in succeeded], now))
+    released = ended = None  # the indexes of their steps
+    if succeeded:
+        now = max(o.now for o in succeeded)
+        released = len(script.steps)
+        script.steps.append(release_step([o.run_id for o in succeeded], now))
+    if failed_ids(outcomes):
+        ended = len(script.steps)
+        script.steps.append(waited_on_step(failed_ids(outcomes)))
 
     def read(results: list[Any]) -> list[bool]:
-        op.released = [(run_id, status) for run_id, status in results[-1]]
+        if released is not None:
+            op.released = [(run_id, status) for run_id, status in results[released]]
+        if ended is not None:
+            op.failed_dependencies = bool(results[ended])
         return saved
 
     return script, read

@@ -1,7 +1,8 @@
 """`transitions.release_dependents` by hand, as a script step the SQLite
 writer process runs with an outcome batch (op_scripts.py): the runs that
 depend on the batch's SUCCEEDED runs, woken in the outcomes' transaction
-once every dependency of theirs has SUCCEEDED.
+once every dependency of theirs has SUCCEEDED; and whether runs depend on
+those the batch ended otherwise (outcomes.FinishIterations).
 tests/integration/test_store_release_dependents.py holds it to the
 portable statement."""
 
@@ -34,3 +35,10 @@ def _sql(count: int) -> str:
 def release_step(succeeded: Sequence[str], now: float) -> Step:
     """A rows step: the released runs' (id, status)."""
     return rows_step(_sql(len(succeeded)), [now, now, now, *succeeded])
+
+
+def waited_on_step(ended: Sequence[str]) -> Step:
+    """A rows step: a row if a run depends on one of `ended`."""
+    marks = ", ".join("?" * len(ended))
+    sql = f"SELECT 1 FROM task_run_dependencies WHERE depends_on IN ({marks}) LIMIT 1"
+    return rows_step(sql, list(ended))
