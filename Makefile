@@ -12,6 +12,11 @@ STAMP := $(VENV)/.installed-stamp
 # 127.0.0.1:8000.
 HOST ?=
 PORT ?=
+# `make test` spreads the suite over this many processes (pytest-xdist), a
+# test file each at a time: most tests wait on a database, a served port or
+# a child process, so two cores run two files at once. TEST_WORKERS=0 runs
+# it in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: install serve test lint unit bench bench-rate-limit soak system-deps clean
 
@@ -47,7 +52,7 @@ system-deps:
 	./.ci/system-deps
 
 test: $(STAMP) system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

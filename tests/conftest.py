@@ -6,7 +6,9 @@ once per backend the fixture is parametrized with.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -52,13 +54,39 @@ def pg_cluster() -> Iterator[PgCluster]:
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once, by Taskloom's own migrations, that each
+    test's file is copied from (as the PostgreSQL template is): a test's
+    first start then finds the schema at head instead of running every
+    migration again."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "taskloom.db"
+
+    async def upgrade() -> None:
+        from taskloom.server.store.connect import open_database
+        from taskloom.server.store.migrate import migrate
+
+        database = open_database(f"sqlite+aiosqlite:///{path}")
+        await database.start()
+        try:
+            await migrate(database)
+        finally:
+            await database.close()
+
+    asyncio.run(upgrade())
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database per test, once per backend: a new SQLite file in the
-    test's temporary folder, or a new database on the session's PostgreSQL
-    server, copied from a template that Taskloom's migrations brought to
-    head, dropped afterwards. `-m "not postgres"` runs the SQLite side only."""
+    """A fresh database per test, once per backend: a SQLite file in the
+    test's temporary folder or a new database on the session's PostgreSQL
+    server, each copied from a template that Taskloom's migrations brought
+    to head; dropped afterwards. `-m "not postgres"` runs the SQLite side
+    only."""
     if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "taskloom.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'taskloom.db'}"
         return
     cluster: PgCluster = request.getfixturevalue("pg_cluster")

@@ -53,4 +53,4 @@ def test_only_make_serve_asks_for_the_examples() -> None:
 def test_make_test_installs_the_dev_extras() -> None:
     steps = planned("test")
     assert ".venv/bin/python -m pip --disable-pip-version-check install -e '.[dev,otel]'" in steps
-    assert steps[-1] == ".venv/bin/pytest"
+    assert steps[-1] == ".venv/bin/pytest -n 2 --dist loadfile"

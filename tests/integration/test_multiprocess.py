@@ -1,5 +1,5 @@
 """Four `taskloom worker` processes share one database (a PostgreSQL server,
-or one SQLite file) with an API process that triggers 2,000 runs of two
+or one SQLite file) with an API process that triggers 1,000 runs of two
 iterations each. Every iteration records a side effect keyed by (run id,
 iteration, attempt): each must have executed exactly once, every run must
 finish, and nothing may report "database is locked"."""
@@ -39,7 +39,7 @@ from tests.integration.multiproc_defs import (
 from tests.support.postgres import free_port
 
 WORKERS = 4
-RUNS = 2_000
+RUNS = 1_000
 CONCURRENCY = 50
 ROOT = Path(__file__).resolve().parents[2]
 FINISHED = ("SUCCEEDED", "FAILED", "ABORTED")
