@@ -16,7 +16,10 @@ def test_the_collector_is_tuned_once_per_process() -> None:
     assert frozen > 0
     assert threshold[0] == YOUNG_THRESHOLD
     assert tune_collector() is False
-    assert (gc.get_freeze_count(), gc.get_threshold()) == (frozen, threshold)
+    # Frozen objects may still be freed meanwhile (the count then falls by a
+    # few); a second freeze would add every object alive now.
+    assert gc.get_freeze_count() <= frozen
+    assert gc.get_threshold() == threshold
 
 
 def test_the_tuning_is_on_unless_switched_off() -> None:
