@@ -138,79 +138,41 @@ class Triggerer:
             for run_id in after:  # NotFound for a run the caller may not see
                 await self.reader.get(run_id, actor)
         with tracing.trigger_span(chosen.id) as traceparent:
-            return await self._trigger(
+            row = await self._checked_row(
                 chosen,
                 input,
-                name,
-                delay,
-                run_at,
-                priority,
-                parent_id,
-                created_by,
-                actor,
-                idempotency_key,
-                simulate,
-                session,
-                after,
-                deadline,
-                expires,
-                traceparent,
+                self.database.clock(),
+                name=name,
+                delay=delay,
+                run_at=run_at,
+                priority=priority,
+                parent_id=parent_id,
+                created_by=created_by,
+                idempotency_key=idempotency_key,
+                simulate=simulate,
+                deadline=deadline,
+                expires=expires,
             )
-
-    async def _trigger(
-        self,
-        chosen: type[TaskDefinition[Any]],
-        input: Any,
-        name: str | None,
-        delay: float | None,
-        run_at: datetime | None,
-        priority: int,
-        parent_id: str | None,
-        created_by: str | None,
-        actor: Actor | None,
-        idempotency_key: str | None,
-        simulate: bool,
-        session: Any,
-        after: Sequence[str] | None,
-        deadline: float | None,
-        expires: float | datetime | None,
-        traceparent: str | None,
-    ) -> RunView:
-        row = await self._checked_row(
-            chosen,
-            input,
-            self.database.clock(),
-            name=name,
-            delay=delay,
-            run_at=run_at,
-            priority=priority,
-            parent_id=parent_id,
-            created_by=created_by,
-            idempotency_key=idempotency_key,
-            simulate=simulate,
-            deadline=deadline,
-            expires=expires,
-        )
-        row["traceparent"] = traceparent
-        if after:
-            row = await self.database.run_write(InsertAfter(row, after))
-            if row["waiting"] is not None:
-                # A dependency may have ended as this was written, or before.
-                await self.database.run_write(SettleWaits(self.database.clock()))
-            return await self.reader.get(row["id"], actor)
-        if isinstance(session, DeferredInsert):  # the sync twin inserts it itself
-            session.row = row
+            row["traceparent"] = traceparent
+            if after:
+                row = await self.database.run_write(InsertAfter(row, after))
+                if row["waiting"] is not None:
+                    # A dependency may have ended as this was written, or before.
+                    await self.database.run_write(SettleWaits(self.database.clock()))
+                return await self.reader.get(row["id"], actor)
+            if isinstance(session, DeferredInsert):  # the sync twin inserts it itself
+                session.row = row
+                return self.presenter.view(row)
+            if session is not None:  # announced once the caller's session commits
+                await insert_in_session(self.database, session, [row])
+                return self.presenter.view(row)
+            if idempotency_key is not None:
+                created, found = await self.database.run_write(InsertIdempotent(row))
+                if not created:
+                    return self.presenter.view(found)
+            else:
+                await self.database.run_write(InsertRuns([row]))  # announced by its commit
             return self.presenter.view(row)
-        if session is not None:  # announced once the caller's session commits
-            await insert_in_session(self.database, session, [row])
-            return self.presenter.view(row)
-        if idempotency_key is not None:
-            created, found = await self.database.run_write(InsertIdempotent(row))
-            if not created:
-                return self.presenter.view(found)
-        else:
-            await self.database.run_write(InsertRuns([row]))  # announced by its commit
-        return self.presenter.view(row)
 
     async def trigger_many(
         self,
