@@ -19,24 +19,26 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from taskloom.server.engine.outage import OutageLog
-from taskloom.server.store.api_schedules import (
-    FireApiTick,
-    SkipApiTick,
-    due_api_schedules,
-    next_api_tick,
-)
+from taskloom.server.store.api_schedules import due_api_schedules, next_api_tick
 from taskloom.server.store.new_runs import (
     TICK_KEY_PREFIX,
     concurrency_key_of,
     life_bounds,
     new_run_row,
 )
-from taskloom.server.store.schedules import FireTick, SkipTick, SyncSchedules, due_schedules
+from taskloom.server.store.schedules import (
+    FireTick,
+    ScheduleKey,
+    SkipTick,
+    SyncSchedules,
+    due_schedules,
+)
 
 if TYPE_CHECKING:
     from croniter import croniter
@@ -51,6 +53,36 @@ MAX_SLEEP = 5.0
 # The service's input preparation (checks and `on_before_trigger`): what a
 # tick's run gets as input, as a trigger would.
 PrepareInput = Callable[[Any, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class DueTick:
+    """A due schedule, a definition's own or one made through the API, as
+    firing it needs it."""
+
+    key: ScheduleKey
+    definition_id: str
+    expression: str
+    timezone: str
+    next_run_at: float
+    key_prefix: str  # the run's idempotency key, before the tick's time
+    label: str  # for the log
+    input: Any = None  # an API schedule's (a definition's: `schedule_input`)
+    created_by: str | None = None
+
+
+def _api_tick(row: Any) -> DueTick:
+    return DueTick(
+        ScheduleKey(row["id"], api=True),
+        row["definition_id"],
+        row["expression"],
+        row["timezone"],
+        float(row["next_run_at"]),
+        f"{TICK_KEY_PREFIX}{row['id']}:",
+        f"schedule {row['id']} of {row['definition_id']}",
+        row["input"],
+        row["created_by"],
+    )
 
 
 def zone(name: str) -> ZoneInfo:
@@ -164,88 +196,67 @@ class Scheduler:
             upcoming.append(api_tick)
         return max(0.05, min([MAX_SLEEP, *(t - now for t in upcoming)]))
 
-    async def _fire(self, row: Any, now: float, following: float) -> str | None:
-        """Triggers the latest due tick of one schedule; the run's id if this
-        call created it (None: another worker already had)."""
-        ident = row["definition_id"]
-        expression, timezone = self.schedules[ident]
-        tick = min(max(latest_tick(expression, timezone, now), float(row["next_run_at"])), now)
-        definition: type[TaskDefinition[Any]] = self.registry.get(ident)
-        data = await self.prepare_input(definition, definition.schedule_input)
-        key = TICK_KEY_PREFIX + datetime.fromtimestamp(tick, zone("UTC")).isoformat()
-        deadline_seconds, expires_at = life_bounds(definition, now)
-        run = new_run_row(
-            definition_id=ident,
-            input=data,
-            now=now,
-            run_at=now,
-            name=f"{ident} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
-            idempotency_key=key,
-            concurrency_key=concurrency_key_of(definition, data),
-            deadline_seconds=deadline_seconds,
-            expires_at=expires_at,
-        )
-        # Announced by its commit.
-        created, saved = await self.database.run_write(FireTick(ident, tick, following, run, now))
-        return str(saved["id"]) if created else None
-
     async def fire_due(self) -> list[str]:
         """Fires every due schedule once; returns the ids of runs created."""
         now = self.clock()
         database = self.database
-        due = await database.read(lambda c: due_schedules(c, now, list(self.schedules)))
+        known = [definition.id for definition in self.registry]
+        due = [
+            self._class_tick(row)
+            for row in await database.read(lambda c: due_schedules(c, now, list(self.schedules)))
+        ]
+        due += map(_api_tick, await database.read(lambda c: due_api_schedules(c, now, known)))
         created: list[str] = []
-        for row in due:
-            ident = row["definition_id"]
-            expression, timezone = self.schedules[ident]
-            following = next_tick(expression, timezone, now)
+        for tick in due:
+            following = next_tick(tick.expression, tick.timezone, now)
             try:
-                run_id = await self._fire(row, now, following)
+                run_id = await self._fire(tick, now, following)
             except Exception:
                 # A tick that cannot be triggered (e.g. its input is refused)
                 # is skipped, so it neither repeats nor holds up the others.
-                log.exception("schedule of %s: the tick could not be triggered", ident)
-                await database.run_write(SkipTick(ident, following, now))
-                continue
-            if run_id is not None:
-                created.append(run_id)
-        known = [definition.id for definition in self.registry]
-        for row in await database.read(lambda c: due_api_schedules(c, now, known)):
-            following = next_tick(row["expression"], row["timezone"], now)
-            try:
-                run_id = await self._fire_api(row, now, following)
-            except Exception:
-                log.exception(
-                    "schedule %s of %s: the tick could not be triggered",
-                    row["id"],
-                    row["definition_id"],
-                )
-                await database.run_write(SkipApiTick(row["id"], following))
+                log.exception("%s: the tick could not be triggered", tick.label)
+                await database.run_write(SkipTick(tick.key, following, now))
                 continue
             if run_id is not None:
                 created.append(run_id)
         return created
 
-    async def _fire_api(self, row: Any, now: float, following: float) -> str | None:
-        """Triggers the latest due tick of one API schedule, with its input."""
-        expression, timezone = row["expression"], row["timezone"]
-        tick = min(max(latest_tick(expression, timezone, now), float(row["next_run_at"])), now)
-        definition: type[TaskDefinition[Any]] = self.registry.get(row["definition_id"])
-        data = await self.prepare_input(definition, row["input"])
+    def _class_tick(self, row: Any) -> DueTick:
+        ident = row["definition_id"]
+        expression, timezone = self.schedules[ident]
+        return DueTick(
+            ScheduleKey(ident),
+            ident,
+            expression,
+            timezone,
+            float(row["next_run_at"]),
+            TICK_KEY_PREFIX,
+            f"schedule of {ident}",
+        )
+
+    async def _fire(self, due: DueTick, now: float, following: float) -> str | None:
+        """Triggers the latest due tick of one schedule; the run's id if this
+        call created it (None: another worker already had)."""
+        tick = min(max(latest_tick(due.expression, due.timezone, now), due.next_run_at), now)
+        definition: type[TaskDefinition[Any]] = self.registry.get(due.definition_id)
+        raw = due.input if due.key.api else definition.schedule_input
+        data = await self.prepare_input(definition, raw)
         at = datetime.fromtimestamp(tick, zone("UTC")).isoformat()
+        local = datetime.fromtimestamp(tick, zone(due.timezone)).isoformat()
         deadline_seconds, expires_at = life_bounds(definition, now)
         run = new_run_row(
             definition_id=definition.id,
             input=data,
             now=now,
             run_at=now,
-            name=f"{definition.id} @ {datetime.fromtimestamp(tick, zone(timezone)).isoformat()}",
-            idempotency_key=f"{TICK_KEY_PREFIX}{row['id']}:{at}",
+            name=f"{definition.id} @ {local}",
+            idempotency_key=due.key_prefix + at,
             concurrency_key=concurrency_key_of(definition, data),
             deadline_seconds=deadline_seconds,
             expires_at=expires_at,
-            created_by=row["created_by"],
+            created_by=due.created_by,
         )
-        fire = FireApiTick(row["id"], tick, following, run, now)
+        # Announced by its commit.
+        fire = FireTick(due.key, tick, following, run, now)
         created, saved = await self.database.run_write(fire)
         return str(saved["id"]) if created else None

@@ -1,5 +1,6 @@
 """Schedules made through the API (createSchedule): their rows, and the
-operations that make, delete and fire them. A fired tick's run carries the
+operations that make and delete them (a tick is fired by store/schedules.py's
+FireTick, as a class schedule's is). A fired tick's run carries the
 idempotency key `schedule:<schedule id>:<tick>`, so the unique index on
 (definition, key) lets exactly one run exist per schedule and tick, however
 many workers fire it (as store/schedules.py does for class schedules)."""
@@ -9,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
 from taskloom.definitions.errors import NotFound
-from taskloom.server.store.committed import NewRuns
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import api_schedules as table
-from taskloom.server.store.new_runs import InsertIdempotent
 
 
 def list_api_schedules(conn: Connection) -> list[RowMapping]:
@@ -67,43 +66,3 @@ class DeleteSchedule(WriteOp[RowMapping]):
             raise NotFound(f"no schedule with id {self.schedule_id!r}")
         conn.execute(delete(table).where(where))
         return found
-
-
-class FireApiTick(WriteOp[tuple[bool, RowMapping]]):
-    """Triggers the run of one tick (unless it exists) and moves the
-    schedule on to its next tick; returns (created, run)."""
-
-    def __init__(
-        self, schedule_id: str, tick: float, next_run_at: float, row: dict[str, Any], now: float
-    ) -> None:
-        self.schedule_id = schedule_id
-        self.tick = tick
-        self.next_run_at = next_run_at
-        self.row = row
-        self.now = now
-
-    def apply(self, conn: Connection) -> tuple[bool, RowMapping]:
-        created, run = InsertIdempotent(self.row).apply(conn)
-        conn.execute(
-            update(table)
-            .where(table.c.id == self.schedule_id)
-            .values(last_run_at=self.tick, next_run_at=self.next_run_at)
-        )
-        return created, run
-
-    def committed(self, result: tuple[bool, RowMapping]) -> NewRuns | None:
-        created, _run = result
-        return NewRuns([self.row]) if created else None
-
-
-class SkipApiTick(WriteOp[None]):
-    """Moves an API schedule on without a run (its tick could not be triggered)."""
-
-    def __init__(self, schedule_id: str, next_run_at: float) -> None:
-        self.schedule_id = schedule_id
-        self.next_run_at = next_run_at
-
-    def apply(self, conn: Connection) -> None:
-        conn.execute(
-            update(table).where(table.c.id == self.schedule_id).values(next_run_at=self.next_run_at)
-        )

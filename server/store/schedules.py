@@ -6,16 +6,17 @@ run exist per definition and tick, however many workers fire it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
 from taskloom.definitions.errors import NotFound
 from taskloom.server.store.committed import NewRuns
 from taskloom.server.store.group_commit import WriteOp
-from taskloom.server.store.models import schedules
+from taskloom.server.store.models import api_schedules, schedules
 from taskloom.server.store.new_runs import InsertIdempotent
 
 
@@ -82,14 +83,34 @@ def _insert_new(conn: Connection) -> Insert:
     return insert(schedules)
 
 
+@dataclass(frozen=True)
+class ScheduleKey:
+    """Which schedule a tick moves on: a definition's class-level schedule
+    (`ident` its definition id), or one made through the API (`api`,
+    `ident` its id; store/api_schedules.py)."""
+
+    ident: str
+    api: bool = False
+
+
+def _move(key: ScheduleKey, now: float, **values: float) -> Update:
+    if key.api:
+        return update(api_schedules).where(api_schedules.c.id == key.ident).values(**values)
+    return (
+        update(schedules)
+        .where(schedules.c.definition_id == key.ident)
+        .values(**values, updated_at=now)
+    )
+
+
 class FireTick(WriteOp[tuple[bool, RowMapping]]):
     """Triggers the run of one tick (unless it exists) and moves the
     schedule on to its next tick; returns (created, run)."""
 
     def __init__(
-        self, definition_id: str, tick: float, next_run_at: float, row: dict[str, Any], now: float
+        self, key: ScheduleKey, tick: float, next_run_at: float, row: dict[str, Any], now: float
     ) -> None:
-        self.definition_id = definition_id
+        self.key = key
         self.tick = tick
         self.next_run_at = next_run_at
         self.row = row
@@ -97,11 +118,7 @@ class FireTick(WriteOp[tuple[bool, RowMapping]]):
 
     def apply(self, conn: Connection) -> tuple[bool, RowMapping]:
         created, run = InsertIdempotent(self.row).apply(conn)
-        conn.execute(
-            update(schedules)
-            .where(schedules.c.definition_id == self.definition_id)
-            .values(last_run_at=self.tick, next_run_at=self.next_run_at, updated_at=self.now)
-        )
+        conn.execute(_move(self.key, self.now, last_run_at=self.tick, next_run_at=self.next_run_at))
         return created, run
 
     def committed(self, result: tuple[bool, RowMapping]) -> NewRuns | None:
@@ -112,17 +129,13 @@ class FireTick(WriteOp[tuple[bool, RowMapping]]):
 class SkipTick(WriteOp[None]):
     """Moves a schedule on without a run (its tick could not be triggered)."""
 
-    def __init__(self, definition_id: str, next_run_at: float, now: float) -> None:
-        self.definition_id = definition_id
+    def __init__(self, key: ScheduleKey, next_run_at: float, now: float) -> None:
+        self.key = key
         self.next_run_at = next_run_at
         self.now = now
 
     def apply(self, conn: Connection) -> None:
-        conn.execute(
-            update(schedules)
-            .where(schedules.c.definition_id == self.definition_id)
-            .values(next_run_at=self.next_run_at, updated_at=self.now)
-        )
+        conn.execute(_move(self.key, self.now, next_run_at=self.next_run_at))
 
 
 class SetScheduleEnabled(WriteOp[RowMapping]):
