@@ -197,22 +197,37 @@ def logs_for_runs(
     return grouped
 
 
+def first_of_each(
+    conn: Connection,
+    query: Select[Any],
+    group: ColumnElement[Any],
+    ids: Sequence[str],
+    first: int,
+    created_by: str | None = None,
+) -> dict[str, list[RowMapping]]:
+    """Up to `first + 1` of the runs `query` selects for each of `ids`,
+    which its `group` column holds, oldest first; only those `created_by`
+    triggered when it is given (a user's view)."""
+    numbered = query.add_columns(
+        group.label("group_id"),
+        func.row_number().over(partition_by=group, order_by=runs.c.id).label("n"),
+    ).where(group.in_(list(ids)))
+    if created_by is not None:
+        numbered = numbered.where(runs.c.created_by == created_by)
+    sub = numbered.subquery()
+    rows = select(sub).where(sub.c.n <= first + 1).order_by(sub.c.group_id, sub.c.id)
+    grouped: dict[str, list[RowMapping]] = {run_id: [] for run_id in ids}
+    for row in conn.execute(rows).mappings():
+        grouped[row["group_id"]].append(row)
+    return grouped
+
+
 def children_for_runs(
     conn: Connection, parent_ids: Sequence[str], first: int, created_by: str | None = None
 ) -> dict[str, list[RowMapping]]:
     """Up to `first + 1` children of each parent, oldest first; only those
     `created_by` triggered when it is given (a user's view)."""
-    numbered = select(
-        runs, func.row_number().over(partition_by=runs.c.parent_id, order_by=runs.c.id).label("n")
-    ).where(runs.c.parent_id.in_(list(parent_ids)))
-    if created_by is not None:
-        numbered = numbered.where(runs.c.created_by == created_by)
-    sub = numbered.subquery()
-    query = select(sub).where(sub.c.n <= first + 1).order_by(sub.c.parent_id, sub.c.id)
-    grouped: dict[str, list[RowMapping]] = {run_id: [] for run_id in parent_ids}
-    for row in conn.execute(query).mappings():
-        grouped[row["parent_id"]].append(row)
-    return grouped
+    return first_of_each(conn, select(runs), runs.c.parent_id, parent_ids, first, created_by)
 
 
 def count_children_for_runs(

@@ -20,6 +20,7 @@ from taskloom.definitions.errors import NotFound
 from taskloom.server.store.committed import NewRuns
 from taskloom.server.store.group_commit import WriteOp
 from taskloom.server.store.models import dependencies, runs
+from taskloom.server.store.queries import first_of_each
 from taskloom.server.store.transitions import DEPENDENCIES, SUCCEEDED, WAITING_RUN_AT
 
 
@@ -83,24 +84,8 @@ def dependents_for_runs(
 ) -> dict[str, list[RowMapping]]:
     """Up to `first + 1` runs triggered after each of `run_ids`, oldest
     first (those `created_by` triggered, when it is given)."""
-    on = dependencies.c.depends_on
-    numbered = (
-        select(
-            runs,
-            on.label("dependency_id"),
-            func.row_number().over(partition_by=on, order_by=runs.c.id).label("n"),
-        )
-        .join(dependencies, dependencies.c.run_id == runs.c.id)
-        .where(on.in_(list(run_ids)))
-    )
-    if created_by is not None:
-        numbered = numbered.where(runs.c.created_by == created_by)
-    sub = numbered.subquery()
-    query = select(sub).where(sub.c.n <= first + 1).order_by(sub.c.dependency_id, sub.c.id)
-    grouped: dict[str, list[RowMapping]] = {run_id: [] for run_id in run_ids}
-    for row in conn.execute(query).mappings():
-        grouped[row["dependency_id"]].append(row)
-    return grouped
+    joined = select(runs).join(dependencies, dependencies.c.run_id == runs.c.id)
+    return first_of_each(conn, joined, dependencies.c.depends_on, run_ids, first, created_by)
 
 
 def count_dependents_for_runs(
