@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.rate_limit import max_in_window
 from taskloom.definitions import TaskStatus
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
 from taskloom.server.taskloom import Taskloom
 from tests.integration.policy_defs import RATE, Switchable, TenPerSecond
 from tests.integration.test_multiprocess import TaskloomProcess
-from tests.integration.test_rate_limits import max_in_window
 
 RUNS = 60
 ENV = {"TASKLOOM_DEFINITIONS": "tests.integration.policy_defs"}

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 
+from bench.rate_limit import max_in_window
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.rate_limit import RateLimit
@@ -186,16 +187,6 @@ async def test_run_is_not_called_before_the_start_its_slot_gave(make_app: Any) -
     for run in ended:
         assert run.started_at is not None
         assert Recorder.calls[run.id] >= run.started_at.timestamp()
-
-
-def max_in_window(starts: list[float], period: float) -> int:
-    """The most starts within any half-open window [t, t + period)."""
-    most, left = 0, 0
-    for right, at in enumerate(starts):
-        while starts[left] <= at - period:
-            left += 1
-        most = max(most, right - left + 1)
-    return most
 
 
 async def test_graphql_shows_the_limit_and_the_reason(database_url: str) -> None:
