@@ -3,11 +3,13 @@ subprocesses through TASKLOOM_DEFINITIONS."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from taskloom.definitions import TaskController, TaskDefinition, register
 
 RATE = 10  # starts per second
+HOLD = 0.5  # seconds each TenPerSecond run takes
 
 
 @register
@@ -16,6 +18,7 @@ class TenPerSecond(TaskDefinition[Any]):
     rate_limit = f"{RATE}/s"
 
     async def run(self, controller: TaskController[Any]) -> Any:
+        await asyncio.sleep(HOLD)
         return "ran"
 
 

@@ -16,10 +16,15 @@ from taskloom.definitions import TaskStatus
 from taskloom.definitions.filters import RunFilter
 from taskloom.definitions.registry import Registry
 from taskloom.server.taskloom import Taskloom
-from tests.integration.policy_defs import RATE, Switchable, TenPerSecond
+from tests.integration.policy_defs import HOLD, RATE, Switchable, TenPerSecond
 from tests.integration.test_multiprocess import TaskloomProcess
 
 RUNS = 60
+# Each worker alone starts at most CONCURRENCY / HOLD = 6 runs a second,
+# fewer than RATE, so both must take runs; together they could start 12,
+# more than RATE, so the shared window is what holds them to it. (One
+# worker with enough free slots may take every start: docs/architecture.md.)
+CONCURRENCY = 3
 ENV = {"TASKLOOM_DEFINITIONS": "tests.integration.policy_defs"}
 
 
@@ -34,7 +39,7 @@ async def two_workers(database_url: str, tmp_path: Path) -> AsyncIterator[Tasklo
         load_entry_points=False,
     )
     await api.start()
-    args = ["worker", "--concurrency", "20"]
+    args = ["worker", "--concurrency", str(CONCURRENCY)]
     workers = [TaskloomProcess(i, database_url, tmp_path, args, ENV) for i in range(2)]
     try:
         for worker in workers:
@@ -63,6 +68,7 @@ async def _finished(api: Taskloom, definition_id: str, runs: int, timeout: float
 @pytest.mark.timeout(180)
 async def test_two_processes_share_one_rate_limit_window(two_workers: Taskloom) -> None:
     api = two_workers
+    assert CONCURRENCY / HOLD < RATE < 2 * CONCURRENCY / HOLD  # the premise above
     await api.service.trigger_many(TenPerSecond.id, [None] * RUNS)
     await _finished(api, TenPerSecond.id, RUNS, 60)
     page = await api.service.list_runs(RunFilter(definition_id=TenPerSecond.id), first=RUNS)
