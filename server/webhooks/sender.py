@@ -73,9 +73,6 @@ class WebhookSender:
         self._slots = asyncio.Semaphore(options.concurrency)
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            timeout=self.options.timeout, follow_redirects=False, transport=self._transport
-        )
         self._task = asyncio.create_task(self._loop(), name="taskloom-webhooks")
 
     async def stop(self) -> None:
@@ -106,6 +103,12 @@ class WebhookSender:
             return 0
         lease_until = now + self.options.timeout * 2 + 30
         rows = await self.database.write_fn(lambda c: store.take_due(c, now, lease_until, BATCH))
+        if rows and self._client is None:
+            # Made at the first delivery, not at start: loading the CA
+            # certificates takes the event loop for about 30 ms.
+            self._client = httpx.AsyncClient(
+                timeout=self.options.timeout, follow_redirects=False, transport=self._transport
+            )
         await asyncio.gather(*(self._send(row) for row in rows))
         return len(rows)
 
@@ -144,7 +147,7 @@ class WebhookSender:
 
     async def _post(self, row: Any) -> tuple[int | None, str | None]:
         """(HTTP status, None) when the endpoint answered, else (None, why)."""
-        assert self._client is not None, "started"
+        assert self._client is not None, "made by send_due"
         content = body(row)
         headers = {
             "Content-Type": "application/json",
