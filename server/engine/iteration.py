@@ -124,7 +124,7 @@ class IterationRunner:
         traits = self._traits_of(row)
         controller: TaskController[Any] | None = None
         instance: TaskDefinition[Any] | None = None
-        ending = self._ending(row)
+        ending = _ending(row, self.wall_clock())
         if ending is not None:  # expired, or past its deadline: not run again
             response: Response = Error(ending.message, ending.code)
         elif traits is None:
@@ -145,21 +145,8 @@ class IterationRunner:
                 finally:
                     self.live.pop(run_id, None)
         return await self._conclude(
-            row, worker_id, runtime, traits, instance, controller, response, ran=ending is None
+            row, worker_id, runtime, traits, instance, controller, response, ending
         )
-
-    def _ending(self, row: RowMapping) -> RunError | None:
-        """Why the run must end now without (another) iteration: it expired
-        before it started, or its deadline passed."""
-        expires_at = row["expires_at"]
-        unstarted = row["iterations"] == 0 and row["attempt"] == 0
-        now = self.wall_clock()
-        if unstarted and expires_at is not None and expires_at <= now:
-            return RunError(EXPIRED_MESSAGE, "EXPIRED")
-        deadline = deadline_of(row)
-        if deadline is not None and deadline <= now:
-            return RunError(deadline_message(row), "DEADLINE")
-        return None
 
     async def _conclude(
         self,
@@ -170,11 +157,11 @@ class IterationRunner:
         instance: TaskDefinition[Any] | None,
         controller: TaskController[Any] | None,
         response: Response,
-        *,
-        ran: bool = True,
+        ending: RunError | None,
     ) -> IterationOutcome:
         """What the iteration's answer leads to, with its hooks, logs and
-        children, as the outcome to save."""
+        children, as the outcome to save; `ending`: why run() was not
+        called (see `_ending`)."""
         definition = traits.definition if traits else None
         position = RunPosition(
             iterations=row["iterations"],
@@ -184,10 +171,12 @@ class IterationRunner:
             retry=definition.retry if definition else TaskDefinition.retry,
             abort_requested=runtime.is_aborted(),
             pause_requested=runtime.is_pause_requested(),
-            ran=ran,
+            ran=ending is None,
         )
         now = self.wall_clock()
-        position.ending = self._ending(row)
+        # Expiry is about starting: an iteration that ran ends the run
+        # early only past its deadline.
+        position.ending = ending or _past_deadline(row, now)
         transition = decide(position, response, now, random.random())
         problem = not_json(transition)
         if problem is not None:
@@ -392,6 +381,22 @@ class IterationRunner:
         finally:
             for remove in removers:
                 remove()
+
+
+def _ending(row: RowMapping, now: float) -> RunError | None:
+    """Why the run must end now without (another) iteration: it expired
+    before it started, or its deadline passed."""
+    expires_at = row["expires_at"]
+    if expires_at is not None and expires_at <= now and row["iterations"] == row["attempt"] == 0:
+        return RunError(EXPIRED_MESSAGE, "EXPIRED")
+    return _past_deadline(row, now)
+
+
+def _past_deadline(row: RowMapping, now: float) -> RunError | None:
+    deadline = deadline_of(row)
+    if deadline is not None and deadline <= now:
+        return RunError(deadline_message(row), "DEADLINE")
+    return None
 
 
 class _Exited(Exception):

@@ -58,6 +58,18 @@ class Quick(TaskDefinition[Any]):
         return "ran"
 
 
+class SlowStart(TaskDefinition[Any]):
+    """A first iteration longer than the run's expiry, then a second."""
+
+    id = "deadline-slow-start"
+
+    async def run(self, controller: TaskController[Any]) -> Any:
+        if not controller.state:
+            await asyncio.sleep(0.4)
+            return controller.response.continue_(state={"started": True})
+        return "ran"
+
+
 class ExpiringQuick(Quick):
     id = "deadline-expiring"
     expires = 0.2
@@ -127,6 +139,17 @@ async def test_a_run_expired_when_a_worker_finds_it_does_not_run(make_app: Any) 
         assert done.error is not None and done.error.code == "EXPIRED"
         assert done.iterations == 0
     assert Quick.ran == []
+
+
+async def test_a_run_that_started_in_time_does_not_expire(make_app: Any) -> None:
+    # Expiry is about starting: a first iteration that ends after the
+    # expiry time must not turn the started run into "expired before it
+    # started".
+    app: Taskloom = await make_app(SlowStart)
+    run = await app.service.trigger(SlowStart, {}, expires=0.2)
+    done = await app.service.wait(run.id, timeout=WAIT)
+    assert (done.status, done.error) == (TaskStatus.SUCCEEDED, None)
+    assert done.iterations == 2
 
 
 async def test_bad_deadlines_are_refused(make_app: Any) -> None:
