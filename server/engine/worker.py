@@ -255,7 +255,7 @@ class Worker:
         if self._rates:
             self._start_in_turn(claimed)
         else:
-            self._start(claimed)
+            self._start_after_next_claim(claimed)
         for row in rows:
             self.hub.publish(Event("run", row["id"], RUNNING))
         return rows
@@ -266,6 +266,21 @@ class Worker:
         task = loop.create_task(run_batch(claimed, self._execute, self._start))
         for row, runtime in claimed:
             self._inflight[row["id"]] = InFlight(task, runtime, row)
+
+    def _start_after_next_claim(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
+        """`_start`, one loop tick later: the claim loop, going on at once,
+        sends its next claim first, and the writer process (or the database
+        server) commits it while these iterations run. Started at once, they
+        held the loop until they ended, the next claim went out only then,
+        and the loop sat idle for its commit: 15 % of a drain's time."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._run_next_tick(claimed))
+        for row, runtime in claimed:
+            self._inflight[row["id"]] = InFlight(task, runtime, row)
+
+    async def _run_next_tick(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
+        await asyncio.sleep(0)
+        await run_batch(claimed, self._execute, self._start)
 
     def _start_in_turn(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
         """Starts the runs a rate limit gave a start a moment ahead (when
