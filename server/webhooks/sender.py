@@ -22,9 +22,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from taskloom.definitions.webhook_signature import HEADER, signature
 from taskloom.definitions.webhooks import DeliveryState
@@ -32,10 +30,14 @@ from taskloom.server.store import webhooks as store
 from taskloom.server.store.database import Database
 from taskloom.server.webhooks.payload import body
 
+if TYPE_CHECKING:
+    import httpx
+
+    from taskloom.server.webhooks.poster import Poster
+
 log = logging.getLogger("taskloom.webhooks")
 
 BATCH = 100
-MAX_ERROR = 500  # characters of a failure kept with the delivery
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class WebhookSender:
         self.options = options
         self.clock = clock
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._poster: Poster | None = None
         self._task: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(options.concurrency)
 
@@ -82,9 +84,9 @@ class WebhookSender:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._poster is not None:
+            await self._poster.aclose()
+            self._poster = None
 
     async def _loop(self) -> None:
         while True:
@@ -103,12 +105,13 @@ class WebhookSender:
             return 0
         lease_until = now + self.options.timeout * 2 + 30
         rows = await self.database.write_fn(lambda c: store.take_due(c, now, lease_until, BATCH))
-        if rows and self._client is None:
-            # Made at the first delivery, not at start: loading the CA
-            # certificates takes the event loop for about 30 ms.
-            self._client = httpx.AsyncClient(
-                timeout=self.options.timeout, follow_redirects=False, transport=self._transport
-            )
+        if rows and self._poster is None:
+            # Imported and made at the first delivery, not at start: httpx
+            # (webhooks/poster.py), and its CA certificates, which take the
+            # event loop for about 30 ms.
+            from taskloom.server.webhooks.poster import Poster
+
+            self._poster = Poster(self.options.timeout, self._transport)
         await asyncio.gather(*(self._send(row) for row in rows))
         return len(rows)
 
@@ -147,7 +150,7 @@ class WebhookSender:
 
     async def _post(self, row: Any) -> tuple[int | None, str | None]:
         """(HTTP status, None) when the endpoint answered, else (None, why)."""
-        assert self._client is not None, "made by send_due"
+        assert self._poster is not None, "made by send_due"
         content = body(row)
         headers = {
             "Content-Type": "application/json",
@@ -156,10 +159,4 @@ class WebhookSender:
             "Taskloom-Delivery": str(row["id"]),
             HEADER: signature(row["secret"], int(self.clock()), content),
         }
-        try:
-            response = await self._client.post(row["url"], content=content, headers=headers)
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}".removesuffix(": ")[:MAX_ERROR]
-        if 200 <= response.status_code < 300:
-            return response.status_code, None
-        return response.status_code, f"HTTP {response.status_code}"
+        return await self._poster.post(row["url"], content, headers)
