@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import types
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
+
+from taskloom.server.stepping import finish
 
 log = logging.getLogger("taskloom.worker")
 
@@ -44,29 +45,5 @@ async def run_batch(
             continue
         if index + 1 < len(items):
             handoff(items[index + 1 :])
-        await _finish(coroutine, waiting_on, context)
+        await finish(coroutine, waiting_on, context)
         return
-
-
-@types.coroutine
-def _finish(
-    coroutine: Coroutine[Any, Any, None], waiting_on: Any, context: contextvars.Context
-) -> Generator[Any, Any, None]:
-    """Drives `coroutine`, suspended on `waiting_on` after its first step,
-    to its end from the calling task: what `await coroutine` does from its
-    second step on, values and exceptions (a cancellation) passed through."""
-    while True:
-        try:
-            sent = yield waiting_on
-        except GeneratorExit:
-            coroutine.close()
-            raise
-        except BaseException as exc:  # handed to the coroutine, as await does
-            step: Callable[..., Any] = coroutine.throw
-            argument: Any = exc
-        else:
-            step, argument = coroutine.send, sent
-        try:
-            waiting_on = context.run(step, argument)
-        except StopIteration:
-            return

@@ -103,6 +103,8 @@ def exceeds_depth(value: Any, limit: int) -> bool:
 def storable_fields(definition_id: str, **fields: Any) -> dict[str, Any]:
     """The trigger's text fields (name, key, input) with every lone UTF-16
     surrogate replaced by U+FFFD (store/storable.py), which is logged."""
+    if not any(fields.values()):  # None or empty: nothing to replace
+        return fields
     fixed = {name: storable(value) for name, value in fields.items()}
     replaced = [name for name in fields if fixed[name] is not fields[name]]
     if replaced:
@@ -180,10 +182,12 @@ class InputChecks:
     def check_size(self, raw: Any) -> None:
         """Refuses an input nested deeper than `max_input_depth` or larger
         than `max_input_bytes` as JSON."""
+        if raw is None:
+            return
         if exceeds_depth(raw, self.max_input_depth):
             limit = self.max_input_depth
             raise invalid_field("input", f"must be nested at most {limit} levels deep")
-        if raw is not None and not isinstance(raw, str | int | float | bool):
+        if not isinstance(raw, str | int | float | bool):
             try:
                 size = len(json.dumps(raw, default=str).encode())
             except (TypeError, ValueError):
