@@ -21,6 +21,7 @@ from taskloom.definitions.errors import ConfigurationError
 from taskloom.server.store.connect import open_database
 from taskloom.server.store.migrate import alembic_config, at_head, head_revisions, migrate
 from taskloom.server.store.models import metadata
+from taskloom.server.store.sqlite.connections import READER_CACHE_KIB
 from taskloom.server.taskloom import Taskloom
 
 
@@ -119,6 +120,10 @@ async def test_sqlite_pragmas(database_url: str, setting: str, level: int) -> No
         assert await database.read(pragma("foreign_keys")) == 1
         assert await database.read(pragma("synchronous")) == level
         assert int(await database.read(pragma("busy_timeout"))) > 0
+        # Readers keep a small page cache (connections.READER_CACHE_KIB);
+        # the writer SQLite's default.
+        assert await database.read(pragma("cache_size")) == -READER_CACHE_KIB
+        assert await database.write_fn(pragma("cache_size")) == -2000
         writer = await database.write_fn(pragma("synchronous"))
         assert writer == level
         assert await database.write_fn(pragma("foreign_keys")) == 1
