@@ -172,7 +172,9 @@ class Triggerer:
                     return self.presenter.view(found)
             else:
                 await self.database.run_write(InsertRuns([row]))  # announced by its commit
-            return self.presenter.view(row)
+            # Deferred: the row is ours and written; a caller that reads the
+            # id alone (most do) converts no times.
+            return self.presenter.view(row, deferred=True)
 
     async def trigger_many(
         self,
