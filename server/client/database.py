@@ -93,6 +93,15 @@ class DatabaseBackend:
         result: dict[str, Any] = self._call(work)
         return result
 
+    def dependencies(self, run_id: str) -> list[dict[str, Any]]:
+        service = self.taskloom.service
+
+        async def work() -> list[dict[str, Any]]:
+            return [run_record(run) for run in await service.dependencies(run_id)]
+
+        result: list[dict[str, Any]] = self._call(work)
+        return result
+
     def logs(
         self, run_id: str, after: str | None, first: int
     ) -> tuple[list[dict[str, Any]], str | None]:

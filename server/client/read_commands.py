@@ -102,9 +102,14 @@ def show_command(
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
 ) -> None:
-    """Print one run (JSON unless printing to a terminal)."""
+    """Print one run (JSON unless printing to a terminal), with the runs it
+    waits for and how many children it has."""
     with Session(url, token, database_url) as backend:
         run = backend.get(run_id)
+        run["dependencies"] = [
+            {"id": d["id"], "status": d["status"]} for d in backend.dependencies(run_id)
+        ]
+        run["children"] = backend.runs({"parent_id": run_id}, 1)[1]
     if as_json or not out.is_terminal:
         print_json(run)
     else:

@@ -70,6 +70,9 @@ class RemoteBackend:
     def get(self, run_id: str) -> dict[str, Any]:
         return run_record(self._call(lambda: self.client.get(run_id)))
 
+    def dependencies(self, run_id: str) -> list[dict[str, Any]]:
+        return [run_record(run) for run in self._call(lambda: self.client.dependencies(run_id))]
+
     def logs(
         self, run_id: str, after: str | None, first: int
     ) -> tuple[list[dict[str, Any]], str | None]:

@@ -156,6 +156,11 @@ def run_details(run: dict[str, Any]) -> Table:
     row("finished", _when(run.get("finished_at")))
     row("duration", _duration(run.get("duration_ms")))
     row("parent", run.get("parent_id"))
+    for index, dependency in enumerate(run.get("dependencies") or ()):
+        label = "" if index else "depends on"
+        row(label, Text.assemble(f"{dependency['id']} ", status_text(dependency)))
+    if run.get("children"):
+        row("children", f"{run['children']} (taskloom runs --parent {run['id']})")
     return table
 
 

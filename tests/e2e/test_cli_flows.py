@@ -64,3 +64,18 @@ def test_deadline_and_expiry_options(cli: Cli) -> None:
     bad = cli("trigger", "countdown", "--input", FAST, "--deadline", "-1")
     assert bad.returncode == 1
     assert "deadline" in bad.stderr
+
+
+@pytest.mark.parametrize("remote", [True, False], ids=["graphql", "database"])
+def test_show_lists_dependencies_and_children(cli: Cli, remote: bool) -> None:
+    run = Backend(cli, remote)
+    first = run.json("trigger", "countdown", "--input", LONG, "--delay", "3600")
+    second = run.json("trigger", "countdown", "--input", FAST, "--after", first["id"])
+    shown = run.json("show", second["id"])
+    assert shown["dependencies"] == [{"id": first["id"], "status": "PENDING"}]
+    assert shown["children"] == 0
+
+    parent = run.json("trigger", "fan-out", "--input", '{"children": 2}', "--wait")
+    assert parent["status"] == "SUCCEEDED"
+    shown = run.json("show", parent["id"])
+    assert (shown["dependencies"], shown["children"]) == ([], 2)
