@@ -18,7 +18,7 @@ Url = Annotated[
         "--url",
         envvar="TASKLOOM_URL",
         metavar="URL",
-        help="The server, e.g. http://127.0.0.1:8000; without it, the database.",
+        help="The server, e.g. http://127.0.0.1:8000; without it, the database of --database-url.",
     ),
 ]
 Token = Annotated[
