@@ -254,8 +254,10 @@ class Worker:
         claimed = [(row, self.runner.runtime_for(row)) for row in rows]
         if self._rates:
             self._start_in_turn(claimed)
-        else:
+        elif len(rows) == limit:  # more may be due: the next claim goes out first
             self._start_after_next_claim(claimed)
+        else:  # nothing left to claim: a new run starts at once
+            self._start(claimed)
         for row in rows:
             self.hub.publish(Event("run", row["id"], RUNNING))
         return rows
@@ -268,11 +270,14 @@ class Worker:
             self._inflight[row["id"]] = InFlight(task, runtime, row)
 
     def _start_after_next_claim(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
-        """`_start`, one loop tick later: the claim loop, going on at once,
-        sends its next claim first, and the writer process (or the database
-        server) commits it while these iterations run. Started at once, they
-        held the loop until they ended, the next claim went out only then,
-        and the loop sat idle for its commit: 15 % of a drain's time."""
+        """`_start`, one loop tick later, for a full claim: the claim loop,
+        going on at once, sends its next claim first, and the writer process
+        (or the database server) commits it while these iterations run.
+        Started at once, they held the loop until they ended, the next claim
+        went out only then, and the loop sat idle for its commit: 15 % of a
+        drain's time. A claim that found fewer runs than it asked for starts
+        them at once: the next claim would find nothing, and preparing it
+        first made a new run's start 0.4 ms later."""
         loop = asyncio.get_running_loop()
         task = loop.create_task(self._run_next_tick(claimed))
         for row, runtime in claimed:
