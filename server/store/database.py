@@ -139,17 +139,19 @@ class Database(abc.ABC):
     async def _bounded(self, op: WriteOp[T]) -> T:
         if not op.bounded or self.write_timeout is None:
             return cast(T, await self.write(op))
-        task = asyncio.current_task()
-        if task is None:  # not inside a task: nothing to cancel
-            return cast(T, await self.write(op))
         # Most writes commit without waiting (the inline path): the first
         # step, taken by hand, tells, and only a write that waits is timed
-        # (a timer and its cancel were a twentieth of a trigger's cost).
+        # (a timer and its cancel were a twentieth of a trigger's cost, and
+        # current_task() another twentieth: on Python 3.11 it asks the
+        # kernel for the pid).
         write = self.write(op)
         try:
             waiting_on = write.send(None)
         except StopIteration as done:
             return cast(T, done.value)
+        task = asyncio.current_task()
+        if task is None:  # not inside a task: nothing to cancel
+            return cast(T, await finish(write, waiting_on))
         # A timer, not a task per write: a task each made the caller yield
         # to the worker after every trigger, so claims came one run at a
         # time. On expiry the caller is cancelled only if the writer has not
