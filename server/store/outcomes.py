@@ -167,8 +167,8 @@ def release_dependents(
     if not succeeded:
         return []
     now = max(o.now for o in succeeded)
-    step = transitions.release_dependents([o.run_id for o in succeeded], now)
-    return [(run_id, status) for run_id, status in conn.execute(step)]
+    statement, params = transitions.release_dependents([o.run_id for o in succeeded], now)
+    return [(run_id, status) for run_id, status in conn.execute(statement, params)]
 
 
 def dependents(outcomes: Sequence[IterationOutcome]) -> list[tuple[Any, list[dict[str, Any]]]]:

@@ -153,6 +153,6 @@ def test_the_hand_shaped_release_does_what_the_portable_one_does(
             conn.execute(insert(dependencies), edges)
     now = 2.5e9
     (by_hand,) = run_steps(shaped, [release_step(succeeded, now)])
-    by_core = portable.execute(release_dependents(succeeded, now)).all()
+    by_core = portable.execute(*release_dependents(succeeded, now)).all()
     assert sorted(map(tuple, by_hand)) == sorted(map(tuple, by_core))
     assert _stored(shaped) == _stored(portable)
