@@ -112,12 +112,15 @@ def claim(
 # Only while the claim that produced the outcome still holds the run: its
 # worker, and its token (`claims`), so that an execution whose lease was
 # rescued saves nothing even when the same worker claimed the run again.
+# The holder implies RUNNING (every way out of RUNNING clears `worker_id`),
+# and `status` stays out of the condition: on a table never analyzed,
+# PostgreSQL then chose the RUNNING-only index over the primary key, every
+# running run of every worker per outcome (4x the first drain's UPDATEs).
 # Its parameters come from outcomes.finish_params.
 FINISH_ITERATION = (
     update(runs)
     .where(
         runs.c.id == bindparam("b_id"),
-        runs.c.status == RUNNING,
         runs.c.worker_id == bindparam("b_worker_id"),
         runs.c.claims == bindparam("b_claim"),
     )
