@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -264,8 +264,14 @@ class Worker:
 
     def _start(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
         """Runs the claimed iterations in one task (engine/batches.py)."""
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(run_batch(claimed, self._execute, self._start))
+        self._track(claimed, run_batch(claimed, self._execute, self._start))
+
+    def _track(
+        self, claimed: Sequence[tuple[RowMapping, Runtime]], work: Coroutine[Any, Any, None]
+    ) -> None:
+        """Runs `work`, the iterations of `claimed`, in a task of its own,
+        with each of those runs in flight in it."""
+        task = asyncio.get_running_loop().create_task(work)
         for row, runtime in claimed:
             self._inflight[row["id"]] = InFlight(task, runtime, row)
 
@@ -278,10 +284,7 @@ class Worker:
         drain's time. A claim that found fewer runs than it asked for starts
         them at once: the next claim would find nothing, and preparing it
         first made a new run's start 0.4 ms later."""
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(self._run_next_tick(claimed))
-        for row, runtime in claimed:
-            self._inflight[row["id"]] = InFlight(task, runtime, row)
+        self._track(claimed, self._run_next_tick(claimed))
 
     async def _run_next_tick(self, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
         await asyncio.sleep(0)
@@ -302,11 +305,8 @@ class Worker:
                 ready.append(item)
         if ready:
             self._start(ready)
-        loop = asyncio.get_running_loop()
         for at, batch in later.items():
-            task = loop.create_task(self._run_at(at, batch))
-            for row, runtime in batch:
-                self._inflight[row["id"]] = InFlight(task, runtime, row)
+            self._track(batch, self._run_at(at, batch))
 
     async def _run_at(self, at: float, claimed: Sequence[tuple[RowMapping, Runtime]]) -> None:
         # By the database's clock, which the start was given by; the loop's

@@ -31,8 +31,6 @@ def pragma_list(synchronous: str, busy_timeout_ms: int, *, writer: bool = False)
         "foreign_keys=ON",
         f"synchronous={synchronous}",
     ]
-    if not writer:
-        pragmas.append(f"cache_size=-{READER_CACHE_KIB}")
     if writer:
         pragmas += [
             # The checkpointer thread copies the WAL into the database (and
@@ -42,6 +40,8 @@ def pragma_list(synchronous: str, busy_timeout_ms: int, *, writer: bool = False)
             f"journal_size_limit={int(WAL_RESTART_BYTES)}",
             "temp_store=MEMORY",
         ]
+    else:
+        pragmas.append(f"cache_size=-{READER_CACHE_KIB}")
     return pragmas
 
 
