@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from taskloom.definitions.errors import NotFound
 from taskloom.definitions.filters import LogFilter, RunFilter, page_size
 from taskloom.definitions.run_view import RunView
+from taskloom.definitions.views import Page
 from taskloom.schema.connection import After, Connection, First, connection
 from taskloom.schema.context import Info
 from taskloom.schema.enums import LogLevel, RunRequest, TaskStatus, WaitReason, levels_from
@@ -160,13 +162,10 @@ class TaskRun:
     async def children(
         self, info: Info, first: First = 50, after: After = None
     ) -> Connection[TaskRun]:
-        loaders, service = info.context.loaders, info.context.service
-        if after is None:
-            page = await loaders.children.load((self.id, page_size(first)))
-        else:
-            where = RunFilter(parent_id=self.id)
-            page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
-        return connection(page, TaskRun.of, lambda: loaders.child_count.load(self.id))
+        loaders = info.context.loaders
+        where = RunFilter(parent_id=self.id)
+        pages, counts = loaders.children, loaders.child_count
+        return await _related_runs(info, self.id, where, first, after, pages, counts)
 
     @strawberry.field(
         description="The runs this one was triggered `after` (it starts once each has "
@@ -179,13 +178,10 @@ class TaskRun:
     async def dependents(
         self, info: Info, first: First = 50, after: After = None
     ) -> Connection[TaskRun]:
-        loaders, service = info.context.loaders, info.context.service
-        if after is None:
-            page = await loaders.dependents.load((self.id, page_size(first)))
-        else:
-            where = RunFilter(depends_on=self.id)
-            page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
-        return connection(page, TaskRun.of, lambda: loaders.dependent_count.load(self.id))
+        loaders = info.context.loaders
+        where = RunFilter(depends_on=self.id)
+        pages, counts = loaders.dependents, loaders.dependent_count
+        return await _related_runs(info, self.id, where, first, after, pages, counts)
 
     @strawberry.field(description="The run's log lines, oldest first.")
     async def logs(
@@ -249,3 +245,23 @@ class TaskRun:
                 )
             self.__dict__[name] = value
             return value
+
+
+async def _related_runs(
+    info: Info,
+    run_id: str,
+    where: RunFilter,
+    first: int | None,
+    after: str | None,
+    pages: DataLoader[tuple[str, int | None], Page[RunView]],
+    counts: DataLoader[str, int],
+) -> Connection[TaskRun]:
+    """The runs related to `run_id` that `where` selects (its children, or
+    its dependents), oldest first: the first page from `pages`, batched
+    across the runs of a list; a later one through `list_runs`."""
+    if after is None:
+        page = await pages.load((run_id, page_size(first)))
+    else:
+        service = info.context.service
+        page = await service.list_runs(where, first=first, after=after, order="CREATED_AT_ASC")
+    return connection(page, TaskRun.of, lambda: counts.load(run_id))
