@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, insert, select
+from sqlalchemy import Connection, insert, select
 
-from taskloom.server.store.models import metadata, runs
+from taskloom.server.store.models import runs
 from taskloom.server.store.new_runs import new_run_row
 from taskloom.server.store.sqlite.claim_sql import claim_script, claimed_rows
 from taskloom.server.store.sqlite.scripts import run_steps
 from taskloom.server.store.transitions import CLAIMED, PENDING, claim
+from tests.support.sqlite_pair import sqlite_pair
 
 NOW = 1.8e9
 STATUSES = ["PENDING", "PENDING", "PENDING", "RUNNING", "PAUSED", "SUCCEEDED"]
@@ -42,13 +43,8 @@ def _rows(seed: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def connections() -> Iterator[tuple[Connection, Connection]]:
-    engines = create_engine("sqlite://"), create_engine("sqlite://")
-    with engines[0].connect() as shaped, engines[1].connect() as portable:
-        for conn in (shaped, portable):
-            metadata.create_all(conn)
-        yield shaped, portable
-    for engine in engines:
-        engine.dispose()
+    with sqlite_pair() as pair:
+        yield pair
 
 
 def _portable_claim(conn: Connection, limit: int, definitions: list[str]) -> list[Any]:

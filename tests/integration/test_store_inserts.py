@@ -9,24 +9,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, insert, select
+from sqlalchemy import Connection, insert, select
 
-from taskloom.server.store.models import metadata, runs
+from taskloom.server.store.models import runs
 from taskloom.server.store.new_runs import another_run_row, new_run_row
 from taskloom.server.store.sqlite.compiled import CompiledStatement
 from taskloom.server.store.sqlite.inserts import insert_shared
 from taskloom.server.store.sqlite.scripts import run_steps
+from tests.support.sqlite_pair import sqlite_pair
 
 
 @pytest.fixture
 def connections() -> Iterator[tuple[Connection, Connection]]:
-    engines = create_engine("sqlite://"), create_engine("sqlite://")
-    with engines[0].connect() as shared, engines[1].connect() as each:
-        for conn in (shared, each):
-            metadata.create_all(conn)
-        yield shared, each
-    for engine in engines:
-        engine.dispose()
+    with sqlite_pair() as pair:
+        yield pair
 
 
 def _bulk(count: int, **template: Any) -> list[dict[str, Any]]:

@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, create_engine, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from taskloom.server.store.iteration_outcome import IterationOutcome
-from taskloom.server.store.models import metadata, runs
+from taskloom.server.store.models import runs
 from taskloom.server.store.new_runs import new_run_row
 from taskloom.server.store.outcomes import FinishIterations, finish_params
 from taskloom.server.store.sqlite import outcome_sql
 from taskloom.server.store.sqlite.rowids import claimed_rowids
 from taskloom.server.store.transitions import FINISH_ITERATION
+from tests.support.sqlite_pair import sqlite_pair
 
 WORKER = "worker-1"
 RUN_ID = "0190a000-0000-7000-8000-000000000001"
@@ -86,14 +87,8 @@ def running_rows(draw: st.DrawFn) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def connections() -> Iterator[tuple[Connection, Connection]]:
     """Two in-memory SQLite databases: shaped statements, generic ones."""
-    engines = create_engine("sqlite://"), create_engine("sqlite://")
-    with engines[0].connect() as shaped, engines[1].connect() as generic:
-        for conn in (shaped, generic):
-            metadata.create_all(conn)
-            conn.commit()
-        yield shaped, generic
-    for engine in engines:
-        engine.dispose()
+    with sqlite_pair() as pair:
+        yield pair
 
 
 def _stored(conn: Connection) -> dict[str, Any]:

@@ -15,16 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
-from sqlalchemy import Connection, create_engine, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from taskloom.definitions import TaskController, TaskDefinition, TaskStatus, WaitReason
 from taskloom.server.engine import lease_keeper
-from taskloom.server.store.models import dependencies, metadata, runs
+from taskloom.server.store.models import dependencies, runs
 from taskloom.server.store.new_runs import new_run_row
 from taskloom.server.store.sqlite.release_sql import release_step
 from taskloom.server.store.sqlite.scripts import run_steps
 from taskloom.server.store.transitions import release_dependents
 from taskloom.server.taskloom import Taskloom
+from tests.support.sqlite_pair import sqlite_pair
 from tests.support.waiting import reason_of
 
 WAIT = 15.0
@@ -100,14 +101,8 @@ STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "PAUSED"]
 @pytest.fixture(scope="module")
 def connections() -> Iterator[tuple[Connection, Connection]]:
     """Two in-memory SQLite databases: the hand-shaped step, the portable one."""
-    engines = create_engine("sqlite://"), create_engine("sqlite://")
-    with engines[0].connect() as shaped, engines[1].connect() as portable:
-        for conn in (shaped, portable):
-            metadata.create_all(conn)
-            conn.commit()
-        yield shaped, portable
-    for engine in engines:
-        engine.dispose()
+    with sqlite_pair() as pair:
+        yield pair
 
 
 @st.composite
